@@ -1,0 +1,365 @@
+//! The consent cookie: what the visitor chose, when, and under which revision.
+//!
+//! # Format, version 1
+//!
+//! ```text
+//! v1.<revision>.<unix-seconds>.<granted>.<consent-id>
+//! v1.3.1763900000.analytics~advertising.q3Jf0aZxT2y9LmN8pR4tVw
+//! ```
+//!
+//! - `revision`: decimal, 1 to 4294967295, no leading zero;
+//! - `unix-seconds`: decimal, when the choice was made, at most 12 digits;
+//! - `granted`: the granted category ids joined by `~`, sorted, no duplicates,
+//!   possibly empty (`v1.3.1763900000..id` is "reject all"); ids use the
+//!   policy-id alphabet `[a-z0-9_-]`, so the value needs no escaping;
+//! - `consent-id`: 16 to 43 characters of base64url, the receipt id (22 for
+//!   the 16 random bytes Consentry generates).
+//!
+//! Every byte is an RFC 6265 cookie-octet and URL-safe. The default policy's
+//! cookie is about 60 bytes. Anything else — another version, a field out of
+//! range, a duplicate id, more than 64 ids, more than [`MAX_COOKIE_LEN`] bytes —
+//! decodes to an error, which callers treat as "no consent". Ids the policy
+//! does not know are kept (a newer policy may know them) but never grant
+//! anything.
+
+use std::fmt;
+
+use crate::policy::{MAX_CATEGORIES, is_valid_id};
+
+/// Longest cookie value the decoder looks at.
+pub const MAX_COOKIE_LEN: usize = 512;
+
+const ID_MIN: usize = 16;
+const ID_MAX: usize = 43;
+
+/// Random id of one consent choice; also the receipt id.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConsentId(String);
+
+impl ConsentId {
+    /// Builds an id from 16 random bytes (the caller supplies the randomness:
+    /// `getrandom` on the server, `crypto.getRandomValues` in the browser).
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(base64url(&bytes))
+    }
+
+    /// Parses an id received from outside (a cookie, a URL).
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (ID_MIN..=ID_MAX).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConsentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ConsentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConsentId({})", self.0)
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// A decoded consent cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    revision: u32,
+    given_at: u64,
+    granted: Vec<String>,
+    id: ConsentId,
+}
+
+/// Why a cookie value is not a consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Longer than [`MAX_COOKIE_LEN`].
+    TooLong,
+    /// Not `v1.` — written by another version or another tool.
+    UnknownVersion,
+    /// Wrong number of fields, or a field that does not parse.
+    Malformed,
+    /// More than 64 granted ids, or one twice.
+    BadGrantList,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TooLong => "consent cookie too long",
+            Self::UnknownVersion => "consent cookie of an unknown version",
+            Self::Malformed => "malformed consent cookie",
+            Self::BadGrantList => "consent cookie with an invalid list of categories",
+        })
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Consent {
+    /// A new consent granting `granted` (ids are sorted and deduplicated; ids
+    /// that are not valid category ids are dropped).
+    pub fn new<I, S>(revision: u32, given_at: u64, granted: I, id: ConsentId) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut granted: Vec<String> =
+            granted.into_iter().map(Into::into).filter(|g| is_valid_id(g)).collect();
+        granted.sort_unstable();
+        granted.dedup();
+        granted.truncate(MAX_CATEGORIES);
+        Self { revision, given_at, granted, id }
+    }
+
+    /// Policy revision the choice was made under.
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
+    /// When the choice was made, in Unix seconds.
+    pub fn given_at(&self) -> u64 {
+        self.given_at
+    }
+
+    /// Granted category ids, sorted.
+    pub fn granted(&self) -> &[String] {
+        &self.granted
+    }
+
+    /// Whether `category` is among the granted ids.
+    pub fn grants(&self, category: &str) -> bool {
+        self.granted.binary_search_by(|g| g.as_str().cmp(category)).is_ok()
+    }
+
+    /// The consent (receipt) id.
+    pub fn id(&self) -> &ConsentId {
+        &self.id
+    }
+
+    /// The cookie value.
+    pub fn encode(&self) -> String {
+        let mut out = format!("v1.{}.{}.", self.revision, self.given_at);
+        for (i, g) in self.granted.iter().enumerate() {
+            if i > 0 {
+                out.push('~');
+            }
+            out.push_str(g);
+        }
+        out.push('.');
+        out.push_str(self.id.as_str());
+        out
+    }
+
+    /// Decodes a cookie value. Never panics; anything unexpected is an error.
+    pub fn decode(value: &str) -> Result<Self, DecodeError> {
+        if value.len() > MAX_COOKIE_LEN {
+            return Err(DecodeError::TooLong);
+        }
+        // RFC 6265 allows a cookie value in double quotes.
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        let rest = value.strip_prefix("v1.").ok_or(DecodeError::UnknownVersion)?;
+        let mut fields = rest.split('.');
+        let (Some(rev), Some(time), Some(granted), Some(id), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(DecodeError::Malformed);
+        };
+        let revision = decimal(rev, 10).and_then(|r| u32::try_from(r).ok()).filter(|&r| r > 0);
+        let given_at = decimal(time, 12);
+        let (Some(revision), Some(given_at)) = (revision, given_at) else {
+            return Err(DecodeError::Malformed);
+        };
+        let id = ConsentId::parse(id).ok_or(DecodeError::Malformed)?;
+        let mut list = Vec::new();
+        if !granted.is_empty() {
+            for g in granted.split('~') {
+                if !is_valid_id(g) {
+                    return Err(DecodeError::BadGrantList);
+                }
+                if list.len() == MAX_CATEGORIES {
+                    return Err(DecodeError::BadGrantList);
+                }
+                list.push(g.to_owned());
+            }
+        }
+        let n = list.len();
+        list.sort_unstable();
+        list.dedup();
+        if list.len() != n {
+            return Err(DecodeError::BadGrantList);
+        }
+        Ok(Self { revision, given_at, granted: list, id })
+    }
+}
+
+/// Digits only, no sign, no leading zero (except "0"), at most `max` digits.
+fn decimal(s: &str, max: usize) -> Option<u64> {
+    let ok = !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'));
+    if ok { s.parse().ok() } else { None }
+}
+
+/// Finds the values of cookie `name` in one `Cookie` request header.
+///
+/// Tolerates any bytes: pairs that are not `name=value` or not UTF-8 are
+/// skipped. Yields every occurrence (a browser may send the same name twice,
+/// e.g. one host cookie and one for the parent domain).
+pub fn cookie_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+    header.split(|&b| b == b';').filter_map(move |pair| {
+        let pair = trim(pair);
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
+        if k == name.as_bytes() { std::str::from_utf8(v).ok() } else { None }
+    })
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The consent in a set of `Cookie` headers.
+///
+/// When the cookie appears more than once with different valid values, the
+/// most restrictive one wins (fewest grants, then the oldest): a duplicate
+/// can never widen what the visitor granted. Stops looking after 64
+/// occurrences, so a request stuffed with copies costs a bounded amount.
+pub fn consent_from_headers<'h, I>(headers: I, name: &str) -> Option<Consent>
+where
+    I: IntoIterator<Item = &'h [u8]>,
+{
+    let mut best: Option<Consent> = None;
+    let mut seen = 0usize;
+    for header in headers {
+        for value in cookie_values(header, name) {
+            seen += 1;
+            if seen > 64 {
+                return best;
+            }
+            let Ok(c) = Consent::decode(value) else { continue };
+            best = match best {
+                None => Some(c),
+                Some(b) => {
+                    let keep_b = (b.granted.len(), b.given_at) <= (c.granted.len(), c.given_at)
+                        && b.granted.iter().all(|g| c.grants(g));
+                    if keep_b {
+                        Some(b)
+                    } else if c.granted.iter().all(|g| b.grants(g)) {
+                        Some(c)
+                    } else {
+                        // Disjoint grants: keep only what both agree on.
+                        let common: Vec<String> = b.granted.iter().filter(|g| c.grants(g)).cloned().collect();
+                        Some(Consent { granted: common, ..b })
+                    }
+                }
+            };
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> ConsentId {
+        ConsentId::from_random([7; 16])
+    }
+
+    #[test]
+    fn encodes_the_documented_format() {
+        let c = Consent::new(3, 1_763_900_000, ["analytics", "advertising"], id());
+        assert_eq!(c.encode(), format!("v1.3.1763900000.advertising~analytics.{}", id()));
+        assert_eq!(id().as_str().len(), 22);
+    }
+
+    #[test]
+    fn reject_all_is_an_empty_grant_list() {
+        let c = Consent::new(1, 5, Vec::<String>::new(), id());
+        let s = c.encode();
+        assert!(s.contains(".."));
+        assert_eq!(Consent::decode(&s), Ok(c));
+    }
+
+    #[test]
+    fn hostile_values_decode_to_errors() {
+        let good = Consent::new(2, 100, ["analytics"], id()).encode();
+        let cases = [
+            String::new(),
+            "v2.1.1.analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.0.1.analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.01.1.analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.-1.1.analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.1.1.analytics~analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.1.1.Analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.1.1.analytics.short".into(),
+            "v1.1.1.analytics.AAAAAAAAAAAAAAAAAAAAAA.extra".into(),
+            "v1.99999999999.1.analytics.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            "v1.1.1.<script>.AAAAAAAAAAAAAAAAAAAAAA".into(),
+            format!("{good}{}", "x".repeat(600)),
+            good[..good.len() - 10].to_owned(),
+        ];
+        for case in cases {
+            assert!(Consent::decode(&case).is_err(), "{case:?} decoded");
+        }
+    }
+
+    #[test]
+    fn finds_the_cookie_among_others_and_skips_garbage() {
+        let c = Consent::new(1, 9, ["analytics"], id()).encode();
+        let header = format!("a=b; =x; junk; \u{e9}=1;  consentry={c} ; other=2");
+        let found: Vec<_> = cookie_values(header.as_bytes(), "consentry").collect();
+        assert_eq!(found, vec![c.as_str()]);
+        let bytes = [b"consentry=\xff\xfe; x=1".as_slice()];
+        assert_eq!(consent_from_headers(bytes, "consentry"), None);
+    }
+
+    #[test]
+    fn duplicate_cookies_keep_the_most_restrictive_choice() {
+        let all = Consent::new(1, 10, ["advertising", "analytics"], id()).encode();
+        let some = Consent::new(1, 20, ["analytics"], id()).encode();
+        let header = format!("consentry={all}; consentry={some}");
+        let c = consent_from_headers([header.as_bytes()], "consentry").unwrap_or_else(|| panic!("found"));
+        assert_eq!(c.granted(), ["analytics"]);
+        let disjoint_a = Consent::new(1, 10, ["advertising"], id()).encode();
+        let disjoint_b = Consent::new(1, 10, ["analytics"], id()).encode();
+        let header = format!("consentry={disjoint_a}; consentry={disjoint_b}");
+        let c = consent_from_headers([header.as_bytes()], "consentry").unwrap_or_else(|| panic!("found"));
+        assert!(c.granted().is_empty());
+    }
+
+    #[test]
+    fn quoted_values_are_accepted() {
+        let c = Consent::new(1, 9, ["analytics"], id());
+        assert_eq!(Consent::decode(&format!("\"{}\"", c.encode())), Ok(c));
+    }
+}

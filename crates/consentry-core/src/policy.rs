@@ -1,0 +1,646 @@
+//! The policy: one JSON document shared by the banner and the middleware.
+//!
+//! A [`Policy`] is only ever built through [`Policy::from_json`] (or
+//! [`Policy::from_value`]), which validates the whole document once. Every
+//! other part of Consentry may therefore rely on its invariants: ids are
+//! unique and well-formed, every service names an existing category, there are
+//! between 1 and [`MAX_CATEGORIES`] categories.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PolicyError, Problem};
+use crate::pattern::Glob;
+use crate::texts::{self, Texts};
+
+/// Most categories a policy may declare; the decision keeps one bit per category.
+pub const MAX_CATEGORIES: usize = 64;
+
+/// Longest category, service or language id.
+pub const MAX_ID_LEN: usize = 32;
+
+/// Longest consent lifetime accepted in `cookie.max_age_days`: 13 months, the
+/// upper bound the CNIL recommends for keeping a consent choice.
+pub const MAX_AGE_DAYS_LIMIT: u32 = 395;
+
+/// A validated consent policy.
+///
+/// Cheap to clone: the category and service tables are shared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    revision: u32,
+    cookie: CookieSettings,
+    signals: SignalPolicy,
+    #[serde(serialize_with = "ser_categories")]
+    categories: Arc<Catalog>,
+    #[serde(serialize_with = "ser_services")]
+    services: Arc<Catalog>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consent_endpoint: Option<String>,
+    texts: BTreeMap<String, Texts>,
+}
+
+/// The category and service tables, shared between a [`Policy`] and every
+/// [`Decision`](crate::Decision) made from it.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Catalog {
+    pub(crate) categories: Vec<Category>,
+    pub(crate) services: Vec<Service>,
+}
+
+fn ser_categories<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S::Error> {
+    c.categories.serialize(s)
+}
+
+fn ser_services<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S::Error> {
+    c.services.serialize(s)
+}
+
+/// Where and for how long the consent cookie is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieSettings {
+    /// Cookie name. Default `consentry`.
+    #[serde(default = "default_cookie_name")]
+    pub name: String,
+    /// How long a choice stays valid, in days (1 to 395). Default 180.
+    #[serde(default = "default_max_age_days")]
+    pub max_age_days: u32,
+    /// `Domain` attribute, e.g. `example.org` to share the choice with
+    /// subdomains. Default none (host-only cookie).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// `Path` attribute. Default `/`.
+    #[serde(default = "default_cookie_path")]
+    pub path: String,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            name: default_cookie_name(),
+            max_age_days: default_max_age_days(),
+            domain: None,
+            path: default_cookie_path(),
+        }
+    }
+}
+
+impl CookieSettings {
+    /// `max_age_days` in seconds.
+    pub fn max_age_seconds(&self) -> u64 {
+        u64::from(self.max_age_days) * 86_400
+    }
+}
+
+fn default_cookie_name() -> String {
+    "consentry".to_owned()
+}
+fn default_max_age_days() -> u32 {
+    180
+}
+fn default_cookie_path() -> String {
+    "/".to_owned()
+}
+
+/// Whether a browser privacy signal is honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalHandling {
+    /// The signal denies every non-required category (the default).
+    #[default]
+    Honour,
+    /// The site states that it does not respond to the signal.
+    Ignore,
+}
+
+/// How the policy treats `DNT` and `Sec-GPC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SignalPolicy {
+    /// `DNT: 1` (Do Not Track). Default `honour`.
+    #[serde(default)]
+    pub dnt: SignalHandling,
+    /// `Sec-GPC: 1` (Global Privacy Control). Default `honour`.
+    #[serde(default)]
+    pub gpc: SignalHandling,
+}
+
+/// A consent category such as `essential` or `analytics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Stable id, `[a-z][a-z0-9_-]*`, at most 32 bytes; stored in the cookie.
+    pub id: String,
+    /// Always granted, shown as "always on", never asked about.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+}
+
+/// What a service is, which decides how the middleware injects it and how the
+/// banner switches it on and off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// Matomo (self-hosted or cloud).
+    Matomo,
+    /// Google Analytics 4 through gtag.js, with Consent Mode v2.
+    Ga4,
+    /// Google Tag Manager.
+    Gtm,
+    /// Anything else, recognised by its `patterns`.
+    Custom,
+}
+
+impl ServiceKind {
+    /// The lowercase name used in the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Matomo => "matomo",
+            Self::Ga4 => "ga4",
+            Self::Gtm => "gtm",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// How Matomo behaves before the visitor has consented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MatomoConsentMode {
+    /// `requireConsent`: nothing at all is sent before consent (the default).
+    #[default]
+    RequireConsent,
+    /// `requireCookieConsent`: cookieless measurement before consent, for
+    /// sites configured for the CNIL audience-measurement exemption.
+    RequireCookieConsent,
+}
+
+/// Service settings, by kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ServiceConfig {
+    /// `kind: "matomo"`.
+    Matomo(MatomoConfig),
+    /// `kind: "ga4"`.
+    Ga4(Ga4Config),
+    /// `kind: "gtm"`.
+    Gtm(GtmConfig),
+    /// `kind: "custom"`.
+    Custom(CustomConfig),
+}
+
+/// `config` of a Matomo service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatomoConfig {
+    /// Base URL of the Matomo instance, ending in `/` (`matomo.js` and
+    /// `matomo.php` are found below it).
+    pub url: String,
+    /// Matomo site id.
+    pub site_id: String,
+    /// Behaviour before consent. Default `require_consent`.
+    #[serde(default)]
+    pub consent_mode: MatomoConsentMode,
+}
+
+/// `config` of a GA4 service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ga4Config {
+    /// `G-XXXXXXX`.
+    pub measurement_id: String,
+    /// Where gtag.js is loaded from. Default
+    /// `https://www.googletagmanager.com/gtag/js`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_url: Option<String>,
+}
+
+/// `config` of a GTM service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GtmConfig {
+    /// `GTM-XXXXXX`.
+    pub container_id: String,
+    /// Where gtm.js is loaded from. Default
+    /// `https://www.googletagmanager.com/gtm.js`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_url: Option<String>,
+}
+
+/// `config` of a custom service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomConfig {
+    /// A script the middleware injects for this service, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+}
+
+/// A third-party tool gated by one category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    /// Stable id, same syntax as category ids.
+    pub id: String,
+    /// Display name (a brand name, not translated), e.g. "Google Analytics".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the service is.
+    pub kind: ServiceKind,
+    /// Id of the category that gates it.
+    pub category: String,
+    /// Settings for the kind.
+    pub config: ServiceConfig,
+    /// Cookie-name patterns deleted when consent is withdrawn (`*` matches any run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cookies: Vec<Glob>,
+    /// URL patterns that identify this service's scripts and frames, in addition
+    /// to the built-in ones for its kind (`*` matches any run; a pattern without
+    /// `*` matches as a substring).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<Glob>,
+}
+
+impl Service {
+    /// The URL the middleware loads this service's script from, if it has one.
+    pub fn script_url(&self) -> Option<String> {
+        match &self.config {
+            ServiceConfig::Matomo(m) => Some(format!("{}matomo.js", m.url)),
+            ServiceConfig::Ga4(g) => {
+                Some(format!("{}?id={}", g.script_url.as_deref().unwrap_or(GTAG_URL), g.measurement_id))
+            }
+            ServiceConfig::Gtm(g) => {
+                Some(format!("{}?id={}", g.script_url.as_deref().unwrap_or(GTM_URL), g.container_id))
+            }
+            ServiceConfig::Custom(c) => c.src.clone(),
+        }
+    }
+
+    /// Whether a script or frame URL belongs to this service: the built-in
+    /// patterns of its kind, its configured script URL, or its own `patterns`.
+    pub fn matches_url(&self, url: &str) -> bool {
+        let builtin: &[&str] = match self.kind {
+            ServiceKind::Matomo => &["matomo.js", "piwik.js"],
+            ServiceKind::Ga4 => &["googletagmanager.com/gtag/js"],
+            ServiceKind::Gtm => &["googletagmanager.com/gtm.js"],
+            ServiceKind::Custom => &[],
+        };
+        let configured = match &self.config {
+            ServiceConfig::Matomo(m) => url.starts_with(m.url.as_str()) && m.url.len() > 1,
+            ServiceConfig::Ga4(g) => g.script_url.as_deref().is_some_and(|s| url.starts_with(s)),
+            ServiceConfig::Gtm(g) => g.script_url.as_deref().is_some_and(|s| url.starts_with(s)),
+            ServiceConfig::Custom(c) => c.src.as_deref().is_some_and(|s| url == s),
+        };
+        configured
+            || builtin.iter().any(|b| url.contains(b))
+            || self.patterns.iter().any(|p| p.matches_url(url))
+    }
+}
+
+/// Default gtag.js location.
+pub const GTAG_URL: &str = "https://www.googletagmanager.com/gtag/js";
+/// Default gtm.js location.
+pub const GTM_URL: &str = "https://www.googletagmanager.com/gtm.js";
+
+// ---------------------------------------------------------------------------
+// Reading and validating
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    revision: u32,
+    #[serde(default)]
+    cookie: CookieSettings,
+    #[serde(default)]
+    signals: SignalPolicy,
+    categories: Vec<Category>,
+    #[serde(default)]
+    services: Vec<RawService>,
+    #[serde(default)]
+    consent_endpoint: Option<String>,
+    #[serde(default)]
+    texts: BTreeMap<String, Texts>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    kind: ServiceKind,
+    category: String,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+    #[serde(default)]
+    cookies: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+}
+
+impl Policy {
+    /// Parses and validates a policy document.
+    ///
+    /// Errors name the JSON path and the problem, e.g.
+    /// ``services[1].category: unknown category `analytic` (known: essential, analytics)``.
+    ///
+    /// ```
+    /// let policy = consentry_core::Policy::from_json(r#"{
+    ///     "revision": 1,
+    ///     "categories": [{ "id": "essential", "required": true }, { "id": "analytics" }]
+    /// }"#).unwrap();
+    /// assert_eq!(policy.revision(), 1);
+    ///
+    /// let err = consentry_core::Policy::from_json(r#"{ "revision": 1, "categories": [], "colour": "red" }"#)
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("colour"));
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self, PolicyError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let raw: RawPolicy = serde_path_to_error::deserialize(de).map_err(PolicyError::from_serde)?;
+        Self::validate(raw)
+    }
+
+    /// Serialises the policy back to the JSON form it was read from, as the
+    /// banner expects it (defaults filled in).
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings, numbers and maps cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+
+    fn validate(raw: RawPolicy) -> Result<Self, PolicyError> {
+        if raw.revision == 0 {
+            return Err(PolicyError::at("revision", Problem::RevisionZero));
+        }
+        validate_cookie(&raw.cookie)?;
+
+        if raw.categories.is_empty() {
+            return Err(PolicyError::at("categories", Problem::NoCategories));
+        }
+        if raw.categories.len() > MAX_CATEGORIES {
+            return Err(PolicyError::at(
+                "categories",
+                Problem::TooManyCategories { count: raw.categories.len() },
+            ));
+        }
+        for (i, c) in raw.categories.iter().enumerate() {
+            let path = format!("categories[{i}].id");
+            check_id(&c.id, &path)?;
+            if raw.categories[..i].iter().any(|o| o.id == c.id) {
+                return Err(PolicyError::at(path, Problem::DuplicateId { id: c.id.clone() }));
+            }
+        }
+
+        let mut services = Vec::with_capacity(raw.services.len());
+        for (i, s) in raw.services.into_iter().enumerate() {
+            let service = validate_service(i, s, &raw.categories)?;
+            if services.iter().any(|o: &Service| o.id == service.id) {
+                return Err(PolicyError::at(
+                    format!("services[{i}].id"),
+                    Problem::DuplicateId { id: service.id },
+                ));
+            }
+            services.push(service);
+        }
+
+        if let Some(endpoint) = &raw.consent_endpoint {
+            check_url(endpoint, "consent_endpoint")?;
+        }
+
+        texts::validate(&raw.texts, &raw.categories)?;
+
+        let catalog = Arc::new(Catalog { categories: raw.categories, services });
+        Ok(Self {
+            revision: raw.revision,
+            cookie: raw.cookie,
+            signals: raw.signals,
+            categories: Arc::clone(&catalog),
+            services: catalog,
+            consent_endpoint: raw.consent_endpoint,
+            texts: raw.texts,
+        })
+    }
+
+    /// Policy revision; a consent given under another revision is asked again.
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
+    /// Consent cookie settings.
+    pub fn cookie(&self) -> &CookieSettings {
+        &self.cookie
+    }
+
+    /// How DNT and GPC are treated.
+    pub fn signals(&self) -> SignalPolicy {
+        self.signals
+    }
+
+    /// Categories, in policy order.
+    pub fn categories(&self) -> &[Category] {
+        &self.categories.categories
+    }
+
+    /// Services, in policy order.
+    pub fn services(&self) -> &[Service] {
+        &self.categories.services
+    }
+
+    /// Looks up a category by id.
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories().iter().find(|c| c.id == id)
+    }
+
+    /// Looks up a service by id.
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services().iter().find(|s| s.id == id)
+    }
+
+    /// Where the banner posts choices so a receipt is stored, if anywhere.
+    pub fn consent_endpoint(&self) -> Option<&str> {
+        self.consent_endpoint.as_deref()
+    }
+
+    /// Returns a copy that posts choices to `endpoint` (the middleware sets
+    /// this to its own route).
+    pub fn with_consent_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.consent_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The texts as written in the policy, by language tag.
+    pub fn texts(&self) -> &BTreeMap<String, Texts> {
+        &self.texts
+    }
+
+    /// Whether any category needs asking about (kisslabs-style sites with only
+    /// essential cookies never show a banner).
+    pub fn has_optional_categories(&self) -> bool {
+        self.categories().iter().any(|c| !c.required)
+    }
+
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
+        &self.categories
+    }
+}
+
+fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if c.name.is_empty() || c.name.len() > 64 || !c.name.bytes().all(token) {
+        return Err(PolicyError::at("cookie.name", Problem::InvalidCookieName { name: c.name.clone() }));
+    }
+    if c.max_age_days == 0 || c.max_age_days > MAX_AGE_DAYS_LIMIT {
+        return Err(PolicyError::at("cookie.max_age_days", Problem::MaxAge { days: c.max_age_days }));
+    }
+    if !c.path.starts_with('/') || c.path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
+        return Err(PolicyError::at(
+            "cookie.path",
+            Problem::InvalidCookieAttribute { value: c.path.clone() },
+        ));
+    }
+    if let Some(d) = &c.domain {
+        let ok = !d.is_empty()
+            && d.len() <= 253
+            && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !d.starts_with('.')
+            && !d.ends_with('.');
+        if !ok {
+            return Err(PolicyError::at(
+                "cookie.domain",
+                Problem::InvalidCookieAttribute { value: d.clone() },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the id syntax shared by categories, services and the cookie codec.
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_ID_LEN
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+}
+
+fn check_id(id: &str, path: &str) -> Result<(), PolicyError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(PolicyError::at(path, Problem::InvalidId { id: id.to_owned() }))
+    }
+}
+
+fn check_url(url: &str, path: &str) -> Result<(), PolicyError> {
+    let absolute = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let ok = match absolute {
+        Some(rest) => !rest.is_empty() && !rest.starts_with('/'),
+        None => url.starts_with('/') && !url.starts_with("//"),
+    } && !url
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'"' || b == b'<' || b == b'>');
+    if ok { Ok(()) } else { Err(PolicyError::at(path, Problem::InvalidUrl { url: url.to_owned() })) }
+}
+
+fn validate_service(i: usize, s: RawService, categories: &[Category]) -> Result<Service, PolicyError> {
+    let at = |field: &str| format!("services[{i}].{field}");
+    check_id(&s.id, &at("id"))?;
+    if !categories.iter().any(|c| c.id == s.category) {
+        return Err(PolicyError::at(
+            at("category"),
+            Problem::UnknownCategory {
+                id: s.category,
+                known: categories.iter().map(|c| c.id.clone()).collect(),
+            },
+        ));
+    }
+    let config_value = s.config.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    let config = match s.kind {
+        ServiceKind::Matomo => {
+            let m: MatomoConfig = config_from(config_value, &at("config"))?;
+            check_url(&m.url, &at("config.url"))?;
+            if !m.url.ends_with('/') {
+                return Err(PolicyError::at(at("config.url"), Problem::MatomoUrlSlash { url: m.url }));
+            }
+            if m.site_id.is_empty() || m.site_id.len() > 10 || !m.site_id.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(PolicyError::at(
+                    at("config.site_id"),
+                    Problem::MatomoSiteId { value: m.site_id },
+                ));
+            }
+            ServiceConfig::Matomo(m)
+        }
+        ServiceKind::Ga4 => {
+            let g: Ga4Config = config_from(config_value, &at("config"))?;
+            if !google_id(&g.measurement_id, "G-") {
+                return Err(PolicyError::at(
+                    at("config.measurement_id"),
+                    Problem::MeasurementId { value: g.measurement_id },
+                ));
+            }
+            if let Some(u) = &g.script_url {
+                check_url(u, &at("config.script_url"))?;
+            }
+            ServiceConfig::Ga4(g)
+        }
+        ServiceKind::Gtm => {
+            let g: GtmConfig = config_from(config_value, &at("config"))?;
+            if !google_id(&g.container_id, "GTM-") {
+                return Err(PolicyError::at(
+                    at("config.container_id"),
+                    Problem::ContainerId { value: g.container_id },
+                ));
+            }
+            if let Some(u) = &g.script_url {
+                check_url(u, &at("config.script_url"))?;
+            }
+            ServiceConfig::Gtm(g)
+        }
+        ServiceKind::Custom => {
+            let c: CustomConfig = config_from(config_value, &at("config"))?;
+            if let Some(u) = &c.src {
+                check_url(u, &at("config.src"))?;
+            }
+            ServiceConfig::Custom(c)
+        }
+    };
+    let cookies = globs(s.cookies, &at("cookies"), true)?;
+    let patterns = globs(s.patterns, &at("patterns"), false)?;
+    if s.kind == ServiceKind::Custom && patterns.is_empty() {
+        if let ServiceConfig::Custom(CustomConfig { src: None }) = config {
+            return Err(PolicyError::at(at("patterns"), Problem::CustomWithoutPattern));
+        }
+    }
+    Ok(Service { id: s.id, name: s.name, kind: s.kind, category: s.category, config, cookies, patterns })
+}
+
+fn globs(raw: Vec<String>, path: &str, cookie_name: bool) -> Result<Vec<Glob>, PolicyError> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(j, p)| {
+            Glob::new(&p, cookie_name).ok_or_else(|| {
+                PolicyError::at(format!("{path}[{j}]"), Problem::InvalidPattern { pattern: p })
+            })
+        })
+        .collect()
+}
+
+fn google_id(value: &str, prefix: &str) -> bool {
+    value.strip_prefix(prefix).is_some_and(|rest| {
+        (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
+}
+
+fn config_from<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    path: &str,
+) -> Result<T, PolicyError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let full = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
+        PolicyError::at(full, Problem::Schema { message: e.into_inner().to_string() })
+    })
+}

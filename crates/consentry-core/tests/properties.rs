@@ -1,0 +1,78 @@
+//! Property tests for the codecs: round trip, never panic, never widen a grant.
+
+use consentry_core::{Consent, ConsentId, Policy, Signals, consent_from_headers, decide};
+use proptest::prelude::*;
+
+fn policy() -> Policy {
+    Policy::from_json(
+        r#"{"revision": 7, "categories": [{"id": "essential", "required": true}, {"id": "analytics"},
+            {"id": "advertising"}, {"id": "third-party", "required": false}],
+            "texts": {"en": {"categories": {"third-party": {"title": "Third party"}}}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn id_strategy() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_-]{0,31}"
+}
+
+fn consent_strategy() -> impl Strategy<Value = Consent> {
+    (1u32.., 0u64..1_000_000_000_000, prop::collection::vec(id_strategy(), 0..8), any::<[u8; 16]>())
+        .prop_map(|(rev, at, granted, id)| Consent::new(rev, at, granted, ConsentId::from_random(id)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn encode_then_decode_returns_the_same_consent(c in consent_strategy()) {
+        let encoded = c.encode();
+        prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b)));
+        prop_assert_eq!(Consent::decode(&encoded), Ok(c));
+    }
+
+    #[test]
+    fn decoding_arbitrary_text_never_panics(s in ".{0,600}") {
+        let _ = Consent::decode(&s);
+    }
+
+    #[test]
+    fn arbitrary_cookie_headers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = consent_from_headers([bytes.as_slice()], "consentry");
+    }
+
+    #[test]
+    fn a_damaged_cookie_never_grants_more_than_the_original(
+        granted in prop::sample::subsequence(vec!["analytics", "advertising", "third-party"], 0..=3),
+        cut in 0usize..80,
+        insert in prop::option::of((0usize..80, any::<char>())),
+    ) {
+        let p = policy();
+        let original = Consent::new(7, 1_000, granted.clone(), ConsentId::from_random([1; 16]));
+        let mut damaged = original.encode();
+        if let Some((at, ch)) = insert {
+            let at = at.min(damaged.len());
+            if damaged.is_char_boundary(at) { damaged.insert(at, ch); }
+        }
+        let new_len = damaged.len().saturating_sub(cut);
+        if damaged.is_char_boundary(new_len) { damaged.truncate(new_len); }
+        let decoded = Consent::decode(&damaged).ok();
+        let d = decide(&p, decoded.as_ref(), Signals::NONE, 2_000);
+        for (id, g) in d.categories() {
+            let was_granted = id == "essential" || granted.contains(&id);
+            prop_assert!(!g.granted || was_granted, "{} granted by {:?}", id, damaged);
+        }
+    }
+
+    #[test]
+    fn a_signal_always_denies_every_optional_category(c in consent_strategy(), dnt: bool, gpc: bool) {
+        prop_assume!(dnt || gpc);
+        let d = decide(&policy(), Some(&c), Signals { dnt, gpc }, 1_000);
+        prop_assert_eq!(d.granted().collect::<Vec<_>>(), vec!["essential"]);
+    }
+
+    #[test]
+    fn arbitrary_policy_text_never_panics(s in ".{0,400}") {
+        let _ = Policy::from_json(&s);
+    }
+}

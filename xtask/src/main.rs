@@ -1,0 +1,152 @@
+//! `cargo xtask <command>`: the project's build, test and demo entry points.
+//!
+//! One Rust binary instead of shell scripts, so the commands behave the same
+//! on every machine. Everything it installs goes under the tool cache
+//! (`$CONSENTRY_CACHE`, else `$XDG_CACHE_HOME/consentry`, else
+//! `~/.cache/consentry`), outside the clone, so a fresh clone reuses it.
+
+mod bench;
+mod bootstrap;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use run::Step;
+
+const HELP: &str = "\
+cargo xtask <command>
+
+  demo [--addr HOST:PORT] [--db PATH]
+                builds everything and serves the five demo sites
+                (default http://127.0.0.1:8080)
+  test          the whole suite: fmt, clippy, doc, unit/integration/property
+                tests, wasm build, browser tests
+  bench         benchmarks; writes BENCHMARKS.md
+  dist          writes the browser bundle to www/dist/
+  bootstrap     installs what the other commands need (a fast no-op when all
+                is present)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprint!("{HELP}");
+        return ExitCode::FAILURE;
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "bootstrap" => bootstrap::all().map(|_| ()),
+        "test" => test(),
+        "demo" => demo(rest),
+        "bench" => bench::run(),
+        "dist" => dist().map(|_| ()),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn test() -> Result<(), String> {
+    let tools = bootstrap::all()?;
+    let root = root();
+    let mut step = Step::new(7);
+
+    step.begin("formatting (cargo fmt --check)");
+    run::cargo(&root, &["fmt", "--all", "--", "--check"], &[])
+        .map_err(|e| format!("{e}\n  fix: run `cargo fmt --all`"))?;
+
+    step.begin("lints (cargo clippy --all-targets -D warnings)");
+    run::cargo(&root, &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
+
+    step.begin("documentation (cargo doc, warnings are errors)");
+    run::cargo(&root, &["doc", "--workspace", "--no-deps", "--quiet"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+
+    step.begin("consentry-core builds for wasm32-unknown-unknown");
+    run::cargo(
+        &root,
+        &["build", "--quiet", "--package", "consentry-core", "--target", "wasm32-unknown-unknown"],
+        &[],
+    )?;
+
+    step.begin("unit, integration and property tests");
+    let mut counts = run::TestCounts::default();
+    if tools.nextest {
+        counts += run::cargo_tests(
+            &root,
+            &["nextest", "run", "--workspace", "--no-fail-fast", "--status-level", "fail"],
+        )?;
+    } else {
+        counts += run::cargo_tests(
+            &root,
+            &["test", "--workspace", "--no-fail-fast", "--lib", "--bins", "--tests"],
+        )?;
+    }
+
+    step.begin("documentation examples (doc tests)");
+    counts += run::cargo_tests(&root, &["test", "--workspace", "--doc", "--quiet"])?;
+
+    step.begin("browser tests");
+    println!("  none yet: the wasm banner and the end-to-end suite have not landed");
+
+    step.done();
+    // Plain closing line: the real number of tests run across all runners.
+    println!("{} passed, {} failed", counts.passed, counts.failed);
+    if counts.failed > 0 { Err(format!("{} test(s) failed", counts.failed)) } else { Ok(()) }
+}
+
+fn dist() -> Result<PathBuf, String> {
+    let out = root().join("www").join("dist");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    println!("xtask dist: the wasm banner has not landed yet; copying the policy presets only");
+    let policies = root().join("www").join("policies");
+    let target = out.join("policies");
+    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    for entry in std::fs::read_dir(&policies).map_err(|e| format!("{}: {e}", policies.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        std::fs::copy(entry.path(), target.join(entry.file_name())).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    bootstrap::all()?;
+    dist()?;
+    let root = root();
+    let mut cmd_args: Vec<&str> = vec!["run", "--package", "consentry-demo", "--"];
+    let default_db = root.join("target").join("consentry-demo.db");
+    let default_db = default_db.to_string_lossy().into_owned();
+    if !args.iter().any(|a| a == "--db") {
+        cmd_args.extend(["--db", default_db.as_str()]);
+    }
+    cmd_args.extend(args.iter().map(String::as_str));
+    println!(
+        "xtask demo: building and starting the demo server (first build takes a few minutes on 2 cores)"
+    );
+    run::cargo(&root, &cmd_args, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_root_contains_the_workspace_manifest() {
+        assert!(super::root().join("Cargo.toml").is_file());
+    }
+}
