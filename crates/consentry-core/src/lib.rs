@@ -38,6 +38,7 @@ mod decision;
 mod error;
 mod pattern;
 mod policy;
+pub mod receipt;
 mod signals;
 pub mod texts;
 
@@ -50,5 +51,6 @@ pub use policy::{
     MAX_CATEGORIES, MAX_ID_LEN, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
     SignalHandling, SignalPolicy,
 };
+pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
 pub use signals::Signals;
 pub use texts::{Key as TextKey, ResolvedTexts, Texts};

@@ -282,7 +282,7 @@ impl Service {
     /// patterns of its kind, its configured script URL, or its own `patterns`.
     pub fn matches_url(&self, url: &str) -> bool {
         let builtin: &[&str] = match self.kind {
-            ServiceKind::Matomo => &["matomo.js", "piwik.js"],
+            ServiceKind::Matomo => &["matomo.js", "piwik.js", "matomo.php", "piwik.php"],
             ServiceKind::Ga4 => &["googletagmanager.com/gtag/js"],
             ServiceKind::Gtm => &["googletagmanager.com/gtm.js"],
             ServiceKind::Custom => &[],

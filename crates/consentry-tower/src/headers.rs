@@ -1,0 +1,231 @@
+//! Reading requests and writing response headers: signals, the consent
+//! cookie, `Vary`, `Tk`, and which responses may be rewritten.
+
+use consentry_core::{Consent, Decision, Policy, Signals, consent_from_headers};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+
+/// `DNT` (Do Not Track).
+pub static DNT: HeaderName = HeaderName::from_static("dnt");
+/// `Sec-GPC` (Global Privacy Control).
+pub static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
+/// `Tk` (W3C Tracking Preference Expression).
+pub static TK: HeaderName = HeaderName::from_static("tk");
+
+/// The signals in a request's headers (every occurrence counts).
+pub fn signals(headers: &HeaderMap) -> Signals {
+    Signals::from_header_values(
+        headers.get_all(&DNT).iter().map(HeaderValue::as_bytes),
+        headers.get_all(&SEC_GPC).iter().map(HeaderValue::as_bytes),
+    )
+}
+
+/// The consent in a request's `Cookie` headers, if any is valid.
+pub fn consent(headers: &HeaderMap, policy: &Policy) -> Option<Consent> {
+    consent_from_headers(
+        headers.get_all(header::COOKIE).iter().map(HeaderValue::as_bytes),
+        &policy.cookie().name,
+    )
+}
+
+/// Whether the request reached us over https: an `https` URI, or a proxy's
+/// `X-Forwarded-Proto: https` / `Forwarded: proto=https`.
+pub fn is_https(uri: &http::Uri, headers: &HeaderMap) -> bool {
+    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        return true;
+    }
+    let forwarded_proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split([';', ',']).any(|kv| kv.trim().eq_ignore_ascii_case("proto=https")));
+    forwarded_proto || forwarded
+}
+
+/// The `Set-Cookie` value for a consent.
+pub fn set_cookie(policy: &Policy, value: &str, secure: bool) -> Option<HeaderValue> {
+    let c = policy.cookie();
+    let mut s = format!("{}={value}; Path={}; Max-Age={}; SameSite=Lax", c.name, c.path, c.max_age_seconds());
+    if let Some(d) = &c.domain {
+        s.push_str("; Domain=");
+        s.push_str(d);
+    }
+    if secure {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+/// What a response's `Content-Type` says about rewriting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewritable {
+    /// HTML in an ASCII-compatible encoding: rewrite.
+    Yes(&'static encoding_rs::Encoding),
+    /// Anything else: pass through untouched.
+    No,
+}
+
+/// Only `text/html` responses with a body, not compressed, in an
+/// ASCII-compatible charset are rewritten; everything else passes through.
+pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> Rewritable {
+    if method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Rewritable::No;
+    }
+    let encoded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.to_str().is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity")));
+    if encoded {
+        return Rewritable::No;
+    }
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Rewritable::No;
+    };
+    let mut parts = ct.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("text/html") {
+        return Rewritable::No;
+    }
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
+    });
+    let encoding = match charset {
+        None => encoding_rs::UTF_8,
+        Some(label) => match encoding_rs::Encoding::for_label(label.as_bytes()) {
+            Some(e) => e,
+            None => encoding_rs::UTF_8,
+        },
+    };
+    if encoding.is_ascii_compatible() { Rewritable::Yes(encoding) } else { Rewritable::No }
+}
+
+/// Adds `Cookie, DNT, Sec-GPC` to `Vary`, keeping what is there (and leaving
+/// `Vary: *` alone).
+pub fn merge_vary(headers: &mut HeaderMap) {
+    let existing: Vec<String> = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if existing.iter().any(|v| v == "*") {
+        return;
+    }
+    let mut all = existing.clone();
+    for wanted in ["Cookie", "DNT", "Sec-GPC"] {
+        if !existing.iter().any(|e| e.eq_ignore_ascii_case(wanted)) {
+            all.push(wanted.to_owned());
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&all.join(", ")) {
+        headers.insert(header::VARY, v);
+    }
+}
+
+/// Sets `Tk` from the decision.
+pub fn set_tk(headers: &mut HeaderMap, decision: &Decision) {
+    headers.insert(TK.clone(), HeaderValue::from_static(decision.tk().as_str()));
+}
+
+/// A rewritten page differs per decision: a strong validator of the original
+/// would lie, so it becomes weak and carries the decision's fingerprint.
+pub fn adjust_etag(headers: &mut HeaderMap, decision: &Decision) {
+    let Some(etag) = headers.get(header::ETAG).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let opaque = etag.trim_start_matches("W/").trim_matches('"');
+    let granted: Vec<&str> = decision.granted().collect();
+    let fingerprint = format!("{}{}", u8::from(decision.needs_banner()), granted.join("+"));
+    match HeaderValue::from_str(&format!("W/\"{opaque}-c{:x}\"", fnv(fingerprint.as_bytes()))) {
+        Ok(v) => {
+            headers.insert(header::ETAG, v);
+        }
+        Err(_) => {
+            headers.remove(header::ETAG);
+        }
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap_or(header::ACCEPT),
+                HeaderValue::from_static(v),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn only_uncompressed_html_with_a_body_is_rewritten() {
+        let get = Method::GET;
+        let ok = StatusCode::OK;
+        assert!(matches!(
+            rewritable(&get, ok, &headers(&[("content-type", "text/html; charset=utf-8")])),
+            Rewritable::Yes(_)
+        ));
+        assert!(matches!(
+            rewritable(&get, ok, &headers(&[("content-type", "TEXT/HTML")])),
+            Rewritable::Yes(_)
+        ));
+        for h in [
+            headers(&[("content-type", "application/json")]),
+            headers(&[("content-type", "text/html"), ("content-encoding", "gzip")]),
+            headers(&[("content-type", "text/html; charset=utf-16")]),
+            headers(&[]),
+        ] {
+            assert_eq!(rewritable(&get, ok, &h), Rewritable::No, "{h:?}");
+        }
+        let html = headers(&[("content-type", "text/html")]);
+        assert_eq!(rewritable(&Method::HEAD, ok, &html), Rewritable::No);
+        assert_eq!(rewritable(&get, StatusCode::NOT_MODIFIED, &html), Rewritable::No);
+        assert_eq!(rewritable(&get, StatusCode::NO_CONTENT, &html), Rewritable::No);
+    }
+
+    #[test]
+    fn latin1_pages_are_rewritten_in_their_own_encoding() {
+        let h = headers(&[("content-type", "text/html; charset=\"ISO-8859-1\"")]);
+        assert_eq!(rewritable(&Method::GET, StatusCode::OK, &h), Rewritable::Yes(encoding_rs::WINDOWS_1252));
+    }
+
+    #[test]
+    fn vary_is_merged_not_replaced() {
+        let mut h = headers(&[("vary", "Accept-Encoding"), ("vary", "cookie")]);
+        merge_vary(&mut h);
+        assert_eq!(
+            h.get(header::VARY).and_then(|v| v.to_str().ok()),
+            Some("Accept-Encoding, cookie, DNT, Sec-GPC")
+        );
+        let mut star = headers(&[("vary", "*")]);
+        merge_vary(&mut star);
+        assert_eq!(star.get(header::VARY).and_then(|v| v.to_str().ok()), Some("*"));
+    }
+
+    #[test]
+    fn https_is_recognised_behind_a_proxy() {
+        let uri: http::Uri = "/x".parse().unwrap_or_default();
+        assert!(!is_https(&uri, &headers(&[])));
+        assert!(is_https(&uri, &headers(&[("x-forwarded-proto", "https")])));
+        assert!(is_https(&uri, &headers(&[("forwarded", "for=1.2.3.4;proto=https")])));
+        assert!(is_https(&"https://a.example/".parse().unwrap_or_default(), &headers(&[])));
+    }
+}

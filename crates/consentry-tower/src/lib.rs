@@ -1,0 +1,137 @@
+//! A Tower middleware that enforces cookie consent and the browser's privacy
+//! signals on the server, so that what a visitor refused is never even sent.
+//!
+//! For every request [`ConsentService`] reads the consent cookie and the
+//! `DNT` / `Sec-GPC` headers once, calls [`consentry_core::decide`], and puts
+//! the [`Decision`](consentry_core::Decision) in the request extensions (with
+//! the `axum` feature, handlers extract it as [`ConsentDecision`]). Then, for
+//! `text/html` responses only, it rewrites the page as it streams:
+//!
+//! - `<script type="text/plain" data-category="analytics">` (and
+//!   `data-service="ga4"`, `<iframe data-src>`) become live when granted;
+//! - live `<script src>`, `<iframe src>`, `<img src>` and inline snippets of a
+//!   configured service (Matomo, GA4, GTM, or a policy pattern) become inert
+//!   when it is not granted — no need to edit the page;
+//! - the policy's services are injected into `<head>` (Consent Mode v2
+//!   defaults first), live or inert, with the policy JSON, the stylesheet and
+//!   the banner loader;
+//! - when the visitor must be asked, the banner's markup is rendered into
+//!   `<body>` in the page's language, visible at first paint and usable
+//!   without JavaScript.
+//!
+//! It adds `Vary: Cookie, DNT, Sec-GPC` to rewritten pages and `Tk` to every
+//! response, and serves its routes under a prefix (default `/consentry/`):
+//! `policy.json`, `POST consent`, `receipt/{id}`, banner assets, and
+//! `/.well-known/gpc.json`.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Router, routing::get, response::Html};
+//! use consentry_core::Policy;
+//! use consentry_tower::ConsentLayer;
+//!
+//! let policy = Policy::from_json(r#"{
+//!     "revision": 1,
+//!     "categories": [{ "id": "essential", "required": true }, { "id": "analytics" }],
+//!     "services": [{ "id": "ga4", "kind": "ga4", "category": "analytics",
+//!                    "config": { "measurement_id": "G-AB12CD34" } }]
+//! }"#).expect("valid policy");
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { Html("<!doctype html><html lang=\"en\"><head></head><body>Hi</body></html>") }))
+//!     .layer(ConsentLayer::new(policy));
+//! ```
+//!
+//! # What is not rewritten
+//!
+//! Responses that are not `text/html`, `HEAD` requests, `204`/`304`
+//! responses, and bodies with a `Content-Encoding` pass through
+//! byte-identical. Put compression *outside* this layer (e.g.
+//! `.layer(ConsentLayer::new(p)).layer(CompressionLayer::new())`), so it
+//! compresses the rewritten page.
+//!
+//! # Content Security Policy
+//!
+//! If the inner service inserts a [`CspNonce`] into the *response*
+//! extensions, every script Consentry injects carries `nonce="…"`.
+//!
+//! # Limits
+//!
+//! Rewriting streams: memory per response is one body chunk plus lol_html's
+//! buffer, capped at 16 MiB (a single tag bigger than that ends the response
+//! with an error rather than passing it unchecked); an inline script is held
+//! back up to 64 KiB while looking for tracker calls.
+
+mod assets;
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod headers;
+mod layer;
+pub mod receipts;
+mod rewrite;
+mod routes;
+mod service;
+
+pub use assets::{Assets, BUILTIN_CSS};
+pub use body::ConsentBody;
+#[cfg(feature = "axum")]
+pub use extract::{ConsentDecision, MissingConsentLayer};
+pub use future::ResponseFuture;
+pub use headers::{DNT, SEC_GPC, TK};
+pub use layer::{ConsentLayer, SecureCookie};
+pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
+pub use rewrite::RewriteError;
+pub use routes::MAX_CONSENT_BODY;
+pub use service::ConsentService;
+
+/// Errors of the response body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A CSP nonce for the scripts Consentry injects. Insert it into the
+/// response extensions from the inner service (the same value as in the
+/// page's `Content-Security-Policy: script-src 'nonce-…'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);
+
+/// Now, in Unix seconds.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+pub(crate) fn today() -> String {
+    let days = (now() / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_a_plausible_iso_date() {
+        let t = super::today();
+        assert_eq!(t.len(), 10);
+        assert!(t.as_str() >= "2025-01-01", "{t}");
+    }
+}

@@ -1,0 +1,123 @@
+//! Where receipts of consent choices go.
+//!
+//! The endpoint hands every choice to a [`ReceiptStore`]. A store that fails
+//! never breaks the page: the cookie is still set and the endpoint answers
+//! `"receipt": false` with the reason.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+pub use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
+
+/// A boxed future, as the store methods return (keeps the trait object-safe).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ReceiptError>> + Send + 'a>>;
+
+/// Why a receipt could not be stored or read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptError {
+    /// The store is not reachable or refused the write; it may work later.
+    Unavailable(String),
+    /// A receipt with this id exists already with other content.
+    Conflict,
+}
+
+impl std::fmt::Display for ReceiptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "receipt store unavailable: {why}"),
+            Self::Conflict => f.write_str("a different receipt with this id exists"),
+        }
+    }
+}
+
+impl std::error::Error for ReceiptError {}
+
+/// Stores and finds receipts.
+pub trait ReceiptStore: Send + Sync + 'static {
+    /// Stores one receipt. Storing the same receipt twice is not an error.
+    fn store(&self, receipt: Receipt) -> StoreFuture<'_, ()>;
+    /// Finds a receipt by its id.
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Receipt>>;
+    /// Whether receipts are kept at all (the endpoint's `"receipt"` field).
+    fn keeps_receipts(&self) -> bool {
+        true
+    }
+}
+
+/// Keeps nothing: the default when no store is configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoReceipts;
+
+impl ReceiptStore for NoReceipts {
+    fn store(&self, _receipt: Receipt) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn get<'a>(&'a self, _id: &'a str) -> StoreFuture<'a, Option<Receipt>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn keeps_receipts(&self) -> bool {
+        false
+    }
+}
+
+/// Keeps receipts in memory: for tests and single-process demos (lost on
+/// restart).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    receipts: Mutex<HashMap<String, Receipt>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every receipt, oldest first.
+    pub fn all(&self) -> Vec<Receipt> {
+        let mut v: Vec<Receipt> =
+            self.receipts.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
+        v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        v
+    }
+}
+
+impl ReceiptStore for MemoryStore {
+    fn store(&self, receipt: Receipt) -> StoreFuture<'_, ()> {
+        let result = match self.receipts.lock() {
+            Ok(mut m) => match m.get(&receipt.id) {
+                Some(existing) if existing != &receipt => Err(ReceiptError::Conflict),
+                Some(_) => Ok(()),
+                None => {
+                    m.insert(receipt.id.clone(), receipt);
+                    Ok(())
+                }
+            },
+            Err(_) => Err(ReceiptError::Unavailable("memory store poisoned".into())),
+        };
+        Box::pin(async move { result })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Receipt>> {
+        let result = self
+            .receipts
+            .lock()
+            .map(|m| m.get(id).cloned())
+            .map_err(|_| ReceiptError::Unavailable("memory store poisoned".into()));
+        Box::pin(async move { result })
+    }
+}
+
+impl<T: ReceiptStore> ReceiptStore for std::sync::Arc<T> {
+    fn store(&self, receipt: Receipt) -> StoreFuture<'_, ()> {
+        (**self).store(receipt)
+    }
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Receipt>> {
+        (**self).get(id)
+    }
+    fn keeps_receipts(&self) -> bool {
+        (**self).keeps_receipts()
+    }
+}

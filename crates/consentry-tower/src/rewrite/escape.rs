@@ -1,0 +1,43 @@
+//! Escaping for what we write into pages.
+
+/// Escapes text for HTML content and double-quoted attribute values.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JSON document made safe inside `<script>`: `<` becomes `\u003c`, so
+/// neither `</script>` nor `<!--` can end or confuse the element.
+pub fn json_in_script(json: &str) -> String {
+    json.replace('<', "\\u003c").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+}
+
+/// A JavaScript string literal (JSON string syntax), safe inside `<script>`.
+pub fn js_string(s: &str) -> String {
+    json_in_script(&serde_json::Value::String(s.to_owned()).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_texts_cannot_break_out_of_markup_or_scripts() {
+        assert_eq!(html(r#"<script>"x" & 'y'"#), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;");
+        assert_eq!(
+            json_in_script(r#"{"t":"</script><script>alert(1)"}"#),
+            r#"{"t":"\u003c/script>\u003cscript>alert(1)"}"#
+        );
+        assert_eq!(js_string("a'b\"</script>"), r#""a'b\"\u003c/script>""#);
+    }
+}

@@ -1,0 +1,200 @@
+//! Which scripts, frames and pixels may be live: the rules, free of any HTML
+//! parsing so they can be tested on their own.
+
+use consentry_core::{Decision, MatomoConsentMode, Policy, Reason, Service, ServiceConfig};
+
+/// `type` values a browser executes as a classic or module script.
+pub fn is_executable_type(ty: Option<&str>) -> bool {
+    let Some(ty) = ty else { return true };
+    let essence = ty.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "" | "module"
+            | "text/javascript"
+            | "application/javascript"
+            | "application/ecmascript"
+            | "application/x-javascript"
+            | "application/x-ecmascript"
+            | "text/ecmascript"
+            | "text/jscript"
+            | "text/livescript"
+            | "text/x-javascript"
+            | "text/x-ecmascript"
+    )
+}
+
+/// Whether a service may run now. Matomo in `require_cookie_consent` mode
+/// (the CNIL audience-measurement exemption) may measure without cookies
+/// while the visitor has not answered yet — but never after a refusal or
+/// under an honoured signal.
+pub fn service_live(decision: &Decision, service: &Service) -> bool {
+    if decision.allows_service(&service.id) {
+        return true;
+    }
+    let exempt = matches!(
+        &service.config,
+        ServiceConfig::Matomo(m) if m.consent_mode == MatomoConsentMode::RequireCookieConsent
+    );
+    exempt
+        && matches!(
+            decision.basis(),
+            Reason::NoConsent | Reason::Expired | Reason::RevisionChanged | Reason::FutureDated
+        )
+}
+
+/// For an element marked by the page author (`data-category` and/or
+/// `data-service`): may it be live? Both must allow it when both are given;
+/// an unknown category or service never does.
+pub fn marked_allowed(
+    policy: &Policy,
+    decision: &Decision,
+    category: Option<&str>,
+    service: Option<&str>,
+) -> bool {
+    if category.is_none() && service.is_none() {
+        return false;
+    }
+    let category_ok = category.is_none_or(|c| decision.allows(c));
+    let service_ok = service.is_none_or(|s| policy.service(s).is_some_and(|svc| service_live(decision, svc)));
+    category_ok && service_ok
+}
+
+/// The service a live script, frame or pixel URL belongs to, if any.
+pub fn service_for_url<'p>(policy: &'p Policy, url: &str) -> Option<&'p Service> {
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    policy.services().iter().find(|s| s.matches_url(url))
+}
+
+/// Calls that identify an inline tracker snippet, by the kind of service.
+const INLINE_MARKERS: &[(&str, consentry_core::ServiceKind)] = &[
+    ("_paq.push", consentry_core::ServiceKind::Matomo),
+    ("gtag(", consentry_core::ServiceKind::Ga4),
+    ("dataLayer.push", consentry_core::ServiceKind::Gtm),
+    ("googletagmanager.com/gtm.js", consentry_core::ServiceKind::Gtm),
+    ("matomo.js", consentry_core::ServiceKind::Matomo),
+    ("piwik.js", consentry_core::ServiceKind::Matomo),
+];
+
+/// The service an inline script's code belongs to: a built-in marker
+/// (`_paq.push`, `gtag(`, `dataLayer.push`, ...) for a kind the policy
+/// configures, or any configured service URL or pattern found in the code.
+/// `gtag(` falls back to a GTM service and `dataLayer.push` to a GA4 one,
+/// since either snippet uses both.
+pub fn service_for_inline<'p>(policy: &'p Policy, code: &str) -> Option<&'p Service> {
+    use consentry_core::ServiceKind::{Ga4, Gtm};
+    for (marker, kind) in INLINE_MARKERS {
+        if code.contains(marker) {
+            let of_kind = |k| policy.services().iter().find(|s| s.kind == k);
+            let found = of_kind(*kind).or_else(|| match kind {
+                Ga4 => of_kind(Gtm),
+                Gtm => of_kind(Ga4),
+                _ => None,
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    policy.services().iter().find(|s| {
+        s.script_url().is_some_and(|u| code.contains(u.split('?').next().unwrap_or(&u)))
+            || s.patterns.iter().any(|p| !p.as_str().contains('*') && code.contains(p.as_str()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consentry_core::{Signals, decide};
+
+    fn policy(mode: &str) -> Policy {
+        Policy::from_json(&format!(
+            r#"{{"revision": 1, "categories": [{{"id": "essential", "required": true}}, {{"id": "analytics"}}],
+               "services": [
+                 {{"id": "matomo", "kind": "matomo", "category": "analytics", "config": {{"url": "https://stats.example.org/", "site_id": "3", "consent_mode": "{mode}"}}}},
+                 {{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {{"measurement_id": "G-AB12CD34"}}}},
+                 {{"id": "seg", "kind": "custom", "category": "analytics", "patterns": ["cdn.segment.com"]}}
+               ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn classic_and_module_scripts_are_executable_data_blocks_are_not() {
+        for t in [
+            None,
+            Some(""),
+            Some("text/javascript"),
+            Some("module"),
+            Some(" Text/JavaScript ; charset=utf-8"),
+        ] {
+            assert!(is_executable_type(t), "{t:?}");
+        }
+        for t in
+            [Some("text/plain"), Some("application/json"), Some("application/ld+json"), Some("importmap")]
+        {
+            assert!(!is_executable_type(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn tracker_urls_are_recognised_by_builtin_configured_and_policy_patterns() {
+        let p = policy("require_consent");
+        let id = |u: &str| service_for_url(&p, u).map(|s| s.id.as_str());
+        assert_eq!(id("https://stats.example.org/matomo.js"), Some("matomo"));
+        assert_eq!(id("https://cdn.example.net/piwik.js"), Some("matomo"));
+        assert_eq!(id("https://www.googletagmanager.com/gtag/js?id=G-AB12CD34"), Some("ga4"));
+        assert_eq!(id("https://cdn.segment.com/analytics.js/v1/x/analytics.min.js"), Some("seg"));
+        assert_eq!(id("/app.js"), None);
+        assert_eq!(id(""), None);
+    }
+
+    #[test]
+    fn inline_snippets_are_recognised_by_their_calls() {
+        let p = policy("require_consent");
+        let id = |c: &str| service_for_inline(&p, c).map(|s| s.id.as_str());
+        assert_eq!(id("var _paq = window._paq || []; _paq.push(['trackPageView']);"), Some("matomo"));
+        assert_eq!(
+            id("window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"),
+            Some("ga4")
+        );
+        assert_eq!(id("console.log('hello')"), None);
+    }
+
+    #[test]
+    fn matomo_cookieless_mode_measures_only_while_the_visitor_has_not_answered() {
+        let p = policy("require_cookie_consent");
+        let m = p.service("matomo").unwrap_or_else(|| panic!());
+        assert!(service_live(&decide(&p, None, Signals::NONE, 1), m));
+        assert!(!service_live(&decide(&p, None, Signals { dnt: true, gpc: false }, 1), m));
+        let refused = consentry_core::Consent::new(
+            1,
+            1,
+            Vec::<String>::new(),
+            consentry_core::ConsentId::from_random([0; 16]),
+        );
+        assert!(!service_live(&decide(&p, Some(&refused), Signals::NONE, 1), m));
+        let strict = policy("require_consent");
+        let m = strict.service("matomo").unwrap_or_else(|| panic!());
+        assert!(!service_live(&decide(&strict, None, Signals::NONE, 1), m));
+    }
+
+    #[test]
+    fn marked_elements_need_every_named_gate() {
+        let p = policy("require_consent");
+        let c = consentry_core::Consent::new(
+            1,
+            1,
+            ["analytics"],
+            consentry_core::ConsentId::from_random([0; 16]),
+        );
+        let d = decide(&p, Some(&c), Signals::NONE, 1);
+        assert!(marked_allowed(&p, &d, Some("analytics"), None));
+        assert!(marked_allowed(&p, &d, Some("analytics"), Some("ga4")));
+        assert!(!marked_allowed(&p, &d, Some("analytics"), Some("unknown")));
+        assert!(!marked_allowed(&p, &d, Some("advertising"), None));
+        assert!(!marked_allowed(&p, &d, None, None));
+    }
+}
