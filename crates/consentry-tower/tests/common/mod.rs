@@ -206,8 +206,7 @@ pub fn live(html: &str) -> Live {
     );
     rw.write(html.as_bytes()).unwrap_or_else(|e| panic!("parse: {e}"));
     rw.end().unwrap_or_else(|e| panic!("parse: {e}"));
-    let result = std::mem::take(&mut *out.borrow_mut());
-    result
+    std::mem::take(&mut *out.borrow_mut())
 }
 
 /// A valid consent cookie for `policy` granting `granted`.
