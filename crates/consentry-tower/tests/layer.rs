@@ -650,3 +650,17 @@ async fn over_real_http_dnt_blocks_and_a_consent_post_unblocks_the_tags() {
     assert_eq!(store.all().len(), 1);
     server.abort();
 }
+
+#[tokio::test]
+async fn the_injection_keeps_meta_charset_first_and_precedes_the_first_script() {
+    let page = r#"<html><head><meta charset="utf-8"><title>t</title><link rel="stylesheet" href="/s.css"><script src="/app.js"></script></head><body></body></html>"#;
+    let html = get_page(&app(ConsentLayer::new(ga_policy()), page.into()), &[]).await.text();
+    let pos = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing in {html}"));
+    assert!(html.starts_with("<html><head><meta charset=\"utf-8\"><title>t</title>"), "{html}");
+    assert!(pos("id=\"consentry-policy\"") < pos("src=\"/app.js\""));
+    assert!(pos("gtag('consent','default'") < pos("src=\"/app.js\""));
+    let no_script = r#"<html><head><meta charset="utf-8"><title>t</title></head><body></body></html>"#;
+    let html = get_page(&app(ConsentLayer::new(ga_policy()), no_script.into()), &[]).await.text();
+    assert!(html.contains("</title><script type=\"application/json\" id=\"consentry-policy\">"), "{html}");
+    assert_eq!(html.matches("id=\"consentry-policy\"").count(), 1);
+}

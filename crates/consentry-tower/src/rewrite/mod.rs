@@ -104,6 +104,7 @@ struct State {
     nonce: Option<String>,
     return_to: String,
     lang: Option<String>,
+    in_head: bool,
     head_done: bool,
     body_done: bool,
     inline: Option<PendingInline>,
@@ -180,6 +181,7 @@ impl Rewriter {
             nonce,
             return_to,
             lang: None,
+            in_head: false,
             head_done: false,
             body_done: false,
             inline: None,
@@ -263,11 +265,27 @@ fn head_html(st: &State) -> String {
     .render(&st.decision, st.nonce.as_deref())
 }
 
-fn on_head(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+/// The injection goes just before the first `<script>` of `<head>` (so the
+/// Consent Mode defaults precede every tag, while `<meta charset>` and
+/// `<title>` stay first), or at `</head>` when it has no script.
+fn on_head(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
-    if !st.head_done {
-        st.head_done = true;
-        el.prepend(&head_html(&st), ContentType::Html);
+    if st.head_done || st.in_head {
+        return Ok(());
+    }
+    st.in_head = true;
+    drop(st);
+    let state_end = Arc::clone(state);
+    if let Some(handlers) = el.end_tag_handlers() {
+        handlers.push(Box::new(move |end: &mut EndTag<'_>| {
+            let mut st = lock(&state_end)?;
+            st.in_head = false;
+            if !st.head_done {
+                st.head_done = true;
+                end.before(&head_html(&st), ContentType::Html);
+            }
+            Ok(())
+        }));
     }
     Ok(())
 }
@@ -328,6 +346,10 @@ fn mark_inert(el: &mut Element<'_, '_>, service: &consentry_core::Service) -> Ha
 
 fn on_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
+    if st.in_head && !st.head_done {
+        st.head_done = true;
+        el.before(&head_html(&st), ContentType::Html);
+    }
     let ty = attr(el, "type");
     if ty.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain")) {
         if el.has_attribute("data-category") || el.has_attribute("data-service") {

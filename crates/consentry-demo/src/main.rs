@@ -1,0 +1,293 @@
+//! `consentry-demo`: the five seed sites behind `ConsentLayer`.
+//!
+//! ```text
+//! consentry-demo [--addr 127.0.0.1:8080] [--db PATH] [--assets DIR]
+//! ```
+
+mod sites;
+mod trackers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get, post};
+use consentry_core::{Policy, consent_from_headers};
+use consentry_tower::{Assets, ConsentDecision, ConsentLayer, MemoryStore, SecureCookie};
+
+use sites::{SITES, Site};
+use trackers::HitLog;
+
+const USAGE: &str = "\
+consentry-demo: the five seed sites behind ConsentLayer
+
+usage: consentry-demo [--addr HOST:PORT] [--db PATH] [--assets DIR]
+
+  --addr HOST:PORT   where to listen (default 127.0.0.1:8080)
+  --db PATH          receipts database (default target/consentry-demo.db)
+  --assets DIR       banner files built by `cargo xtask dist` (default www/dist)
+  --help             this text
+";
+
+struct Args {
+    addr: SocketAddr,
+    db: PathBuf,
+    assets: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        db: PathBuf::from("target/consentry-demo.db"),
+        assets: PathBuf::from("www/dist"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"));
+        match a.as_str() {
+            "--addr" => {
+                let v = value("--addr")?;
+                args.addr =
+                    v.parse().map_err(|_| format!("--addr: `{v}` is not HOST:PORT (e.g. 127.0.0.1:8080)"))?;
+            }
+            "--db" => args.db = PathBuf::from(value("--db")?),
+            "--assets" => args.assets = PathBuf::from(value("--assets")?),
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Loads a preset, scoping its cookie to the site's path: the five sites
+/// share one host here, and each must keep its own choice.
+fn load_policy(root: &std::path::Path, slug: &str) -> Result<Policy, String> {
+    let path = root.join("www").join("policies").join(format!("{slug}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    v["cookie"]["path"] = serde_json::Value::String(format!("/{slug}/"));
+    Policy::from_json(&v.to_string()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Finds the repository root (where `www/policies` is), from the current
+/// directory or the binary's location.
+fn repo_root() -> PathBuf {
+    let candidates = [
+        std::env::current_dir().ok(),
+        option_env!("CARGO_MANIFEST_DIR").map(|d| PathBuf::from(d).join("../..")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("www").join("policies").is_dir())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("consentry-demo: {e}");
+            std::process::exit(2);
+        }
+    };
+    let root = repo_root();
+    let assets_dir = if args.assets.is_absolute() { args.assets.clone() } else { root.join(&args.assets) };
+    let assets = match Assets::from_dir(&assets_dir) {
+        Ok(a) => a,
+        Err(_) => {
+            eprintln!(
+                "consentry-demo: no banner assets in {} (run `cargo xtask dist`); serving the server-rendered banner only",
+                assets_dir.display()
+            );
+            Assets::builtin()
+        }
+    };
+    // Receipts: the SQLite store is not built yet; keep them in memory.
+    let _ = &args.db;
+    let receipts = Arc::new(MemoryStore::new());
+    let state = HitLog::default();
+
+    let mut app = Router::new()
+        .route("/", get(index))
+        .route("/_trackers/{*path}", get(trackers::serve).post(trackers::serve))
+        .route("/_inspector/hits", get(trackers::hits))
+        .route("/_inspector/reset", post(trackers::reset))
+        .route("/_demo/site.css", get(site_css));
+    for site in SITES {
+        let policy = match load_policy(&root, site.slug) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("consentry-demo: {e}");
+                std::process::exit(1);
+            }
+        };
+        let layer = ConsentLayer::new(policy)
+            .prefix(format!("/{}/consentry/", site.slug))
+            .assets(assets.clone())
+            .receipts(Arc::clone(&receipts))
+            .inject_services(false)
+            .secure_cookie(SecureCookie::Auto);
+        let slug = site.slug;
+        let site_router = Router::new()
+            .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, d, h, s)))
+            .route(&format!("/{slug}/privacy"), get(move || privacy(slug)))
+            // Consentry's own routes live under the site's prefix; the layer answers them.
+            .route(&format!("/{slug}/consentry/{{*rest}}"), any(|| async { StatusCode::NOT_FOUND }))
+            .route(&format!("/{slug}/.well-known/gpc.json"), any(|| async { StatusCode::NOT_FOUND }))
+            .layer(layer)
+            .with_state(state.clone());
+        app = app.merge(site_router);
+    }
+    let app = app.with_state(state);
+
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "consentry-demo: cannot listen on {}: {e} (is another demo running? try --addr 127.0.0.1:8081)",
+                args.addr
+            );
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().map_or(args.addr, |a| a);
+    println!("consentry-demo: serving the five demo sites on http://{addr}/  (Ctrl-C to stop)");
+    for s in SITES {
+        println!("  http://{addr}/{}/", s.slug);
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("\nconsentry-demo: stopping");
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        eprintln!("consentry-demo: server error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+async fn index() -> Html<String> {
+    let mut items = String::new();
+    for s in SITES {
+        items.push_str(&format!(
+            "<li><a href=\"/{slug}/\">{name}</a> <span lang=\"{lang}\">— {tag}</span></li>",
+            slug = s.slug,
+            name = esc(s.name),
+            lang = s.lang,
+            tag = esc(s.tagline)
+        ));
+    }
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Consentry demo</title><link rel=\"stylesheet\" href=\"/_demo/site.css\"></head><body><main>\
+         <h1>Consentry demo</h1><p>Five real-world sites, each behind <code>ConsentLayer</code> with its own policy \
+         (<code>www/policies/</code>). Trackers are local stubs under <code>/_trackers/</code> that record every hit, shown in each \
+         page's decision inspector. Try each site with your browser's Do Not Track or Global Privacy Control on.</p>\
+         <ul>{items}</ul></main></body></html>"
+    ))
+}
+
+async fn privacy(slug: &'static str) -> Html<String> {
+    let name = sites::find(slug).map_or(slug, |s| s.name);
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} privacy</title>\
+         <link rel=\"stylesheet\" href=\"/_demo/site.css\"></head><body><main><h1>{name}: privacy policy</h1>\
+         <p>A placeholder for the site's privacy policy; the facts the banner relies on are in <code>www/policies/{slug}.json</code>.</p>\
+         <p><a href=\"/{slug}/\">Back</a></p></main></body></html>"
+    ))
+}
+
+async fn page(
+    slug: &'static str,
+    decision: ConsentDecision,
+    headers: HeaderMap,
+    State(hits): State<HitLog>,
+) -> Response {
+    let Some(site) = sites::find(slug) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let inspector = inspector(site, &decision, &headers, &hits);
+    Html(format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{name}</title>\
+         <link rel=\"stylesheet\" href=\"/_demo/site.css\">{tags_head}</head><body><header><a href=\"/\">Consentry demo</a> › {name}</header>\
+         <main><h1>{name}</h1><p class=\"tagline\">{tagline}</p>{body}\
+         <p><a href=\"/{slug}/privacy\">Privacy</a> · <button type=\"button\" data-consentry=\"preferences\">Cookie settings</button></p>\
+         {inspector}</main>{tags_body}</body></html>",
+        lang = site.lang,
+        name = esc(site.name),
+        tagline = esc(site.tagline),
+        body = site.body,
+        tags_head = site.tags_head,
+        tags_body = site.tags_body,
+    ))
+    .into_response()
+}
+
+fn inspector(site: &Site, d: &ConsentDecision, headers: &HeaderMap, log: &HitLog) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let dnt = headers.get("dnt").and_then(|v| v.to_str().ok()).unwrap_or("(absent)");
+    let gpc = headers.get("sec-gpc").and_then(|v| v.to_str().ok()).unwrap_or("(absent)");
+    let cookies: Vec<&[u8]> = headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()).collect();
+    let consent = consent_from_headers(cookies, "consentry");
+    let consent_row = match &consent {
+        Some(c) => format!(
+            "revision {}, given at {} (Unix), grants [{}], id <code>{}</code>",
+            c.revision(),
+            c.given_at(),
+            esc(&c.granted().join(", ")),
+            esc(c.id().as_str())
+        ),
+        None => "none (or unreadable)".to_owned(),
+    };
+    let mut rows = String::new();
+    for (id, g) in d.categories() {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td class=\"{cls}\">{}</td><td>{}</td></tr>",
+            esc(id),
+            if g.granted { "granted" } else { "denied" },
+            g.reason,
+            cls = if g.granted { "ok" } else { "no" }
+        ));
+    }
+    let hits = log.for_site(site.slug);
+    let hit_list = if hits.is_empty() {
+        "<p id=\"tracker-hits\" data-count=\"0\">No tracker contacted.</p>".to_owned()
+    } else {
+        let items: String =
+            hits.iter().map(|h| format!("<li><code>/_trackers/{}</code></li>", esc(&h.path))).collect();
+        format!("<ul id=\"tracker-hits\" data-count=\"{}\">{items}</ul>", hits.len())
+    };
+    format!(
+        "<section class=\"inspector\" aria-labelledby=\"inspector-title\" lang=\"en\"><h2 id=\"inspector-title\">Decision inspector</h2>\
+         <p>What the server saw for this request, and what it decided.</p>\
+         <dl><dt>DNT header</dt><dd>{dnt}</dd><dt>Sec-GPC header</dt><dd>{gpc}</dd>\
+         <dt>Consent cookie</dt><dd>{consent_row}</dd>\
+         <dt>Banner needed</dt><dd id=\"needs-banner\">{nb}</dd><dt>Tk</dt><dd>{tk}</dd></dl>\
+         <table><thead><tr><th>category</th><th>decision</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>\
+         <h3>Tracker hits for this site so far (before this page's own)</h3>{hit_list}\
+         <p><a href=\"/_inspector/hits?site={slug}\">hits as JSON</a></p></section>",
+        dnt = esc(dnt),
+        gpc = esc(gpc),
+        nb = yes_no(d.needs_banner()),
+        tk = d.tk().as_str(),
+        slug = site.slug,
+    )
+}
+
+async fn site_css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("site.css"))
+}
