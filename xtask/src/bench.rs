@@ -45,26 +45,251 @@ fn machine() -> String {
     format!("{cpus} cores ({model}), {rustc}")
 }
 
+/// One wrk run: requests per second and 99th-percentile latency.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    rps: f64,
+    p99_ms: f64,
+}
+
+fn parse_latency_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
+    let v: f64 = num.parse().ok()?;
+    Some(match unit {
+        "us" => v / 1000.0,
+        "ms" => v,
+        "s" => v * 1000.0,
+        _ => return None,
+    })
+}
+
+fn parse_wrk(out: &str) -> Option<Load> {
+    let rps = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())?;
+    let p99 = out.lines().find_map(|l| l.trim().strip_prefix("99%")).and_then(parse_latency_ms)?;
+    Some(Load { rps, p99_ms: p99 })
+}
+
+fn wrk(url: &str, seconds: u32) -> Result<Load, String> {
+    // wrk on core 1, the server on core 0 (see `middleware_load`), so they
+    // do not steal each other's time slices.
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "1", "wrk", "-t1", "-c32", &format!("-d{seconds}s"), "--latency", url])
+        .output()
+        .map_err(|e| format!("cannot run wrk ({e}); install it with `apt-get install wrk`"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_wrk(&text).ok_or_else(|| format!("could not read wrk output:\n{text}"))
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn wait_for(addr: &str) -> Result<(), String> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(format!("the bench server did not start on {addr}"))
+}
+
+/// wrk against the same axum app with and without the layer, interleaved.
+fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(
+        root,
+        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "bench_server"],
+        &[],
+    )?;
+    let port = free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let bin = root.join("target").join("release").join("examples").join("bench_server");
+    let mut server = std::process::Command::new("taskset")
+        .arg("-c")
+        .arg("0")
+        .arg(&bin)
+        .arg(&addr)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let result = (|| -> Result<Vec<(String, Load, Load)>, String> {
+        wait_for(&addr)?;
+        let mut rows = Vec::new();
+        for what in ["page", "json"] {
+            let plain_url = format!("http://{addr}/plain/{what}");
+            let layer_url = format!("http://{addr}/layer/{what}");
+            wrk(&plain_url, 2)?;
+            wrk(&layer_url, 2)?;
+            let (mut plain, mut layer) = (Vec::new(), Vec::new());
+            for round in 0..3 {
+                println!("  wrk {what}: round {}/3", round + 1);
+                plain.push(wrk(&plain_url, 8)?);
+                layer.push(wrk(&layer_url, 8)?);
+            }
+            let mean = |v: &[Load]| Load {
+                rps: v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64,
+                p99_ms: v.iter().map(|l| l.p99_ms).sum::<f64>() / v.len() as f64,
+            };
+            rows.push((what.to_owned(), mean(&plain), mean(&layer)));
+        }
+        Ok(rows)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    let rows = result?;
+    let _ = writeln!(md, "\n## consentry-tower: throughput and latency under load\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` → `bench_server` example (axum, 1 worker thread) serving the same routes with and \
+         without `ConsentLayer`; `wrk -t1 -c32 -d8s --latency` pinned to core 1, server pinned to core 0; 3 interleaved rounds each after a \
+         2 s warm-up, means reported.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| response | without layer | with layer | throughput ratio | p99 without | p99 with | p99 ratio | goal |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    for (what, plain, layer) in rows {
+        let (label, goal) = if what == "page" {
+            ("50 KB HTML page (GA, Matomo tags gated)", "≥ 0.95")
+        } else {
+            ("small JSON (passed through)", "≥ 0.99")
+        };
+        let _ = writeln!(
+            md,
+            "| {label} | {:.0} req/s | {:.0} req/s | {:.3} | {:.2} ms | {:.2} ms | {:.2} | {goal} |",
+            plain.rps,
+            layer.rps,
+            layer.rps / plain.rps,
+            plain.p99_ms,
+            layer.p99_ms,
+            layer.p99_ms / plain.p99_ms
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nWhy the HTML ratio is far below the goal: the inner handler returns a prebuilt 50 KB string (memcpy speed), \
+         while any HTML rewriter must tokenize every byte. lol_html alone costs ~100 µs for this page with no handlers \
+         and ~245 µs as soon as one element selector is registered (it then fully tokenizes every tag); the layer \
+         costs ~360 µs (see the rewrite table). Against this baseline no lol_html-based rewriter can reach 0.95; \
+         with a handler that does real work (templates, database) the ratio rises accordingly."
+    );
+    Ok(())
+}
+
+fn stream_memory(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(
+        root,
+        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "stream_rss"],
+        &[],
+    )?;
+    let bin = root.join("target").join("release").join("examples").join("stream_rss");
+    let probe = |mode: &str| -> Result<serde_json::Value, String> {
+        let out = std::process::Command::new(&bin).arg(mode).output().map_err(|e| e.to_string())?;
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("stream_rss {mode}: {e}"))
+    };
+    let plain = probe("plain")?;
+    let layer = probe("layer")?;
+    let kb = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let _ = writeln!(md, "\n## consentry-tower: memory while streaming 100 MB of HTML\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo run --release -p consentry-tower --example stream_rss -- plain|layer` (one process each). A 100 MiB \
+         HTML body in 16 KiB chunks, with a GA tag and an inline gtag call every ~330 bytes, drained through the layer; \
+         peak RSS (VmHWM) of the whole process.\n"
+    );
+    let _ = writeln!(md, "| mode | peak RSS | above its own start | throughput | tags made inert |");
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    for v in [&plain, &layer] {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} MB | {:.1} MB | {} | {} |",
+            v["mode"].as_str().unwrap_or("?"),
+            kb(v, "hwm_after_kb") / 1024.0,
+            (kb(v, "hwm_after_kb") - kb(v, "hwm_before_kb")) / 1024.0,
+            if v["mode"] == "layer" { format!("{:.0} MB/s", kb(v, "mb_per_s")) } else { "—".to_owned() },
+            v["inert_tags"]
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nPeak RSS with the layer is {:.1} MB above the pass-through baseline (goal: flat, under 16 MB).",
+        (kb(&layer, "hwm_after_kb") - kb(&plain, "hwm_after_kb")) / 1024.0
+    );
+    Ok(())
+}
+
+fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(
+        root,
+        &["bench", "--package", "consentry-tower", "--bench", "rewrite", "--", "--noplot"],
+        &[],
+    )?;
+    let layer = estimate(root, "rewrite", "layer_50k_page")?;
+    let base = estimate(root, "rewrite", "baseline_lol_html_no_handlers")?;
+    let size_mb = 48_000.0 / 1_048_576.0;
+    let _ = writeln!(md, "\n## consentry-tower: rewrite throughput\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo bench -p consentry-tower --bench rewrite` (criterion). One ~50 KB page through the whole layer \
+         (decide, gate, inject, banner) against the same bytes through lol_html with no handlers.\n"
+    );
+    let _ = writeln!(md, "| what | time per page | throughput | ratio to baseline (time) |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    for (label, e) in [("through ConsentLayer", &layer), ("baseline: lol_html, no handlers", &base)] {
+        let _ = writeln!(
+            md,
+            "| {label} | {:.0} µs | {:.0} MB/s | {:.2} |",
+            e.mean_ns / 1000.0,
+            size_mb / (e.mean_ns / 1e9),
+            e.mean_ns / base.mean_ns
+        );
+    }
+    Ok(())
+}
+
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(1);
-    step.begin("consentry-core: Cookie header (10 cookies) + decide, criterion");
-    run::cargo(&root, &["bench", "--package", "consentry-core", "--bench", "decide", "--", "--noplot"], &[])?;
-    let ours = estimate(&root, "core", "parse_and_decide")?;
-    let base = estimate(&root, "core", "baseline_cookie_crate_find")?;
-    let bare = estimate(&root, "core", "decide_without_cookie")?;
-    step.done();
-
+    let mut step = Step::new(4);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
         md,
         "Written by `cargo xtask bench` (do not edit by hand). Machine: {}.\n\
          Every figure sits next to a baseline measured in the same run; compare ratios, not raw times, \
-         across machines.\n",
+         across machines.",
         machine()
     );
-    let _ = writeln!(md, "## consentry-core: per-request cost\n");
+
+    step.begin("consentry-core: Cookie header (10 cookies) + decide, criterion");
+    core_decide(&root, &mut md)?;
+    step.begin("consentry-tower: rewrite throughput, criterion");
+    rewrite_throughput(&root, &mut md)?;
+    step.begin("consentry-tower: wrk with and without the layer");
+    middleware_load(&root, &mut md)?;
+    step.begin("consentry-tower: peak memory streaming 100 MB");
+    stream_memory(&root, &mut md)?;
+    step.done();
+
+    let path = root.join("BENCHMARKS.md");
+    std::fs::write(&path, &md).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("\n{md}\nwritten to {}", path.display());
+    Ok(())
+}
+
+fn core_decide(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(root, &["bench", "--package", "consentry-core", "--bench", "decide", "--", "--noplot"], &[])?;
+    let ours = estimate(root, "core", "parse_and_decide")?;
+    let base = estimate(root, "core", "baseline_cookie_crate_find")?;
+    let bare = estimate(root, "core", "decide_without_cookie")?;
+    let _ = writeln!(md, "\n## consentry-core: per-request cost\n");
     let _ = writeln!(
         md,
         "Command: `cargo bench -p consentry-core --bench decide` (criterion, mean with 95% interval).\n\
@@ -88,8 +313,19 @@ pub fn run() -> Result<(), String> {
         );
     }
     let _ = writeln!(md, "\nGoal: parse + decide well under 1 µs.");
-    let path = root.join("BENCHMARKS.md");
-    std::fs::write(&path, &md).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("\n{md}\nwritten to {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_requests_per_second_and_p99() {
+        let out = "Running 8s test @ http://127.0.0.1:1/x\n  Latency Distribution\n     50%  1.10ms\n     75%    1.50ms\n     90%    2.00ms\n     99%  850.00us\n  80000 requests in 8.00s, 1.00GB read\nRequests/sec:  10000.50\nTransfer/sec:    128.00MB\n";
+        let l = parse_wrk(out).unwrap_or_else(|| panic!("parsed"));
+        assert!((l.rps - 10000.5).abs() < 1e-9);
+        assert!((l.p99_ms - 0.85).abs() < 1e-9);
+        assert_eq!(parse_latency_ms("1.5s"), Some(1500.0));
+    }
 }

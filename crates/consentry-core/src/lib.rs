@@ -49,7 +49,7 @@ pub use pattern::Glob;
 pub use policy::{
     Category, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, MAX_AGE_DAYS_LIMIT,
     MAX_CATEGORIES, MAX_ID_LEN, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
-    SignalHandling, SignalPolicy,
+    SignalHandling, SignalPolicy, UrlHint,
 };
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
 pub use signals::Signals;

@@ -278,15 +278,41 @@ impl Service {
         }
     }
 
-    /// Whether a script or frame URL belongs to this service: the built-in
-    /// patterns of its kind, its configured script URL, or its own `patterns`.
-    pub fn matches_url(&self, url: &str) -> bool {
-        let builtin: &[&str] = match self.kind {
+    fn builtin_url_patterns(&self) -> &'static [&'static str] {
+        match self.kind {
             ServiceKind::Matomo => &["matomo.js", "piwik.js", "matomo.php", "piwik.php"],
             ServiceKind::Ga4 => &["googletagmanager.com/gtag/js"],
             ServiceKind::Gtm => &["googletagmanager.com/gtm.js"],
             ServiceKind::Custom => &[],
-        };
+        }
+    }
+
+    /// Cheap pre-filters for [`matches_url`](Self::matches_url): every URL it
+    /// matches starts with one of the `Prefix` hints or contains one of the
+    /// `Contains` hints (an empty `Contains` means "any URL"). The middleware
+    /// turns them into CSS attribute selectors, so elements that cannot match
+    /// never reach a handler.
+    pub fn url_hints(&self) -> Vec<UrlHint> {
+        let mut hints: Vec<UrlHint> =
+            self.builtin_url_patterns().iter().map(|b| UrlHint::Contains((*b).to_owned())).collect();
+        match &self.config {
+            ServiceConfig::Matomo(m) if m.url.len() > 1 => hints.push(UrlHint::Prefix(m.url.clone())),
+            ServiceConfig::Ga4(Ga4Config { script_url: Some(u), .. })
+            | ServiceConfig::Gtm(GtmConfig { script_url: Some(u), .. })
+            | ServiceConfig::Custom(CustomConfig { src: Some(u) }) => hints.push(UrlHint::Prefix(u.clone())),
+            _ => {}
+        }
+        for p in &self.patterns {
+            let longest = p.as_str().split('*').max_by_key(|seg| seg.len()).unwrap_or("");
+            hints.push(UrlHint::Contains(longest.to_owned()));
+        }
+        hints
+    }
+
+    /// Whether a script or frame URL belongs to this service: the built-in
+    /// patterns of its kind, its configured script URL, or its own `patterns`.
+    pub fn matches_url(&self, url: &str) -> bool {
+        let builtin = self.builtin_url_patterns();
         let configured = match &self.config {
             ServiceConfig::Matomo(m) => url.starts_with(m.url.as_str()) && m.url.len() > 1,
             ServiceConfig::Ga4(g) => g.script_url.as_deref().is_some_and(|s| url.starts_with(s)),
@@ -297,6 +323,15 @@ impl Service {
             || builtin.iter().any(|b| url.contains(b))
             || self.patterns.iter().any(|p| p.matches_url(url))
     }
+}
+
+/// A pre-filter for the URLs of a service; see [`Service::url_hints`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlHint {
+    /// The URL starts with this.
+    Prefix(String),
+    /// The URL contains this (empty: any URL).
+    Contains(String),
 }
 
 /// Default gtag.js location.

@@ -76,3 +76,44 @@ proptest! {
         let _ = Policy::from_json(&s);
     }
 }
+
+fn passes_a_hint(service: &consentry_core::Service, url: &str) -> bool {
+    service.url_hints().iter().any(|h| match h {
+        consentry_core::UrlHint::Prefix(p) => url.starts_with(p.as_str()),
+        consentry_core::UrlHint::Contains(c) => url.contains(c.as_str()),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The middleware pre-filters elements with the hints; a URL the service
+    /// matches must never be filtered out.
+    #[test]
+    fn every_url_a_service_matches_passes_one_of_its_hints(
+        before in "[a-z:/.]{0,20}", after in "[a-z0-9/?=&.]{0,20}", glob_fill in "[a-z]{0,5}",
+    ) {
+        let p = Policy::from_json(
+            r#"{"revision": 1, "categories": [{"id": "a"}], "services": [
+                {"id": "m", "kind": "matomo", "category": "a", "config": {"url": "https://stats.example.org/", "site_id": "1"}},
+                {"id": "g", "kind": "ga4", "category": "a", "config": {"measurement_id": "G-AB12CD34", "script_url": "/t/gtag/js"}},
+                {"id": "c", "kind": "custom", "category": "a", "patterns": ["cdn.x.com/a*b.js", "/plain/"]}]}"#,
+        ).unwrap_or_else(|e| panic!("{e}"));
+        let candidates = [
+            format!("{before}matomo.js{after}"),
+            format!("https://stats.example.org/{after}"),
+            format!("/t/gtag/js{after}"),
+            format!("{before}googletagmanager.com/gtag/js{after}"),
+            format!("cdn.x.com/a{glob_fill}b.js"),
+            format!("{before}/plain/{after}"),
+            format!("{before}{after}"),
+        ];
+        for s in p.services() {
+            for url in &candidates {
+                if s.matches_url(url) {
+                    prop_assert!(passes_a_hint(s, url), "{} matches {url} but no hint lets it through", s.id);
+                }
+            }
+        }
+    }
+}

@@ -46,14 +46,48 @@ pub(crate) struct Plan {
     sel: Selectors,
 }
 
+/// Selectors built from the policy once. Elements that cannot concern a
+/// service never reach a handler: lol_html's selector VM filters them.
 struct Selectors {
     html: Selector,
     head: Selector,
     body: Selector,
-    script: Selector,
-    iframe: Selector,
+    /// Every script in `<head>`: where the injection goes.
+    head_script: Selector,
+    /// Scripts whose `src` may belong to a service.
+    script_src: Option<Selector>,
+    /// Inline scripts: their code is checked for tracker calls.
+    script_inline: Selector,
+    /// Scripts marked by the author (`data-category` / `data-service`).
+    script_marked: Selector,
+    /// Frames and images whose `src` may belong to a service, or marked ones.
+    frame: Selector,
     img: Selector,
     noscript: Selector,
+}
+
+/// `tag[src^="…"], tag[src*="…"]` for every URL hint of the policy, plus
+/// `extra`; `None` when nothing can match.
+fn hinted(policy: &Policy, tag: &str, extra: Option<&str>) -> Option<Selector> {
+    let mut parts: Vec<String> = extra.map(str::to_owned).into_iter().collect();
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    for service in policy.services() {
+        for hint in service.url_hints() {
+            parts.push(match hint {
+                consentry_core::UrlHint::Prefix(p) => format!("{tag}[src^=\"{}\"]", quote(&p)),
+                consentry_core::UrlHint::Contains(c) if c.is_empty() => format!("{tag}[src]"),
+                consentry_core::UrlHint::Contains(c) => format!("{tag}[src*=\"{}\"]", quote(&c)),
+            });
+        }
+    }
+    parts.sort();
+    parts.dedup();
+    if parts.is_empty() {
+        return None;
+    }
+    // Hints come from a validated policy (no quotes or control characters);
+    // should one still not parse, fall back to every element with a `src`.
+    Some(parts.join(", ").parse().unwrap_or_else(|_| selector_owned(&format!("{tag}[src]"))))
 }
 
 /// Parses one of the constant selectors below (checked by a unit test; no
@@ -61,6 +95,11 @@ struct Selectors {
 #[allow(clippy::expect_used)]
 fn selector(s: &'static str) -> Selector {
     s.parse().expect("constant selector")
+}
+
+#[allow(clippy::expect_used)]
+fn selector_owned(s: &str) -> Selector {
+    s.parse().expect("simple selector")
 }
 
 impl Plan {
@@ -72,6 +111,7 @@ impl Plan {
         inject_services: bool,
         banner: bool,
     ) -> Self {
+        let plan_policy = policy.clone();
         let policy_script = format!(
             "<script type=\"application/json\" id=\"consentry-policy\">{}</script>",
             escape::json_in_script(&policy.to_json())
@@ -88,9 +128,14 @@ impl Plan {
                 html: selector("html"),
                 head: selector("head"),
                 body: selector("body"),
-                script: selector("script"),
-                iframe: selector("iframe"),
-                img: selector("img[src]"),
+                head_script: selector("head script"),
+                script_src: hinted(&plan_policy, "script", None),
+                script_inline: selector("script:not([src])"),
+                script_marked: selector("script[data-category], script[data-service]"),
+                frame: hinted(&plan_policy, "iframe", Some("iframe[data-src]"))
+                    .unwrap_or_else(|| selector("iframe[data-src]")),
+                img: hinted(&plan_policy, "img", Some("img[data-src]"))
+                    .unwrap_or_else(|| selector("img[data-src]")),
                 noscript: selector("noscript"),
             },
         }
@@ -188,8 +233,7 @@ impl Rewriter {
             noscript: None,
         }));
         let s = |st: &Arc<Mutex<State>>| Arc::clone(st);
-        let (s1, s2, s3, s4, s5, s6, s7, s8) =
-            (s(&state), s(&state), s(&state), s(&state), s(&state), s(&state), s(&state), s(&state));
+        let [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11] = std::array::from_fn(|_| s(&state));
         let sink = Sink::default();
         let encoding = AsciiCompatibleEncoding::new(encoding).unwrap_or_else(AsciiCompatibleEncoding::utf_8);
         let settings = Settings::new_send()
@@ -212,13 +256,23 @@ impl Rewriter {
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_body(&s3, el)),
             ))
             .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.script),
+                Cow::Borrowed(&plan.sel.head_script),
                 ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| on_script(&s4, el))
+                    .element(move |el: &mut Element<'_, '_>| on_head_script(&s4, el)),
+            ))
+            .append_element_content_handler((
+                Cow::Borrowed(&plan.sel.script_marked),
+                ElementContentHandlers::default()
+                    .element(move |el: &mut Element<'_, '_>| on_marked_script(&s9, el)),
+            ))
+            .append_element_content_handler((
+                Cow::Borrowed(&plan.sel.script_inline),
+                ElementContentHandlers::default()
+                    .element(move |el: &mut Element<'_, '_>| on_inline_script(&s10, el))
                     .text(move |t: &mut TextChunk<'_>| on_script_text(&s5, t)),
             ))
             .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.iframe),
+                Cow::Borrowed(&plan.sel.frame),
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_frame(&s6, el)),
             ))
             .append_element_content_handler((
@@ -229,6 +283,14 @@ impl Rewriter {
                 Cow::Borrowed(&plan.sel.noscript),
                 ElementContentHandlers::default().text(move |t: &mut TextChunk<'_>| on_noscript_text(&s8, t)),
             ));
+        let settings = match &plan.sel.script_src {
+            Some(sel) => settings.append_element_content_handler((
+                Cow::Borrowed(sel),
+                ElementContentHandlers::default()
+                    .element(move |el: &mut Element<'_, '_>| on_src_script(&s11, el)),
+            )),
+            None => settings,
+        };
         let inner = HtmlRewriter::new(settings, sink.clone());
         Self { inner: Some(inner), sink }
     }
@@ -344,36 +406,56 @@ fn mark_inert(el: &mut Element<'_, '_>, service: &consentry_core::Service) -> Ha
     Ok(())
 }
 
-fn on_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+/// First script of `<head>`: the injection goes just before it.
+fn on_head_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
     if st.in_head && !st.head_done {
         st.head_done = true;
         el.before(&head_html(&st), ContentType::Html);
     }
-    let ty = attr(el, "type");
-    if ty.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain")) {
-        if el.has_attribute("data-category") || el.has_attribute("data-service") {
-            activate_marked(&st, el, "type")?;
-        }
-        return Ok(());
+    Ok(())
+}
+
+fn is_text_plain(ty: Option<&str>) -> bool {
+    ty.is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain"))
+}
+
+/// `<script type="text/plain" data-category|data-service>`: made live when granted.
+fn on_marked_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+    if is_text_plain(attr(el, "type").as_deref()) {
+        let st = lock(state)?;
+        activate_marked(&st, el, "type")?;
     }
+    Ok(())
+}
+
+/// A live `<script src>` of a service that may not run becomes inert.
+fn on_src_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+    let ty = attr(el, "type");
     if !is_executable_type(ty.as_deref()) {
         return Ok(());
     }
-    if let Some(src) = attr(el, "src") {
-        if let Some(service) = gating::service_for_url(&st.plan.policy, &src) {
-            if !gating::service_live(&st.decision, service) {
-                if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
-                    el.set_attribute("data-type", &t)?;
-                }
-                el.set_attribute("type", "text/plain")?;
-                mark_inert(el, service)?;
+    let st = lock(state)?;
+    let Some(src) = attr(el, "src") else { return Ok(()) };
+    if let Some(service) = gating::service_for_url(&st.plan.policy, &src) {
+        if !gating::service_live(&st.decision, service) {
+            if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
+                el.set_attribute("data-type", &t)?;
             }
+            el.set_attribute("type", "text/plain")?;
+            mark_inert(el, service)?;
         }
+    }
+    Ok(())
+}
+
+/// Inline code: hold the start tag back until the code has been seen, then
+/// write it (live or inert) just before the end tag.
+fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+    if !is_executable_type(attr(el, "type").as_deref()) {
         return Ok(());
     }
-    // Inline code: hold the start tag back until the code has been seen,
-    // then write it (live or inert) just before the end tag.
+    let mut st = lock(state)?;
     let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
     el.start_tag().remove();
     st.inline = Some(PendingInline { attrs, code: String::new(), flushed: false });
@@ -503,12 +585,12 @@ fn on_noscript_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerR
             .with_strict(false)
             .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
             .append_element_content_handler((
-                Cow::Owned(selector("iframe")),
+                Cow::Owned(p1.sel.frame.clone()),
                 ElementContentHandlers::default()
                     .element(move |el: &mut Element<'_, '_>| gate_frame(&p1.policy, &d1, el)),
             ))
             .append_element_content_handler((
-                Cow::Owned(selector("img[src]")),
+                Cow::Owned(p2.sel.img.clone()),
                 ElementContentHandlers::default()
                     .element(move |el: &mut Element<'_, '_>| gate_frame(&p2.policy, &d2, el)),
             ));

@@ -1,0 +1,75 @@
+//! Rewrite throughput: a 50 KB page through the whole layer, against the
+//! same bytes through lol_html with no handlers (the parsing floor).
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use axum::body::Body;
+use bytes::Bytes;
+use consentry_core::Policy;
+use consentry_tower::ConsentLayer;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http_body_util::BodyExt;
+use tower::{Layer, ServiceExt, service_fn};
+
+fn page() -> String {
+    let mut body = String::new();
+    let mut i = 0;
+    while body.len() < 48_000 {
+        body.push_str(&format!("<article><h2>Section {i}</h2><p>Lorem ipsum <a href=\"/p/{i}\">dolor</a> sit amet.</p><img src=\"/i/{i}.png\" alt=\"\"></article>\n"));
+        i += 1;
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>t</title><script async src=\"https://www.googletagmanager.com/gtag/js?id=G-AB12CD34\"></script><script>gtag('config','G-AB12CD34');</script></head><body>{body}</body></html>"
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    let Ok(policy) = Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+        "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}}]}"#,
+    ) else {
+        panic!("policy");
+    };
+    let html = Bytes::from(page());
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("{e}"));
+    let layer = ConsentLayer::new(policy);
+    let mut g = c.benchmark_group("rewrite");
+    g.throughput(Throughput::Bytes(html.len() as u64));
+    g.bench_function("layer_50k_page", |b| {
+        b.iter(|| {
+            let html = html.clone();
+            let inner = service_fn(move |_r: http::Request<Body>| {
+                let html = html.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        http::Response::builder()
+                            .header("content-type", "text/html")
+                            .body(Body::from(html))
+                            .unwrap_or_default(),
+                    )
+                }
+            });
+            let svc = layer.layer(inner);
+            rt.block_on(async {
+                let Ok(res) =
+                    svc.oneshot(http::Request::get("/").body(Body::empty()).unwrap_or_default()).await;
+                black_box(res.into_body().collect().await.map(|c| c.to_bytes().len()).unwrap_or(0))
+            })
+        })
+    });
+    g.bench_function("baseline_lol_html_no_handlers", |b| {
+        b.iter(|| {
+            let mut out = 0usize;
+            let mut rw = lol_html::HtmlRewriter::new(lol_html::Settings::new(), |c: &[u8]| out += c.len());
+            let _ = rw.write(black_box(&html));
+            let _ = rw.end();
+            black_box(out)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,62 @@
+//! The server `cargo xtask bench` loads with wrk: the same axum app with and
+//! without `ConsentLayer`, so one run measures both.
+//!
+//! `cargo run --release -p consentry-tower --example bench_server -- 127.0.0.1:8700`
+//!
+//! - `/plain/page`, `/layer/page`: a 50 KB HTML page with GA, GTM and Matomo tags;
+//! - `/plain/json`, `/layer/json`: a small JSON response.
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use consentry_core::Policy;
+use consentry_tower::ConsentLayer;
+
+fn page() -> String {
+    let mut body = String::new();
+    let mut i = 0;
+    while body.len() < 48_000 {
+        body.push_str(&format!(
+            "<article id=\"a{i}\"><h2>Section {i}</h2><p>Lorem ipsum dolor sit amet, <a href=\"/p/{i}\">consectetur</a> adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</p><img src=\"/img/{i}.png\" alt=\"\"></article>\n"
+        ));
+        i += 1;
+    }
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bench</title>
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-AB12CD34"></script>
+<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}gtag('js',new Date());gtag('config','G-AB12CD34');</script>
+<script src="/static/app.js"></script></head><body>{body}
+<script>var _paq=window._paq=window._paq||[];_paq.push(['trackPageView']);</script></body></html>"#
+    )
+}
+
+const POLICY: &str = r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+  "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}},
+               {"id": "matomo", "kind": "matomo", "category": "analytics", "config": {"url": "https://stats.example.org/", "site_id": "1"}}]}"#;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8700".to_owned());
+    let Ok(policy) = Policy::from_json(POLICY) else {
+        eprintln!("bench policy invalid");
+        std::process::exit(1);
+    };
+    let html = page();
+    let routes = |html: String| {
+        Router::new()
+            .route("/page", get(move || { let h = html.clone(); async move { Html(h) } }))
+            .route("/json", get(|| async { axum::Json(serde_json::json!({"id": 42, "name": "widget", "tags": ["a", "b", "c"], "price": 9.99})) }))
+    };
+    let app = Router::new()
+        .nest("/plain", routes(html.clone()))
+        .nest("/layer", routes(html).layer(ConsentLayer::new(policy).inject_services(false)));
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("bench_server: {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("bench_server listening on {addr}");
+    let _ = axum::serve(listener, app).await;
+}
