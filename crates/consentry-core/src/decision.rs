@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::consent::Consent;
-use crate::policy::{Catalog, Policy, SignalHandling};
+use crate::policy::{Catalog, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
 use crate::signals::Signals;
 
 /// How far a consent's timestamp may lie in the future (clock skew between
@@ -260,5 +260,38 @@ impl Decision {
     /// The `Tk` response header value.
     pub fn tk(&self) -> Tk {
         self.tk
+    }
+
+    /// Whether a service's tags may run now. Beyond [`allows_service`](Self::allows_service):
+    /// Matomo in `require_cookie_consent` mode (the CNIL audience-measurement
+    /// exemption) may measure without cookies while the visitor has not
+    /// answered yet — never after a refusal or under an honoured signal.
+    pub fn service_may_run(&self, service: &Service) -> bool {
+        if self.allows_service(&service.id) {
+            return true;
+        }
+        let exempt = matches!(
+            &service.config,
+            ServiceConfig::Matomo(m) if m.consent_mode == MatomoConsentMode::RequireCookieConsent
+        );
+        exempt
+            && matches!(
+                self.basis,
+                Reason::NoConsent | Reason::Expired | Reason::RevisionChanged | Reason::FutureDated
+            )
+    }
+
+    /// Whether an element the page author marked with `data-category` and/or
+    /// `data-service` may be live: every gate named must allow it; an unknown
+    /// category or service never does, and an element naming neither is not
+    /// allowed.
+    pub fn allows_marked(&self, policy: &Policy, category: Option<&str>, service: Option<&str>) -> bool {
+        if category.is_none() && service.is_none() {
+            return false;
+        }
+        let category_ok = category.is_none_or(|c| self.allows(c));
+        let service_ok =
+            service.is_none_or(|s| policy.service(s).is_some_and(|svc| self.service_may_run(svc)));
+        category_ok && service_ok
     }
 }

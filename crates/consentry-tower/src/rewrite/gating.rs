@@ -1,7 +1,7 @@
 //! Which scripts, frames and pixels may be live: the rules, free of any HTML
 //! parsing so they can be tested on their own.
 
-use consentry_core::{Decision, MatomoConsentMode, Policy, Reason, Service, ServiceConfig};
+use consentry_core::{Decision, Policy, Service};
 
 /// `type` values a browser executes as a classic or module script.
 pub fn is_executable_type(ty: Option<&str>) -> bool {
@@ -23,40 +23,19 @@ pub fn is_executable_type(ty: Option<&str>) -> bool {
     )
 }
 
-/// Whether a service may run now. Matomo in `require_cookie_consent` mode
-/// (the CNIL audience-measurement exemption) may measure without cookies
-/// while the visitor has not answered yet — but never after a refusal or
-/// under an honoured signal.
+/// Whether a service may run now (see [`Decision::service_may_run`]).
 pub fn service_live(decision: &Decision, service: &Service) -> bool {
-    if decision.allows_service(&service.id) {
-        return true;
-    }
-    let exempt = matches!(
-        &service.config,
-        ServiceConfig::Matomo(m) if m.consent_mode == MatomoConsentMode::RequireCookieConsent
-    );
-    exempt
-        && matches!(
-            decision.basis(),
-            Reason::NoConsent | Reason::Expired | Reason::RevisionChanged | Reason::FutureDated
-        )
+    decision.service_may_run(service)
 }
 
-/// For an element marked by the page author (`data-category` and/or
-/// `data-service`): may it be live? Both must allow it when both are given;
-/// an unknown category or service never does.
+/// For an element marked by the page author (see [`Decision::allows_marked`]).
 pub fn marked_allowed(
     policy: &Policy,
     decision: &Decision,
     category: Option<&str>,
     service: Option<&str>,
 ) -> bool {
-    if category.is_none() && service.is_none() {
-        return false;
-    }
-    let category_ok = category.is_none_or(|c| decision.allows(c));
-    let service_ok = service.is_none_or(|s| policy.service(s).is_some_and(|svc| service_live(decision, svc)));
-    category_ok && service_ok
+    decision.allows_marked(policy, category, service)
 }
 
 /// The service a live script, frame or pixel URL belongs to, if any.
