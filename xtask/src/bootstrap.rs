@@ -19,7 +19,6 @@ pub struct Tools {
     /// cargo-nextest is available (the tests run faster with it).
     pub nextest: bool,
     /// The pinned `wasm-bindgen` binary.
-    #[allow(dead_code)] // used by `dist` once the banner lands
     pub wasm_bindgen: PathBuf,
 }
 
@@ -159,7 +158,6 @@ fn cargo_install_with_progress(args: &[&str]) -> Result<bool, String> {
 
 /// Headless Chromium for the browser tests: `/usr/bin/chromium`, installed
 /// with apt-get when missing and running as root.
-#[allow(dead_code)] // used by the browser suites once they land
 pub fn chromium() -> Result<PathBuf, String> {
     for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
         if Path::new(candidate).is_file() {
@@ -185,4 +183,26 @@ pub fn chromium() -> Result<PathBuf, String> {
     } else {
         Err("apt-get could not install chromium; run `apt-get install chromium chromium-driver`".into())
     }
+}
+
+/// `npm ci` in `dir` when its `node_modules` is missing or older than its
+/// lock file; a no-op otherwise.
+pub fn npm_ci(dir: &Path) -> Result<(), String> {
+    let lock = dir.join("package-lock.json");
+    let marker = dir.join("node_modules").join(".package-lock.json");
+    let fresh = match (
+        std::fs::metadata(&lock).and_then(|m| m.modified()),
+        std::fs::metadata(&marker).and_then(|m| m.modified()),
+    ) {
+        (Ok(l), Ok(m)) => m >= l,
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        return Err("npm not found; install Node.js 20+ with npm (e.g. `apt-get install nodejs npm`)".into());
+    }
+    println!("  npm ci in {} (installs the pinned JavaScript tools once)", dir.display());
+    crate::run::program(dir, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"])
 }

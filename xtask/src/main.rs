@@ -103,8 +103,19 @@ fn test() -> Result<(), String> {
     step.begin("documentation examples (doc tests)");
     counts += run::cargo_tests(&root, &["test", "--workspace", "--doc", "--quiet"])?;
 
-    step.begin("browser tests");
-    println!("  none yet: the wasm banner and the end-to-end suite have not landed");
+    step.begin("browser tests (headless Chromium): banner bundle, static site, demo");
+    bootstrap::chromium()?;
+    dist()?;
+    run::cargo(&root, &["build", "--quiet", "--package", "consentry-demo"], &[])?;
+    let browser = root.join("tests").join("browser");
+    bootstrap::npm_ci(&browser)?;
+    let demo = root.join("target").join("debug").join("consentry-demo");
+    counts += run::counted(
+        &browser,
+        "node",
+        &["--test", "--test-concurrency=1", "--test-reporter=tap"],
+        &[("CONSENTRY_DEMO_BIN", &demo.to_string_lossy())],
+    )?;
 
     step.done();
     // Plain closing line: the real number of tests run across all runners.
@@ -112,16 +123,79 @@ fn test() -> Result<(), String> {
     if counts.failed > 0 { Err(format!("{} test(s) failed", counts.failed)) } else { Ok(()) }
 }
 
+/// Builds the browser bundle into `www/dist/`: the wasm banner (release
+/// profile for size, pinned wasm-bindgen, `wasm-opt -Oz`), its loader,
+/// types and stylesheet.
 fn dist() -> Result<PathBuf, String> {
-    let out = root().join("www").join("dist");
+    let tools = bootstrap::all()?;
+    let root = root();
+    let www = root.join("www");
+    bootstrap::npm_ci(&www)?;
+    let out = www.join("dist");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    println!("xtask dist: the wasm banner has not landed yet; copying the policy presets only");
-    let policies = root().join("www").join("policies");
-    let target = out.join("policies");
-    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-    for entry in std::fs::read_dir(&policies).map_err(|e| format!("{}: {e}", policies.display()))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        std::fs::copy(entry.path(), target.join(entry.file_name())).map_err(|e| e.to_string())?;
+    let mut step = Step::new(3);
+    step.begin("dist: compiling the banner to wasm (profile wasm-release)");
+    run::cargo(
+        &root,
+        &[
+            "build",
+            "--package",
+            "consentry-banner",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm-release",
+        ],
+        &[],
+    )?;
+    step.begin("dist: wasm-bindgen (JS glue) and wasm-opt -Oz");
+    let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/consentry_banner.wasm");
+    let bindgen_out = root.join("target/wasm-bindgen");
+    run::program(
+        &root,
+        &tools.wasm_bindgen.to_string_lossy(),
+        &[
+            &wasm.to_string_lossy(),
+            "--target",
+            "web",
+            "--out-dir",
+            &bindgen_out.to_string_lossy(),
+            "--out-name",
+            "consentry_wasm",
+            "--no-typescript",
+        ],
+    )?;
+    let wasm_opt = www.join("node_modules/.bin/wasm-opt");
+    run::program(
+        &root,
+        &wasm_opt.to_string_lossy(),
+        &[
+            &bindgen_out.join("consentry_wasm_bg.wasm").to_string_lossy(),
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "-o",
+            &out.join("consentry_wasm_bg.wasm").to_string_lossy(),
+        ],
+    )?;
+    step.begin("dist: loader, types and stylesheet");
+    let copies = [
+        (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
+        (www.join("src/consentry.js"), "consentry.js"),
+        (www.join("src/consentry.d.ts"), "consentry.d.ts"),
+        (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
+    ];
+    for (from, name) in copies {
+        std::fs::copy(&from, out.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    step.done();
+    for name in ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"] {
+        let len = std::fs::metadata(out.join(name)).map(|m| m.len()).unwrap_or(0);
+        println!("  www/dist/{name}: {len} bytes");
     }
     Ok(out)
 }

@@ -90,6 +90,13 @@ pub fn parse_counts(line: &str) -> Option<TestCounts> {
         let i = line.find(word)?;
         line[..i].trim_end().rsplit([' ', sep]).next()?.parse().ok()
     };
+    // node --test (TAP): "# pass 10" and "# fail 0" on separate lines.
+    if let Some(n) = line.strip_prefix("# pass ").and_then(|n| n.trim().parse().ok()) {
+        return Some(TestCounts { passed: n, failed: 0 });
+    }
+    if let Some(n) = line.strip_prefix("# fail ").and_then(|n| n.trim().parse().ok()) {
+        return Some(TestCounts { passed: 0, failed: n });
+    }
     if line.starts_with("test result:") {
         // test result: ok. 4 passed; 0 failed; 0 ignored; ...
         return Some(TestCounts {
@@ -111,13 +118,24 @@ pub fn parse_counts(line: &str) -> Option<TestCounts> {
 /// runner gets to run.
 pub fn cargo_tests(dir: &Path, args: &[&str]) -> Result<TestCounts, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut child = Command::new(&cargo)
+    counted(dir, &cargo, args, &[])
+}
+
+/// Any test runner whose output `parse_counts` understands.
+pub fn counted(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<TestCounts, String> {
+    let mut child = Command::new(program)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     let counts = Arc::new(Mutex::new(TestCounts::default()));
     let mut readers = Vec::new();
     let outs: Vec<Box<dyn std::io::Read + Send>> = vec![
@@ -148,7 +166,7 @@ pub fn cargo_tests(dir: &Path, args: &[&str]) -> Result<TestCounts, String> {
     let counts = counts.lock().map(|c| *c).unwrap_or_default();
     if !status.success() && counts.failed == 0 {
         // Failed before running tests (a build error): that is an error.
-        return Err(fail(&format!("cargo {}", args.join(" ")), status.code()));
+        return Err(fail(&format!("{program} {}", args.join(" ")), status.code()));
     }
     Ok(counts)
 }
@@ -176,5 +194,7 @@ mod tests {
             Some(TestCounts { passed: 61, failed: 0 })
         );
         assert_eq!(parse_counts("running 4 tests"), None);
+        assert_eq!(parse_counts("# pass 10"), Some(TestCounts { passed: 10, failed: 0 }));
+        assert_eq!(parse_counts("# fail 2"), Some(TestCounts { passed: 0, failed: 2 }));
     }
 }

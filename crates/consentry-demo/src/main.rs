@@ -122,7 +122,8 @@ async fn main() {
         .route("/_trackers/{*path}", get(trackers::serve).post(trackers::serve))
         .route("/_inspector/hits", get(trackers::hits))
         .route("/_inspector/reset", post(trackers::reset))
-        .route("/_demo/site.css", get(site_css));
+        .route("/_demo/site.css", get(site_css))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
     for site in SITES {
         let policy = match load_policy(&root, site.slug) {
             Ok(p) => p,

@@ -1,0 +1,146 @@
+// Both halves together: the demo server (ConsentLayer over the five seed
+// sites, stub trackers that record every hit) and the wasm banner in
+// headless Chromium.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import fs from "node:fs";
+import path from "node:path";
+import { browser, cookies, root } from "./harness.mjs";
+
+const SITES = ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"];
+let demo;
+let base;
+let chrome;
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");
+  assert.ok(fs.existsSync(bin), `build the demo first (cargo build -p consentry-demo): ${bin}`);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  demo = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist")], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
+    demo.stdout.on("data", (d) => {
+      if (String(d).includes("serving")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  chrome = await browser();
+});
+
+after(async () => {
+  await chrome?.close();
+  demo?.kill("SIGINT");
+});
+
+async function hits(site) {
+  const res = await fetch(`${base}/_inspector/hits?site=${site}`);
+  return (await res.json()).hits.map((h) => h.path);
+}
+
+async function reset() {
+  await fetch(`${base}/_inspector/reset`, { method: "POST" });
+}
+
+async function visit(site, { dnt = false, gpc = false, js = true } = {}) {
+  const headers = {};
+  if (dnt) headers.DNT = "1";
+  if (gpc) headers["Sec-GPC"] = "1";
+  const context = await chrome.newContext({ extraHTTPHeaders: headers, javaScriptEnabled: js });
+  if (dnt) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" }));
+  if (gpc) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
+  const page = await context.newPage();
+  const trackerRequests = [];
+  page.on("request", (r) => r.url().includes("/_trackers/") && trackerRequests.push(new URL(r.url()).pathname));
+  await page.goto(`${base}/${site}/`, { waitUntil: "load" });
+  if (js) await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  return { context, page, trackerRequests };
+}
+
+for (const site of SITES) {
+  test(`${site}: no tracker request before consent, with and without JavaScript`, { timeout: 60000 }, async () => {
+    for (const js of [true, false]) {
+      await reset();
+      const { context, page, trackerRequests } = await visit(site, { js });
+      await page.waitForTimeout(300);
+      assert.deepEqual(trackerRequests, [], `${site} js=${js}`);
+      assert.deepEqual(await hits(site), [], `${site} js=${js}: the demo's hit log`);
+      const banner = await page.$("#consentry-banner");
+      assert.equal(banner !== null, site !== "kisslabs", `${site}: banner shown unless there is nothing to ask`);
+      await context.close();
+    }
+  });
+}
+
+test("redis: the server-rendered banner is hydrated, reject sets the cookie and nothing is contacted", { timeout: 60000 }, async () => {
+  await reset();
+  const { context, page, trackerRequests } = await visit("redis");
+  assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-rendered"), "server");
+  assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-hydrated"), "");
+  assert.equal(await page.$$eval("#consentry-banner", (b) => b.length), 1, "not drawn twice");
+  const post = page.waitForResponse((r) => r.url().endsWith("/redis/consentry/consent"));
+  await page.click("[data-consentry-action='reject-all']");
+  assert.equal((await post).status(), 200);
+  const c = await cookies(context);
+  assert.match(c.consentry, /^v1\.3\.\d+\.\.[A-Za-z0-9_-]{22}$/);
+  const id = c.consentry.split(".").pop();
+  const receipt = await page.evaluate(async (id) => (await fetch(`/redis/consentry/receipt/${id}`)).json(), id);
+  assert.equal(receipt.id, id, "the cookie the browser keeps is the one whose receipt the server stored");
+  assert.equal(receipt.method, "reject-all");
+  assert.deepEqual(receipt.granted, ["essential", "account"]);
+  await page.reload({ waitUntil: "load" });
+  assert.equal(await page.$("#consentry-banner"), null);
+  assert.equal(await page.textContent("#tracker-hits"), "No tracker contacted.");
+  assert.deepEqual(trackerRequests, []);
+  await context.close();
+});
+
+test("redis: accept all switches GA, GTM, ads and the video on at once, without a reload", { timeout: 60000 }, async () => {
+  await reset();
+  const { context, page, trackerRequests } = await visit("redis");
+  await page.click("[data-consentry-action='accept-all']");
+  await page.waitForFunction(() => window.gtagLoaded && window.gtmLoaded && window.adsLoaded);
+  await page.waitForFunction(() => document.querySelector("iframe[title]").getAttribute("src"));
+  const paths = new Set(trackerRequests.map((p) => p.split("/").slice(0, 3).join("/")));
+  for (const t of ["/_trackers/gtag", "/_trackers/gtm.js", "/_trackers/ads", "/_trackers/video"]) assert.ok(paths.has(t), `${t} in ${[...paths]}`);
+  assert.ok((await cookies(context))._ga, "GA set its cookie");
+  await context.close();
+});
+
+test("rackslab with DNT: no banner, Matomo never contacted, even after opening the settings", { timeout: 60000 }, async () => {
+  await reset();
+  const { context, page, trackerRequests } = await visit("rackslab", { dnt: true });
+  assert.equal(await page.$("#consentry-banner"), null);
+  assert.equal(await page.textContent("#needs-banner"), "no");
+  await page.click("button[data-consentry='preferences']");
+  assert.equal(await page.isVisible("#consentry-preferences .consentry-notice"), true);
+  assert.deepEqual(trackerRequests, []);
+  assert.deepEqual(await hits("rackslab"), []);
+  await context.close();
+});
+
+test("without JavaScript the banner's form records the choice and comes back", { timeout: 60000 }, async () => {
+  await reset();
+  const { context, page, trackerRequests } = await visit("alkaes", { js: false });
+  await page.click("[data-consentry-action='accept-all']");
+  await page.waitForURL(`${base}/alkaes/`);
+  assert.match((await cookies(context)).consentry, /\.analytics\./);
+  assert.equal(await page.$("#consentry-banner"), null);
+  assert.equal(await page.$$eval("script[src*='/_trackers/gtag/js']:not([type])", (s) => s.length), 1, "GA is now emitted live");
+  await context.close();
+  void trackerRequests;
+});

@@ -1,0 +1,82 @@
+// Shared by the browser tests: a static file server on 127.0.0.1, Debian's
+// Chromium through playwright-core, and axe-core.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "../..");
+const dist = path.join(root, "www", "dist");
+const fixtures = path.join(here, "fixtures");
+
+const types = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+};
+
+/** Serves www/dist under /consentry/ and the fixtures at /, recording every request path. */
+export async function staticServer() {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    requests.push(url.pathname);
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    let file;
+    if (url.pathname.startsWith("/consentry/")) file = path.join(dist, url.pathname.slice("/consentry/".length));
+    else file = path.join(fixtures, url.pathname === "/" ? "static.html" : url.pathname);
+    const base = url.pathname.startsWith("/consentry/") ? dist : fixtures;
+    if (!path.resolve(file).startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream", "cache-control": "no-store" });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+export const CHROMIUM = process.env.CONSENTRY_CHROMIUM || "/usr/bin/chromium";
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+const axeSource = fs.readFileSync(path.join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** Runs axe-core on `selector` (WCAG 2.x A/AA rules) and returns the violations. */
+export async function axe(page, selector) {
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async (sel) => {
+    const result = await window.axe.run(sel, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.html + " :: " + n.failureSummary) }));
+  }, selector);
+}
+
+export async function cookies(context) {
+  return Object.fromEntries((await context.cookies()).map((c) => [c.name, c.value]));
+}
