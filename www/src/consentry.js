@@ -37,7 +37,7 @@ export function init(options = {}) {
     if (document.readyState === "loading") {
       await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
     }
-    wasm.start(json);
+    wasm.start(JSON.parse(json));
     ready = true;
     return wasm.get();
   })();

@@ -454,11 +454,49 @@ fn on_keydown(event: &web_sys::Event) {
     }
 }
 
-/// Starts the banner with a policy document (JSON text). Called by the
-/// loader's `init()`; a second call replaces the first.
+/// A value made by the browser's `JSON.parse`, as the policy reader sees it:
+/// the policy is read without compiling a JSON library into the banner.
+struct Js(JsValue);
+
+impl consentry_core::JsonValue for Js {
+    fn is_null(&self) -> bool {
+        self.0.is_null() || self.0.is_undefined()
+    }
+    fn as_string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn as_bool(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+    fn as_f64(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+    fn as_array(&self) -> Option<Vec<Self>> {
+        js_sys::Array::is_array(&self.0).then(|| js_sys::Array::from(&self.0).iter().map(Js).collect())
+    }
+    fn as_object(&self) -> Option<Vec<(String, Self)>> {
+        if !self.0.is_object() || js_sys::Array::is_array(&self.0) {
+            return None;
+        }
+        let entries = js_sys::Object::entries(self.0.unchecked_ref());
+        Some(
+            entries
+                .iter()
+                .filter_map(|e| {
+                    let pair = js_sys::Array::from(&e);
+                    Some((pair.get(0).as_string()?, Js(pair.get(1))))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Starts the banner with a policy (the object `JSON.parse` made of the
+/// policy document). Called by the loader's `init()`; a second call
+/// replaces the first.
 #[wasm_bindgen(js_name = start)]
-pub fn start(policy_json: &str) -> Result<(), JsValue> {
-    let policy = Policy::from_json(policy_json).map_err(err)?;
+pub fn start(policy: JsValue) -> Result<(), JsValue> {
+    let policy = Policy::from_value(&Js(policy)).map_err(err)?;
     let doc = dom::document()?;
     let consent = read_consent(&doc, &policy);
     let decision = decide(&policy, consent.as_ref(), signals(), dom::now_seconds());

@@ -14,15 +14,11 @@ impl PolicyError {
         Self { path: path.into(), problem }
     }
 
-    pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let problem = if inner.is_syntax() || inner.is_eof() {
-            Problem::Syntax { line: inner.line(), column: inner.column(), message: inner.to_string() }
-        } else {
-            Problem::Schema { message: strip_position(&inner.to_string()) }
-        };
-        Self { path: if path == "." { String::new() } else { path }, problem }
+    pub(crate) fn syntax(e: serde_json::Error) -> Self {
+        Self {
+            path: String::new(),
+            problem: Problem::Syntax { line: e.line(), column: e.column(), message: e.to_string() },
+        }
     }
 
     /// JSON path of the offending value, e.g. `services[1].category`; empty for
@@ -34,13 +30,6 @@ impl PolicyError {
     /// What is wrong.
     pub fn problem(&self) -> &Problem {
         &self.problem
-    }
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
     }
 }
 

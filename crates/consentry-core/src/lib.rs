@@ -38,6 +38,7 @@ mod decision;
 mod error;
 mod pattern;
 mod policy;
+mod read;
 pub mod receipt;
 mod signals;
 pub mod texts;
@@ -51,6 +52,7 @@ pub use policy::{
     MAX_CATEGORIES, MAX_ID_LEN, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
     SignalHandling, SignalPolicy, UrlHint,
 };
+pub use read::JsonValue;
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
 pub use signals::Signals;
 pub use texts::{Key as TextKey, ResolvedTexts, Texts};

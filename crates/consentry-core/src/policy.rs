@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{PolicyError, Problem};
 use crate::pattern::Glob;
@@ -59,21 +59,16 @@ fn ser_services<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S
 }
 
 /// Where and for how long the consent cookie is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CookieSettings {
     /// Cookie name. Default `consentry`.
-    #[serde(default = "default_cookie_name")]
     pub name: String,
     /// How long a choice stays valid, in days (1 to 395). Default 180.
-    #[serde(default = "default_max_age_days")]
     pub max_age_days: u32,
     /// `Domain` attribute, e.g. `example.org` to share the choice with
     /// subdomains. Default none (host-only cookie).
-    #[serde(default)]
     pub domain: Option<String>,
     /// `Path` attribute. Default `/`.
-    #[serde(default = "default_cookie_path")]
     pub path: String,
 }
 
@@ -106,7 +101,7 @@ fn default_cookie_path() -> String {
 }
 
 /// Whether a browser privacy signal is honoured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalHandling {
     /// The signal denies every non-required category (the default).
@@ -117,31 +112,27 @@ pub enum SignalHandling {
 }
 
 /// How the policy treats `DNT` and `Sec-GPC`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct SignalPolicy {
     /// `DNT: 1` (Do Not Track). Default `honour`.
-    #[serde(default)]
     pub dnt: SignalHandling,
     /// `Sec-GPC: 1` (Global Privacy Control). Default `honour`.
-    #[serde(default)]
     pub gpc: SignalHandling,
 }
 
 /// A consent category such as `essential` or `analytics`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Category {
     /// Stable id, `[a-z][a-z0-9_-]*`, at most 32 bytes; stored in the cookie.
     pub id: String,
     /// Always granted, shown as "always on", never asked about.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
 }
 
 /// What a service is, which decides how the middleware injects it and how the
 /// banner switches it on and off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     /// Matomo (self-hosted or cloud).
@@ -167,7 +158,7 @@ impl ServiceKind {
 }
 
 /// How Matomo behaves before the visitor has consented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MatomoConsentMode {
     /// `requireConsent`: nothing at all is sent before consent (the default).
@@ -193,8 +184,7 @@ pub enum ServiceConfig {
 }
 
 /// `config` of a Matomo service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MatomoConfig {
     /// Base URL of the Matomo instance, ending in `/` (`matomo.js` and
     /// `matomo.php` are found below it).
@@ -202,40 +192,36 @@ pub struct MatomoConfig {
     /// Matomo site id.
     pub site_id: String,
     /// Behaviour before consent. Default `require_consent`.
-    #[serde(default)]
     pub consent_mode: MatomoConsentMode,
 }
 
 /// `config` of a GA4 service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ga4Config {
     /// `G-XXXXXXX`.
     pub measurement_id: String,
     /// Where gtag.js is loaded from. Default
     /// `https://www.googletagmanager.com/gtag/js`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub script_url: Option<String>,
 }
 
 /// `config` of a GTM service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GtmConfig {
     /// `GTM-XXXXXX`.
     pub container_id: String,
     /// Where gtm.js is loaded from. Default
     /// `https://www.googletagmanager.com/gtm.js`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub script_url: Option<String>,
 }
 
 /// `config` of a custom service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct CustomConfig {
     /// A script the middleware injects for this service, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
 }
 
@@ -342,37 +328,25 @@ pub const GTM_URL: &str = "https://www.googletagmanager.com/gtm.js";
 // ---------------------------------------------------------------------------
 // Reading and validating
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    revision: u32,
-    #[serde(default)]
-    cookie: CookieSettings,
-    #[serde(default)]
-    signals: SignalPolicy,
-    categories: Vec<Category>,
-    #[serde(default)]
-    services: Vec<RawService>,
-    #[serde(default)]
-    consent_endpoint: Option<String>,
-    #[serde(default)]
-    texts: BTreeMap<String, Texts>,
+/// A policy as read, before validation (see `read.rs`).
+pub(crate) struct RawPolicy {
+    pub(crate) revision: u32,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) signals: SignalPolicy,
+    pub(crate) categories: Vec<Category>,
+    pub(crate) services: Vec<RawService>,
+    pub(crate) consent_endpoint: Option<String>,
+    pub(crate) texts: BTreeMap<String, Texts>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawService {
-    id: String,
-    #[serde(default)]
-    name: Option<String>,
-    kind: ServiceKind,
-    category: String,
-    #[serde(default)]
-    config: Option<serde_json::Value>,
-    #[serde(default)]
-    cookies: Vec<String>,
-    #[serde(default)]
-    patterns: Vec<String>,
+pub(crate) struct RawService {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) kind: ServiceKind,
+    pub(crate) category: String,
+    pub(crate) config: ServiceConfig,
+    pub(crate) cookies: Vec<String>,
+    pub(crate) patterns: Vec<String>,
 }
 
 impl Policy {
@@ -393,9 +367,14 @@ impl Policy {
     /// assert!(err.to_string().contains("colour"));
     /// ```
     pub fn from_json(json: &str) -> Result<Self, PolicyError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let raw: RawPolicy = serde_path_to_error::deserialize(de).map_err(PolicyError::from_serde)?;
-        Self::validate(raw)
+        let value: serde_json::Value = serde_json::from_str(json).map_err(PolicyError::syntax)?;
+        Self::from_value(&value)
+    }
+
+    /// Reads and validates a policy from any JSON value: a `serde_json::Value`,
+    /// or (in the banner) the object the browser's `JSON.parse` returned.
+    pub fn from_value<V: crate::read::JsonValue>(value: &V) -> Result<Self, PolicyError> {
+        Self::validate(crate::read::policy(value)?)
     }
 
     /// Serialises the policy back to the JSON form it was read from, as the
@@ -591,57 +570,52 @@ fn validate_service(i: usize, s: RawService, categories: &[Category]) -> Result<
             },
         ));
     }
-    let config_value = s.config.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    let config = match s.kind {
-        ServiceKind::Matomo => {
-            let m: MatomoConfig = config_from(config_value, &at("config"))?;
+    let config = s.config;
+    match &config {
+        ServiceConfig::Matomo(m) => {
             check_url(&m.url, &at("config.url"))?;
             if !m.url.ends_with('/') {
-                return Err(PolicyError::at(at("config.url"), Problem::MatomoUrlSlash { url: m.url }));
+                return Err(PolicyError::at(
+                    at("config.url"),
+                    Problem::MatomoUrlSlash { url: m.url.clone() },
+                ));
             }
             if m.site_id.is_empty() || m.site_id.len() > 10 || !m.site_id.bytes().all(|b| b.is_ascii_digit())
             {
                 return Err(PolicyError::at(
                     at("config.site_id"),
-                    Problem::MatomoSiteId { value: m.site_id },
+                    Problem::MatomoSiteId { value: m.site_id.clone() },
                 ));
             }
-            ServiceConfig::Matomo(m)
         }
-        ServiceKind::Ga4 => {
-            let g: Ga4Config = config_from(config_value, &at("config"))?;
+        ServiceConfig::Ga4(g) => {
             if !google_id(&g.measurement_id, "G-") {
                 return Err(PolicyError::at(
                     at("config.measurement_id"),
-                    Problem::MeasurementId { value: g.measurement_id },
+                    Problem::MeasurementId { value: g.measurement_id.clone() },
                 ));
             }
             if let Some(u) = &g.script_url {
                 check_url(u, &at("config.script_url"))?;
             }
-            ServiceConfig::Ga4(g)
         }
-        ServiceKind::Gtm => {
-            let g: GtmConfig = config_from(config_value, &at("config"))?;
+        ServiceConfig::Gtm(g) => {
             if !google_id(&g.container_id, "GTM-") {
                 return Err(PolicyError::at(
                     at("config.container_id"),
-                    Problem::ContainerId { value: g.container_id },
+                    Problem::ContainerId { value: g.container_id.clone() },
                 ));
             }
             if let Some(u) = &g.script_url {
                 check_url(u, &at("config.script_url"))?;
             }
-            ServiceConfig::Gtm(g)
         }
-        ServiceKind::Custom => {
-            let c: CustomConfig = config_from(config_value, &at("config"))?;
+        ServiceConfig::Custom(c) => {
             if let Some(u) = &c.src {
                 check_url(u, &at("config.src"))?;
             }
-            ServiceConfig::Custom(c)
         }
-    };
+    }
     let cookies = globs(s.cookies, &at("cookies"), true)?;
     let patterns = globs(s.patterns, &at("patterns"), false)?;
     if s.kind == ServiceKind::Custom && patterns.is_empty() {
@@ -666,16 +640,5 @@ fn globs(raw: Vec<String>, path: &str, cookie_name: bool) -> Result<Vec<Glob>, P
 fn google_id(value: &str, prefix: &str) -> bool {
     value.strip_prefix(prefix).is_some_and(|rest| {
         (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    })
-}
-
-fn config_from<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    path: &str,
-) -> Result<T, PolicyError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let full = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
-        PolicyError::at(full, Problem::Schema { message: e.into_inner().to_string() })
     })
 }

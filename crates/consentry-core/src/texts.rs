@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{PolicyError, Problem};
 use crate::policy::{Category, Policy};
@@ -12,8 +12,7 @@ macro_rules! text_keys {
     ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
         /// The texts of one language, as written in the policy. Every field is
         /// optional for `en` and `fr` (built-in defaults fill the gaps).
-        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-        #[serde(deny_unknown_fields, default)]
+        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
         pub struct Texts {
             $( $(#[$doc])* #[serde(skip_serializing_if = "Option::is_none")] pub $field: Option<String>, )*
             /// Link to the site's privacy policy in this language.
@@ -43,6 +42,11 @@ macro_rules! text_keys {
             /// The policy's own text for `key`, if given.
             pub fn get(&self, key: Key) -> Option<&str> {
                 match key { $( Key::$field => self.$field.as_deref(), )* }
+            }
+
+            /// Sets the policy's own text for `key`.
+            pub fn set(&mut self, key: Key, value: String) {
+                match key { $( Key::$field => self.$field = Some(value), )* }
             }
         }
 
@@ -94,8 +98,7 @@ text_keys! {
 }
 
 /// Title and description of a category in one language.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct CategoryText {
     /// Short name, e.g. "Audience measurement".
     #[serde(skip_serializing_if = "Option::is_none")]
