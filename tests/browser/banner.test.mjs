@@ -178,3 +178,22 @@ test("the JS API: get, set, onChange with unsubscribe, errors for unknown catego
   assert.equal((await cookies(context))._ga, undefined);
   await context.close();
 });
+
+test("under a strict CSP (no inline styles, no eval) the banner works and activation keeps the nonce", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  const violations = [];
+  await page.exposeFunction("reportViolation", (v) => violations.push(v));
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) => window.reportViolation(`${e.violatedDirective} ${e.blockedURI}`)),
+  );
+  await page.goto(server.url + "/csp.html", { waitUntil: "load" });
+  await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  assert.equal(await page.isVisible("#consentry-banner"), true);
+  const position = await page.$eval("#consentry-banner", (b) => getComputedStyle(b).position);
+  assert.equal(position, "fixed", "the stylesheet applies");
+  await page.click("[data-consentry-action='accept-all']");
+  await page.waitForFunction(() => window.trackerFileRuns === 1 && window.analyticsRuns === 1);
+  assert.deepEqual(violations, []);
+  await context.close();
+});

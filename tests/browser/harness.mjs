@@ -40,7 +40,11 @@ export async function staticServer() {
       res.end("not found");
       return;
     }
-    res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream", "cache-control": "no-store" });
+    const headers = { "content-type": types[path.extname(file)] || "application/octet-stream", "cache-control": "no-store" };
+    if (url.pathname === "/csp.html") {
+      headers["content-security-policy"] = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-n0nc3'; style-src 'self'";
+    }
+    res.writeHead(200, headers);
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -255,9 +255,78 @@ fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+fn gzip9(path: &Path) -> Result<u64, String> {
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gzip {} failed", path.display()));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+/// Bytes a visitor downloads for the banner (gzip -9), against
+/// vanilla-cookieconsent 3.1 from npm, measured in the same run.
+fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
+    crate::dist()?;
+    let vcc_dir = root.join("target").join("bench").join("vanilla-cookieconsent");
+    let vcc = vcc_dir.join("node_modules").join("vanilla-cookieconsent").join("dist");
+    if !vcc.join("cookieconsent.umd.js").is_file() {
+        std::fs::create_dir_all(&vcc_dir).map_err(|e| e.to_string())?;
+        run::program(
+            &vcc_dir,
+            "npm",
+            &[
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+                ".",
+                "vanilla-cookieconsent@3.1.0",
+            ],
+        )?;
+    }
+    let dist = root.join("www").join("dist");
+    let ours = ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"];
+    let theirs = ["cookieconsent.umd.js", "cookieconsent.css"];
+    let _ = writeln!(md, "\n## consentry-banner: bytes transferred\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (after `cargo xtask dist`): each file of the browser bundle compressed with \
+         `gzip -9`, against vanilla-cookieconsent 3.1.0 installed from npm in the same run (its dist JS and CSS).\n"
+    );
+    let _ = writeln!(md, "| file | raw | gzip -9 |");
+    let _ = writeln!(md, "|---|---|---|");
+    let mut total_ours = 0;
+    for f in ours {
+        let p = dist.join(f);
+        let raw = std::fs::metadata(&p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))?;
+        let gz = gzip9(&p)?;
+        total_ours += gz;
+        let _ = writeln!(md, "| consentry `{f}` | {raw} B | {gz} B |");
+    }
+    let mut total_theirs = 0;
+    for f in theirs {
+        let p = vcc.join(f);
+        let raw = std::fs::metadata(&p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))?;
+        let gz = gzip9(&p)?;
+        total_theirs += gz;
+        let _ = writeln!(md, "| vanilla-cookieconsent `{f}` | {raw} B | {gz} B |");
+    }
+    let _ = writeln!(
+        md,
+        "\nTotal gzip: consentry {total_ours} B, vanilla-cookieconsent {total_theirs} B, ratio {:.2} (goal: below 1).",
+        total_ours as f64 / total_theirs as f64
+    );
+    Ok(())
+}
+
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(4);
+    let mut step = Step::new(5);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -276,6 +345,8 @@ pub fn run() -> Result<(), String> {
     middleware_load(&root, &mut md)?;
     step.begin("consentry-tower: peak memory streaming 100 MB");
     stream_memory(&root, &mut md)?;
+    step.begin("consentry-banner: bundle size against vanilla-cookieconsent 3.1");
+    bundle_size(&root, &mut md)?;
     step.done();
 
     let path = root.join("BENCHMARKS.md");

@@ -159,9 +159,10 @@ fn cargo_install_with_progress(args: &[&str]) -> Result<bool, String> {
 /// Headless Chromium for the browser tests: `/usr/bin/chromium`, installed
 /// with apt-get when missing and running as root.
 pub fn chromium() -> Result<PathBuf, String> {
+    let driver = Path::new("/usr/bin/chromedriver").is_file();
     for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(candidate).is_file() {
-            println!("  chromium: {candidate}");
+        if Path::new(candidate).is_file() && driver {
+            println!("  chromium and chromedriver: present");
             return Ok(PathBuf::from(candidate));
         }
     }
@@ -178,7 +179,10 @@ pub fn chromium() -> Result<PathBuf, String> {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .status()
         .map_err(|e| format!("cannot run apt-get: {e}"))?;
-    if status.success() && Path::new("/usr/bin/chromium").is_file() {
+    if status.success()
+        && Path::new("/usr/bin/chromium").is_file()
+        && Path::new("/usr/bin/chromedriver").is_file()
+    {
         Ok(PathBuf::from("/usr/bin/chromium"))
     } else {
         Err("apt-get could not install chromium; run `apt-get install chromium chromium-driver`".into())

@@ -103,8 +103,18 @@ fn test() -> Result<(), String> {
     step.begin("documentation examples (doc tests)");
     counts += run::cargo_tests(&root, &["test", "--workspace", "--doc", "--quiet"])?;
 
-    step.begin("browser tests (headless Chromium): banner bundle, static site, demo");
+    step.begin("browser tests (headless Chromium): banner unit tests, bundle, static site, Vite, demo");
     bootstrap::chromium()?;
+    let runner = tools.wasm_bindgen.with_file_name("wasm-bindgen-test-runner");
+    counts += run::counted(
+        &root,
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        &["test", "--package", "consentry-banner", "--target", "wasm32-unknown-unknown"],
+        &[
+            ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner.to_string_lossy()),
+            ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        ],
+    )?;
     dist()?;
     run::cargo(&root, &["build", "--quiet", "--package", "consentry-demo"], &[])?;
     let browser = root.join("tests").join("browser");
@@ -126,7 +136,7 @@ fn test() -> Result<(), String> {
 /// Builds the browser bundle into `www/dist/`: the wasm banner (release
 /// profile for size, pinned wasm-bindgen, `wasm-opt -Oz`), its loader,
 /// types and stylesheet.
-fn dist() -> Result<PathBuf, String> {
+pub fn dist() -> Result<PathBuf, String> {
     let tools = bootstrap::all()?;
     let root = root();
     let www = root.join("www");
