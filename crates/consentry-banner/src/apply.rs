@@ -105,12 +105,21 @@ pub fn placeholders(
         )?;
         ph.append_child(&b)?;
         frame.before_with_node_1(&ph)?;
+        // The empty frame would show as a blank box under the notice.
+        if !frame.has_attribute("hidden") {
+            frame.set_attribute("hidden", "")?;
+            frame.set_attribute("data-consentry-hid", "")?;
+        }
         created.push((b, cat));
     }
     Ok(created)
 }
 
 fn remove_placeholder(_doc: &Document, frame: &Element) {
+    if frame.has_attribute("data-consentry-hid") {
+        let _ = frame.remove_attribute("hidden");
+        let _ = frame.remove_attribute("data-consentry-hid");
+    }
     if let Some(p) = frame.previous_element_sibling() {
         if p.class_list().contains("consentry-placeholder") {
             p.remove();
