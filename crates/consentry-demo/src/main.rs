@@ -112,8 +112,12 @@ async fn main() {
             Assets::builtin()
         }
     };
-    // Receipts: the SQLite store is not built yet; keep them in memory.
-    let _ = &args.db;
+    // The SQLite receipt store is not built yet: receipts live in memory and
+    // `--db` is accepted so scripts written for it keep working.
+    println!(
+        "consentry-demo: receipts are kept in memory for now (the SQLite store for {} is not built yet)",
+        args.db.display()
+    );
     let receipts = Arc::new(MemoryStore::new());
     let state = HitLog::default();
 
