@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { browser, cookies, root } from "./harness.mjs";
 
@@ -29,11 +30,15 @@ before(async () => {
   assert.ok(fs.existsSync(bin), `build the demo first (cargo build -p consentry-demo): ${bin}`);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  demo = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist")], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-demo-")), "receipts.db");
+  demo = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
     demo.stdout.on("data", (d) => {
-      if (String(d).includes("serving")) {
+      if (String(d).includes("serving the five")) {
         clearTimeout(timer);
         resolve();
       }

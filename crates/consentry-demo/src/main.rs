@@ -17,7 +17,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use consentry_core::{Policy, consent_from_headers};
-use consentry_tower::{Assets, ConsentDecision, ConsentLayer, MemoryStore, SecureCookie};
+use consentry_tower::receipts::SqliteStore;
+use consentry_tower::{Assets, ConsentDecision, ConsentLayer, SecureCookie};
 
 use sites::{SITES, Site};
 use trackers::HitLog;
@@ -112,13 +113,19 @@ async fn main() {
             Assets::builtin()
         }
     };
-    // The SQLite receipt store is not built yet: receipts live in memory and
-    // `--db` is accepted so scripts written for it keep working.
+    let db = if args.db.is_absolute() { args.db.clone() } else { root.join(&args.db) };
+    let receipts = match SqliteStore::open(&db) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("consentry-demo: cannot open the receipts database {}: {e}", db.display());
+            std::process::exit(1);
+        }
+    };
     println!(
-        "consentry-demo: receipts are kept in memory for now (the SQLite store for {} is not built yet)",
-        args.db.display()
+        "consentry-demo: receipts stored in {} (export: cargo run -p consentry-cli -- receipts export --db {})",
+        db.display(),
+        db.display()
     );
-    let receipts = Arc::new(MemoryStore::new());
     let state = HitLog::default();
 
     let mut app = Router::new()

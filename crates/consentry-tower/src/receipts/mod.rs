@@ -11,6 +11,11 @@ use std::sync::Mutex;
 
 pub use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
 
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{DEFAULT_QUEUE, SqliteStore, StoreStats};
+
 /// A boxed future, as the store methods return (keeps the trait object-safe).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ReceiptError>> + Send + 'a>>;
 

@@ -1,0 +1,133 @@
+//! `consentry`: work with the consent receipts a site has stored.
+//!
+//! ```text
+//! consentry receipts export --db PATH [--since DATE] [--until DATE]   JSON Lines on stdout
+//! consentry receipts prune  --db PATH --older-than DAYS               retention
+//! ```
+//! DATE is `YYYY-MM-DD` (UTC midnight) or Unix seconds; `--until` is exclusive.
+
+use std::process::ExitCode;
+
+use consentry_tower::receipts::SqliteStore;
+
+const USAGE: &str = "\
+usage:
+  consentry receipts export --db PATH [--since DATE] [--until DATE]
+      every receipt made in [since, until) as JSON Lines on stdout
+  consentry receipts prune --db PATH --older-than DAYS
+      delete receipts older than DAYS (your retention period)
+
+DATE is YYYY-MM-DD (UTC) or Unix seconds; --until is exclusive.";
+
+/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` or Unix seconds.
+fn parse_date(s: &str) -> Result<u64, String> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map_err(|_| format!("`{s}` is too large"));
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    let bad = || format!("`{s}` is not a date (YYYY-MM-DD) nor Unix seconds");
+    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    let (y, m, d): (i64, i64, i64) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    u64::try_from(days_from_civil(y, m, d) * 86_400).map_err(|_| bad())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let (Some("receipts"), Some(cmd)) = (args.first().map(String::as_str), args.get(1).map(String::as_str))
+    else {
+        return Err(USAGE.to_owned());
+    };
+    let mut db = None;
+    let mut since = 0u64;
+    let mut until = u64::MAX;
+    let mut older_than = None;
+    let mut it = args[2..].iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"));
+        match flag.as_str() {
+            "--db" => db = Some(value()?),
+            "--since" => since = parse_date(&value()?)?,
+            "--until" => until = parse_date(&value()?)?,
+            "--older-than" => {
+                let v = value()?;
+                older_than = Some(
+                    v.parse::<u64>().map_err(|_| format!("--older-than: `{v}` is not a number of days"))?,
+                );
+            }
+            "--help" | "-h" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    let db = db.ok_or_else(|| format!("--db PATH is required\n\n{USAGE}"))?;
+    if !std::path::Path::new(&db).is_file() {
+        return Err(format!("no receipts database at {db}"));
+    }
+    match cmd {
+        "export" => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = SqliteStore::export_jsonl(&db, since, until, &mut out).map_err(|e| e.to_string())?;
+            eprintln!("consentry: exported {n} receipts");
+            Ok(())
+        }
+        "prune" => {
+            let days = older_than.ok_or_else(|| format!("--older-than DAYS is required\n\n{USAGE}"))?;
+            let n = SqliteStore::delete_before(&db, now().saturating_sub(days * 86_400))
+                .map_err(|e| e.to_string())?;
+            eprintln!("consentry: deleted {n} receipts older than {days} days");
+            Ok(())
+        }
+        other => Err(format!("unknown command `receipts {other}`\n\n{USAGE}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("consentry: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_as_utc_midnight_or_unix_seconds() {
+        assert_eq!(parse_date("1970-01-01"), Ok(0));
+        assert_eq!(parse_date("2026-11-23"), Ok(1_795_392_000));
+        assert_eq!(parse_date("1795392000"), Ok(1_795_392_000));
+        for bad in ["2026-13-01", "26-11-23", "yesterday", "2026-11", ""] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn missing_arguments_get_the_usage() {
+        assert!(run(&[]).is_err_and(|e| e.contains("usage")));
+        let args: Vec<String> = ["receipts", "export"].iter().map(|s| s.to_string()).collect();
+        assert!(run(&args).is_err_and(|e| e.contains("--db PATH is required")));
+    }
+}

@@ -1,0 +1,237 @@
+//! The SQLite receipt store: behaviour, hostile input, concurrency, the
+//! endpoint writing to it, export and retention, and durability under
+//! SIGKILL.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use axum::body::Body;
+use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
+use consentry_tower::receipts::SqliteStore;
+use consentry_tower::{ConsentLayer, ReceiptError, ReceiptStore};
+
+fn receipt(id: &str, at: u64, granted: &[&str]) -> Receipt {
+    Receipt {
+        id: id.to_owned(),
+        at,
+        revision: 3,
+        policy_hash: "ab".repeat(32),
+        granted: granted.iter().map(|s| (*s).to_owned()).collect(),
+        denied: vec!["advertising".into()],
+        signals: SignalsSeen { dnt: false, gpc: true },
+        method: ChoiceMethod::Custom,
+    }
+}
+
+fn id(n: u32) -> String {
+    format!("{n:0>22}")
+}
+
+#[tokio::test]
+async fn a_stored_receipt_is_found_again_after_reopening() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("nested/dir/receipts.db");
+    {
+        let store = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .store(receipt(&id(1), 1_000, &["essential", "analytics"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            store.get(&id(1)).await.ok().flatten().map(|r| r.granted),
+            Some(vec!["essential".into(), "analytics".into()])
+        );
+        assert_eq!(store.get("nope").await.ok().flatten(), None);
+    }
+    let again = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        again.get(&id(1)).await.ok().flatten(),
+        Some(receipt(&id(1), 1_000, &["essential", "analytics"]))
+    );
+}
+
+#[tokio::test]
+async fn the_same_receipt_twice_is_fine_a_different_one_with_its_id_conflicts() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
+    let r = receipt(&id(2), 5, &["essential"]);
+    assert_eq!(store.store(r.clone()).await, Ok(()));
+    assert_eq!(store.store(r.clone()).await, Ok(()));
+    assert_eq!(
+        store.store(receipt(&id(2), 5, &["essential", "analytics"])).await,
+        Err(ReceiptError::Conflict)
+    );
+    assert_eq!(store.get(&id(2)).await.ok().flatten(), Some(r), "the first one stays");
+}
+
+#[tokio::test]
+async fn concurrent_writes_of_one_id_keep_exactly_one_receipt() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}")));
+    let mut tasks = Vec::new();
+    for n in 0..16u64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move { store.store(receipt(&id(3), n, &["essential"])).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => ok += 1,
+            Err(ReceiptError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1, "one write wins, the 15 others conflict");
+    assert!(store.get(&id(3)).await.ok().flatten().is_some());
+}
+
+#[tokio::test]
+async fn a_burst_is_committed_in_batches_and_every_receipt_is_kept() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}")));
+    let mut tasks = Vec::new();
+    for n in 0..2000u32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.store(receipt(&id(10_000 + n), u64::from(n), &["essential"])).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap_or_else(|e| panic!("{e}")), Ok(()));
+    }
+    let stats = store.stats();
+    assert_eq!(stats.stored.load(std::sync::atomic::Ordering::Relaxed), 2000);
+    let batches = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(batches < 2000, "writes were batched ({batches} transactions)");
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_at_once_instead_of_blocking() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::with_queue(dir.path().join("r.db"), 1).unwrap_or_else(|e| panic!("{e}"));
+    // Queue many without awaiting: the writer cannot drain a queue of one that fast.
+    let futures: Vec<_> =
+        (0..200u32).map(|n| store.store(receipt(&id(20_000 + n), 1, &["essential"]))).collect();
+    let mut refused = 0;
+    for f in futures {
+        if let Err(ReceiptError::Unavailable(why)) = f.await {
+            assert!(why.contains("queue full"));
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "some were refused rather than blocking the caller");
+    assert_eq!(store.stats().refused_queue_full.load(std::sync::atomic::Ordering::Relaxed), refused);
+}
+
+#[tokio::test]
+async fn export_writes_json_lines_between_two_dates_and_retention_deletes_old_ones() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("r.db");
+    let store = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    for (n, at) in [(1, 100), (2, 200), (3, 300)] {
+        store.store(receipt(&id(30 + n), at, &["essential"])).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut out = Vec::new();
+    let n = SqliteStore::export_jsonl(&path, 150, 301, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 2);
+    let lines: Vec<Receipt> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.iter().map(|r| r.at).collect::<Vec<_>>(), [200, 300]);
+    assert_eq!(SqliteStore::delete_before(&path, 250).unwrap_or_else(|e| panic!("{e}")), 2);
+    let mut out = Vec::new();
+    assert_eq!(SqliteStore::export_jsonl(&path, 0, u64::MAX, &mut out).unwrap_or_else(|e| panic!("{e}")), 1);
+}
+
+#[tokio::test]
+async fn the_consent_endpoint_stores_receipts_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}")));
+    let router = common::app(
+        ConsentLayer::new(common::preset("alkaes")).receipts(Arc::clone(&store)),
+        "<html></html>".into(),
+    );
+    let r = common::send(
+        router,
+        common::request(
+            "POST",
+            "/consentry/consent",
+            &[("content-type", "application/json")],
+            Body::from(r#"{"granted": "all"}"#),
+        ),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+    assert_eq!(v["receipt"], true, "{v}");
+    let stored = store
+        .get(v["id"].as_str().unwrap_or_default())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("stored"));
+    assert_eq!(stored.method, ChoiceMethod::AcceptAll);
+    assert_eq!(stored.granted, ["essential", "analytics"]);
+}
+
+/// Not a test of its own: the child process of the kill -9 test (run only by
+/// it, with `--ignored`). It writes receipts as fast as it can and prints
+/// each id once the store acknowledged it.
+#[tokio::test]
+#[ignore = "child process of every_acknowledged_receipt_survives_sigkill"]
+async fn child_writer_for_the_kill_test() {
+    let Ok(path) = std::env::var("CONSENTRY_KILL_TEST_DB") else { return };
+    let store = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    for n in 0.. {
+        let rid = id(40_000_000 + n);
+        if store.store(receipt(&rid, u64::from(n), &["essential"])).await.is_ok() {
+            println!("ACK {rid}");
+        }
+    }
+}
+
+#[test]
+fn every_acknowledged_receipt_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("kill.db");
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(exe)
+        .args(["--exact", "child_writer_for_the_kill_test", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("CONSENTRY_KILL_TEST_DB", &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut acked = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rid) = line.strip_prefix("ACK ") {
+            acked.push(rid.to_owned());
+            if acked.len() == 300 {
+                // SIGKILL mid-stream: no destructor, no flush runs.
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert_eq!(acked.len(), 300, "the child acknowledged receipts before it was killed");
+    let mut out = Vec::new();
+    SqliteStore::export_jsonl(&path, 0, u64::MAX, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    let present: std::collections::HashSet<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Receipt>(l).ok())
+        .map(|r| r.id)
+        .collect();
+    let missing: Vec<&String> = acked.iter().filter(|id| !present.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged receipts lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    println!("kill -9: {} acknowledged, {} present after the kill", acked.len(), present.len());
+}
