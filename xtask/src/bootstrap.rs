@@ -210,3 +210,35 @@ pub fn npm_ci(dir: &Path) -> Result<(), String> {
     println!("  npm ci in {} (installs the pinned JavaScript tools once)", dir.display());
     crate::run::program(dir, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"])
 }
+
+/// PostgreSQL's server binaries (for the PostgreSQL receipt-store tests),
+/// from Debian's `postgresql` package, installed when missing and root.
+/// Without them those tests say they were skipped and why.
+pub fn postgres() -> Result<(), String> {
+    let present = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.filter_map(Result::ok).any(|v| v.path().join("bin").join("initdb").is_file()))
+        .unwrap_or(false);
+    if present {
+        println!("  postgresql server: present");
+        return Ok(());
+    }
+    let root = stdout_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    if !root {
+        println!(
+            "  postgresql server: missing; its receipt-store tests will be skipped (fix: sudo apt-get install postgresql)"
+        );
+        return Ok(());
+    }
+    println!("  postgresql server: missing, installing Debian's postgresql with apt-get (a minute or two)");
+    crate::run::program(Path::new("/"), "apt-get", &["update", "-q"])?;
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends", "postgresql"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("apt-get could not install postgresql; run `apt-get install postgresql`".into())
+    }
+}

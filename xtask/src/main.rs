@@ -66,6 +66,7 @@ pub fn root() -> PathBuf {
 
 fn test() -> Result<(), String> {
     let tools = bootstrap::all()?;
+    bootstrap::postgres()?;
     let root = root();
     let mut step = Step::new(7);
 

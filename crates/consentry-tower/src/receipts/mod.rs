@@ -11,6 +11,10 @@ use std::sync::Mutex;
 
 pub use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
 
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
@@ -115,7 +119,7 @@ impl ReceiptStore for MemoryStore {
     }
 }
 
-impl<T: ReceiptStore> ReceiptStore for std::sync::Arc<T> {
+impl<T: ReceiptStore + ?Sized> ReceiptStore for std::sync::Arc<T> {
     fn store(&self, receipt: Receipt) -> StoreFuture<'_, ()> {
         (**self).store(receipt)
     }

@@ -1,0 +1,289 @@
+//! One behaviour suite for every receipt store: embedded SQLite, and
+//! PostgreSQL started by the test itself from Debian's package (initdb into
+//! a temporary directory, Unix socket only, torn down at the end).
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use axum::body::Body;
+use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
+use consentry_tower::receipts::{PostgresStore, SqliteStore};
+use consentry_tower::{ConsentLayer, ReceiptError, ReceiptStore};
+
+fn receipt(id: &str, at: u64, granted: &[&str]) -> Receipt {
+    Receipt {
+        id: id.to_owned(),
+        at,
+        revision: 3,
+        policy_hash: "cd".repeat(32),
+        granted: granted.iter().map(|s| (*s).to_owned()).collect(),
+        denied: vec!["advertising".into()],
+        signals: SignalsSeen { dnt: true, gpc: false },
+        method: ChoiceMethod::Withdrawal,
+    }
+}
+
+fn id(n: u32) -> String {
+    format!("{n:0>22}")
+}
+
+/// What every store must do.
+async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
+    // Round trip, and nothing for unknown ids.
+    let r = receipt(&id(1), 1_000, &["essential", "analytics"]);
+    assert_eq!(store.store(r.clone()).await, Ok(()));
+    assert_eq!(store.get(&id(1)).await, Ok(Some(r.clone())));
+    assert_eq!(store.get(&id(999)).await, Ok(None));
+    assert_eq!(store.get("'; DROP TABLE receipts; --").await, Ok(None), "ids are parameters, never SQL");
+
+    // The same receipt twice is fine; another one with its id conflicts and loses.
+    assert_eq!(store.store(r.clone()).await, Ok(()));
+    assert_eq!(store.store(receipt(&id(1), 1_000, &["essential"])).await, Err(ReceiptError::Conflict));
+    assert_eq!(store.get(&id(1)).await, Ok(Some(r)));
+
+    // Concurrent writes of one id: exactly one wins.
+    let mut tasks = Vec::new();
+    for n in 0..12u64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move { store.store(receipt(&id(2), n, &["essential"])).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => ok += 1,
+            Err(ReceiptError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+
+    // Many receipts at once all land.
+    let mut tasks = Vec::new();
+    for n in 0..300u32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.store(receipt(&id(1000 + n), u64::from(n), &["essential"])).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap_or_else(|e| panic!("{e}")), Ok(()));
+    }
+    assert!(store.get(&id(1299)).await.ok().flatten().is_some());
+
+    // Hostile content is stored as data.
+    let odd = Receipt { policy_hash: "\"><script>x</script>'".into(), ..receipt(&id(3), 7, &[]) };
+    assert_eq!(store.store(odd.clone()).await, Ok(()));
+    assert_eq!(store.get(&id(3)).await, Ok(Some(odd)));
+
+    // Through the consent endpoint.
+    let router = common::app(
+        ConsentLayer::new(common::preset("mailjet")).receipts(Arc::clone(&store)),
+        "<html></html>".into(),
+    );
+    let res = common::send(
+        router,
+        common::request(
+            "POST",
+            "/consentry/consent",
+            &[("content-type", "application/json")],
+            Body::from(r#"{"granted": ["analytics"]}"#),
+        ),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();
+    assert_eq!(v["receipt"], true, "{v}");
+    let stored = store
+        .get(v["id"].as_str().unwrap_or_default())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("stored"));
+    assert_eq!(stored.granted, ["essential", "analytics"]);
+    assert_eq!(stored.denied, ["functional", "experiments"]);
+    assert_eq!(stored.method, ChoiceMethod::Custom);
+}
+
+#[tokio::test]
+async fn sqlite_store_passes_the_behaviour_suite() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
+    behaviour_suite(Arc::new(store)).await;
+}
+
+/// A PostgreSQL server of our own, for one test.
+struct Postgres {
+    dir: PathBuf,
+    server: Child,
+}
+
+fn postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    versions.sort();
+    versions.into_iter().rev().map(|v| v.join("bin")).find(|b| b.join("initdb").is_file())
+}
+
+/// uid and gid to run the server as: root may not run PostgreSQL.
+fn run_as() -> Option<(u32, u32)> {
+    let me = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let line = passwd.lines().find(|l| l.starts_with("postgres:"))?;
+    let fields: Vec<&str> = line.split(':').collect();
+    Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?))
+}
+
+fn as_user(cmd: &mut Command, who: Option<(u32, u32)>) -> &mut Command {
+    if let Some((uid, gid)) = who {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd
+}
+
+impl Postgres {
+    fn start() -> Result<Self, String> {
+        let bin = postgres_bin().ok_or("PostgreSQL is not installed (apt-get install postgresql)")?;
+        let who = run_as();
+        let dir =
+            tempfile::Builder::new().prefix("consentry-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+        if let Some((uid, gid)) = who {
+            Command::new("chown")
+                .arg(format!("{uid}:{gid}"))
+                .arg(&dir)
+                .status()
+                .map_err(|e| e.to_string())?;
+        }
+        let data = dir.join("data");
+        let init = as_user(
+            Command::new(bin.join("initdb"))
+                .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+                .arg(&data),
+            who,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("initdb: {e}"))?;
+        if !init.status.success() {
+            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)));
+        }
+        let server = as_user(
+            Command::new(bin.join("postgres")).arg("-D").arg(&data).arg("-k").arg(&dir).args([
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=50",
+            ]),
+            who,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("postgres: {e}"))?;
+        let pg = Self { dir, server };
+        let socket = pg.dir.join(".s.PGSQL.5432");
+        for _ in 0..200 {
+            if socket.exists() {
+                return Ok(pg);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err("PostgreSQL did not start within 10 s".into())
+    }
+
+    fn config(&self) -> String {
+        format!("host={} user=postgres dbname=postgres", self.dir.display())
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // SIGTERM would be gentler, but std only sends SIGKILL; the data is throwaway.
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn dir_exists(p: &Path) -> bool {
+    p.is_dir()
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_behaviour_suite() {
+    let pg = match Postgres::start() {
+        Ok(pg) => pg,
+        Err(why) if postgres_bin().is_none() => {
+            eprintln!("SKIPPED postgres_store_passes_the_behaviour_suite: {why}");
+            return;
+        }
+        Err(why) => panic!("{why}"),
+    };
+    // A real server answers on the socket.
+    let (client, conn) =
+        tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(conn);
+    let version: String =
+        client.query_one("SHOW server_version", &[]).await.map(|r| r.get(0)).unwrap_or_default();
+    assert!(!version.is_empty());
+    println!("PostgreSQL {version} at {}", pg.dir.display());
+    let store = PostgresStore::connect(&pg.config(), 8).await.unwrap_or_else(|e| panic!("{e}"));
+    // A second app server starting at the same time runs the migrations safely.
+    let again = PostgresStore::connect(&pg.config(), 2).await;
+    assert!(again.is_ok(), "{again:?}");
+    behaviour_suite(Arc::new(store)).await;
+
+    let store = PostgresStore::connect(&pg.config(), 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    let n = store.export_jsonl(100, 200, &mut out).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 100, "receipts at 100..200 of the 300 written");
+    assert!(String::from_utf8_lossy(&out).lines().all(|l| serde_json::from_str::<Receipt>(l).is_ok()));
+    let deleted = store.delete_before(50).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(deleted >= 50, "{deleted}");
+    let dir = pg.dir.clone();
+    drop(pg);
+    assert!(!dir_exists(&dir), "torn down");
+}
+
+#[tokio::test]
+async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() {
+    let pg = match Postgres::start() {
+        Ok(pg) => pg,
+        Err(why) if postgres_bin().is_none() => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+        Err(why) => panic!("{why}"),
+    };
+    let store = Arc::new(PostgresStore::connect(&pg.config(), 2).await.unwrap_or_else(|e| panic!("{e}")));
+    drop(pg); // the database goes away under the running app
+    let router = common::app(
+        ConsentLayer::new(common::preset("alkaes")).receipts(Arc::clone(&store)),
+        "<html></html>".into(),
+    );
+    let started = std::time::Instant::now();
+    let res = common::send(
+        router,
+        common::request(
+            "POST",
+            "/consentry/consent",
+            &[("content-type", "application/json")],
+            Body::from(r#"{"granted": "all"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, axum::http::StatusCode::OK);
+    assert!(res.header("set-cookie").is_some(), "the visitor's choice is kept");
+    let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();
+    assert_eq!(v["receipt"], false);
+    assert!(v["receipt_error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "no long hang");
+}
