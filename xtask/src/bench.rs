@@ -324,9 +324,246 @@ fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// What one wrk run against the consent endpoint saw.
+struct ConsentLoad {
+    load: Load,
+    acked: u64,
+    refused: u64,
+    errors: u64,
+}
+
+fn wrk_consent(root: &Path, url: &str, seconds: u32) -> Result<ConsentLoad, String> {
+    let script = root.join("xtask").join("bench").join("consent.lua");
+    let out = std::process::Command::new("taskset")
+        .args(["-c", "1", "wrk", "-t1", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .map_err(|e| format!("cannot run wrk ({e}); install it with `apt-get install wrk`"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let load = parse_wrk(&text).ok_or_else(|| format!("could not read wrk output:\n{text}"))?;
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with("CONSENTRY "))
+            .and_then(|l| {
+                l.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let socket_errors: u64 = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Socket errors:"))
+        .map(|l| l.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
+    Ok(ConsentLoad {
+        load,
+        acked: field("acked"),
+        refused: field("refused"),
+        errors: field("non200") + socket_errors,
+    })
+}
+
+/// A throwaway PostgreSQL on a Unix socket in `dir` (as the `postgres` user when root).
+fn start_postgres(dir: &Path) -> Result<std::process::Child, String> {
+    use std::os::unix::process::CommandExt;
+    let bin = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|_| "PostgreSQL is not installed (apt-get install postgresql)".to_owned())?
+        .filter_map(Result::ok)
+        .map(|v| v.path().join("bin"))
+        .find(|b| b.join("initdb").is_file())
+        .ok_or("PostgreSQL is not installed (apt-get install postgresql)")?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let ids: Option<(u32, u32)> = passwd.lines().find(|l| l.starts_with("postgres:")).and_then(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
+    });
+    let root_user =
+        std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let who = if root_user { ids } else { None };
+    if let Some((uid, gid)) = who {
+        run::program(Path::new("/"), "chown", &[&format!("{uid}:{gid}"), &dir.to_string_lossy()])?;
+    }
+    let as_user = |c: &mut std::process::Command| {
+        if let Some((uid, gid)) = who {
+            c.uid(uid).gid(gid);
+        }
+    };
+    let data = dir.join("data");
+    let mut init = std::process::Command::new(bin.join("initdb"));
+    init.args(["-A", "trust", "-U", "postgres", "-D"]).arg(&data).stdout(std::process::Stdio::null());
+    as_user(&mut init);
+    if !init.status().map_err(|e| e.to_string())?.success() {
+        return Err("initdb failed".into());
+    }
+    let mut server = std::process::Command::new("taskset");
+    server
+        .args(["-c", "0"])
+        .arg(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(dir)
+        .args(["-c", "listen_addresses=", "-c", "max_connections=50"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    as_user(&mut server);
+    let child = server.spawn().map_err(|e| e.to_string())?;
+    for _ in 0..200 {
+        if dir.join(".s.PGSQL.5432").exists() {
+            return Ok(child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err("PostgreSQL did not start".into())
+}
+
+/// wrk POSTing consents for 30 s against the release demo, with SQLite and
+/// with PostgreSQL; receipts stored must equal receipts acknowledged.
+fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(
+        root,
+        &["build", "--release", "--quiet", "--package", "consentry-demo", "--package", "consentry-cli"],
+        &[],
+    )?;
+    let release = root.join("target").join("release");
+    let work = root.join("target").join("bench").join("receipts");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for backend in ["SQLite", "PostgreSQL"] {
+        println!("  receipts load: {backend}");
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let db = work.join("receipts.db");
+        let pg_dir = work.join("pg");
+        let mut pg = None;
+        let mut args: Vec<String> = vec![
+            "--addr".into(),
+            addr.clone(),
+            "--assets".into(),
+            root.join("www/dist").to_string_lossy().into_owned(),
+        ];
+        if backend == "SQLite" {
+            args.extend(["--db".into(), db.to_string_lossy().into_owned()]);
+        } else {
+            pg = Some(start_postgres(&pg_dir)?);
+            args.extend([
+                "--postgres".into(),
+                format!("host={} user=postgres dbname=postgres", pg_dir.display()),
+            ]);
+        }
+        let mut demo = std::process::Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(release.join("consentry-demo"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let result = (|| -> Result<(ConsentLoad, u64), String> {
+            wait_for(&addr)?;
+            let url = format!("http://{addr}/redis/consentry/consent");
+            let warm = wrk_consent(root, &url, 2)?;
+            let run = wrk_consent(root, &url, 30)?;
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let stored = if backend == "SQLite" {
+                let out = std::process::Command::new(release.join("consentry"))
+                    .args(["receipts", "export", "--db"])
+                    .arg(&db)
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                String::from_utf8_lossy(&out.stdout).lines().count() as u64
+            } else {
+                let out = std::process::Command::new("psql")
+                    .args([
+                        "-h",
+                        &pg_dir.to_string_lossy(),
+                        "-U",
+                        "postgres",
+                        "-tAc",
+                        "SELECT count(*) FROM consentry_receipts",
+                    ])
+                    .output()
+                    .map_err(|e| format!("psql: {e}"))?;
+                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+            };
+            Ok((
+                ConsentLoad {
+                    load: run.load,
+                    acked: run.acked + warm.acked,
+                    refused: run.refused + warm.refused,
+                    errors: run.errors + warm.errors,
+                },
+                stored,
+            ))
+        })();
+        let _ = demo.kill();
+        let _ = demo.wait();
+        if let Some(mut p) = pg {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+        let (load, stored) = result?;
+        rows.push((backend, load, stored));
+    }
+    let _ = writeln!(md, "\n## receipts: consent POSTs under load\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` → release `consentry-demo` (pinned to core 0) storing receipts in SQLite, then in a \
+         PostgreSQL 15 started for the run (Unix socket); `wrk -t1 -c32 -d30s --latency -s xtask/bench/consent.lua` (core 1) \
+         POSTing `{{\"granted\": \"all\"}}` to `/redis/consentry/consent`. Acknowledged = responses saying \
+         `\"receipt\":true` (warm-up included); stored = rows counted afterwards.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| store | requests/s | p99 | errors | receipt not stored | acknowledged | stored | goal |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    for (backend, l, stored) in rows {
+        let goal = if backend == "SQLite" {
+            "0 errors, ≥ 5 000/s, stored = acknowledged"
+        } else {
+            "0 errors, stored = acknowledged"
+        };
+        let _ = writeln!(
+            md,
+            "| {backend} | {:.0} | {:.2} ms | {} | {} | {} | {stored} | {goal} |",
+            l.load.rps, l.load.p99_ms, l.errors, l.refused, l.acked
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nStored may exceed acknowledged by at most the requests in flight when wrk stops (32 connections × 2 runs): \
+         the server committed them, wrk did not read the answers. Fewer stored than acknowledged would be a lost receipt."
+    );
+    Ok(())
+}
+
+/// One section only, printed and not written to BENCHMARKS.md.
+pub fn run_section(name: &str) -> Result<(), String> {
+    let root = crate::root();
+    let mut md = String::new();
+    match name {
+        "core" => core_decide(&root, &mut md)?,
+        "rewrite" => rewrite_throughput(&root, &mut md)?,
+        "load" => middleware_load(&root, &mut md)?,
+        "memory" => stream_memory(&root, &mut md)?,
+        "size" => bundle_size(&root, &mut md)?,
+        "receipts" => receipts_load(&root, &mut md)?,
+        other => {
+            return Err(format!(
+                "unknown bench section `{other}` (core, rewrite, load, memory, size, receipts)"
+            ));
+        }
+    }
+    println!("{md}");
+    Ok(())
+}
+
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(5);
+    let mut step = Step::new(6);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -347,6 +584,8 @@ pub fn run() -> Result<(), String> {
     stream_memory(&root, &mut md)?;
     step.begin("consentry-banner: bundle size against vanilla-cookieconsent 3.1");
     bundle_size(&root, &mut md)?;
+    step.begin("receipts: wrk POSTing consents, SQLite and PostgreSQL");
+    receipts_load(&root, &mut md)?;
     step.done();
 
     let path = root.join("BENCHMARKS.md");

@@ -22,7 +22,9 @@ cargo xtask <command>
                 (default http://127.0.0.1:8080)
   test          the whole suite: fmt, clippy, doc, unit/integration/property
                 tests, wasm build, browser tests
-  bench         benchmarks; writes BENCHMARKS.md
+  bench [SECTION]
+                benchmarks; writes BENCHMARKS.md (one SECTION: core, rewrite,
+                load, memory, size, receipts — printed only)
   dist          writes the browser bundle to www/dist/
   bootstrap     installs what the other commands need (a fast no-op when all
                 is present)
@@ -39,7 +41,10 @@ fn main() -> ExitCode {
         "bootstrap" => bootstrap::all().map(|_| ()),
         "test" => test(),
         "demo" => demo(rest),
-        "bench" => bench::run(),
+        "bench" => match rest.first() {
+            Some(section) => bench::run_section(section),
+            None => bench::run(),
+        },
         "dist" => dist().map(|_| ()),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

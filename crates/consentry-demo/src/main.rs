@@ -17,7 +17,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use consentry_core::{Policy, consent_from_headers};
-use consentry_tower::receipts::SqliteStore;
+use consentry_tower::ReceiptStore;
+use consentry_tower::receipts::{PostgresStore, SqliteStore};
 use consentry_tower::{Assets, ConsentDecision, ConsentLayer, SecureCookie};
 
 use sites::{SITES, Site};
@@ -26,10 +27,11 @@ use trackers::HitLog;
 const USAGE: &str = "\
 consentry-demo: the five seed sites behind ConsentLayer
 
-usage: consentry-demo [--addr HOST:PORT] [--db PATH] [--assets DIR]
+usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:8080)
-  --db PATH          receipts database (default target/consentry-demo.db)
+  --db PATH          SQLite receipts database (default target/consentry-demo.db)
+  --postgres CONFIG  store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app)
   --assets DIR       banner files built by `cargo xtask dist` (default www/dist)
   --help             this text
 ";
@@ -37,6 +39,7 @@ usage: consentry-demo [--addr HOST:PORT] [--db PATH] [--assets DIR]
 struct Args {
     addr: SocketAddr,
     db: PathBuf,
+    postgres: Option<String>,
     assets: PathBuf,
 }
 
@@ -44,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         db: PathBuf::from("target/consentry-demo.db"),
+        postgres: None,
         assets: PathBuf::from("www/dist"),
     };
     let mut it = std::env::args().skip(1);
@@ -56,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
                     v.parse().map_err(|_| format!("--addr: `{v}` is not HOST:PORT (e.g. 127.0.0.1:8080)"))?;
             }
             "--db" => args.db = PathBuf::from(value("--db")?),
+            "--postgres" => args.postgres = Some(value("--postgres")?),
             "--assets" => args.assets = PathBuf::from(value("--assets")?),
             "--help" | "-h" => {
                 print!("{USAGE}");
@@ -113,19 +118,35 @@ async fn main() {
             Assets::builtin()
         }
     };
-    let db = if args.db.is_absolute() { args.db.clone() } else { root.join(&args.db) };
-    let receipts = match SqliteStore::open(&db) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("consentry-demo: cannot open the receipts database {}: {e}", db.display());
-            std::process::exit(1);
+    let receipts: Arc<dyn ReceiptStore> = match &args.postgres {
+        Some(config) => match PostgresStore::connect(config, 16).await {
+            Ok(s) => {
+                println!("consentry-demo: receipts stored in PostgreSQL");
+                Arc::new(s)
+            }
+            Err(e) => {
+                eprintln!("consentry-demo: cannot use PostgreSQL ({config}): {e}");
+                std::process::exit(1);
+            }
+        },
+        None => {
+            let db = if args.db.is_absolute() { args.db.clone() } else { root.join(&args.db) };
+            match SqliteStore::open(&db) {
+                Ok(s) => {
+                    println!(
+                        "consentry-demo: receipts stored in {} (export: cargo run -p consentry-cli -- receipts export --db {})",
+                        db.display(),
+                        db.display()
+                    );
+                    Arc::new(s)
+                }
+                Err(e) => {
+                    eprintln!("consentry-demo: cannot open the receipts database {}: {e}", db.display());
+                    std::process::exit(1);
+                }
+            }
         }
     };
-    println!(
-        "consentry-demo: receipts stored in {} (export: cargo run -p consentry-cli -- receipts export --db {})",
-        db.display(),
-        db.display()
-    );
     let state = HitLog::default();
 
     let mut app = Router::new()
