@@ -9,6 +9,29 @@ use web_sys::{Document, Element};
 
 use crate::dom::{dom_add, el};
 
+/// A row of equally weighted buttons, one per `data-consentry-action`.
+fn buttons(
+    doc: &Document,
+    t: &ResolvedTexts<'_>,
+    class: &str,
+    actions: &[(&str, TextKey)],
+) -> Result<Element, JsValue> {
+    let row = el(doc, "div", class, &[], None)?;
+    for (action, key) in actions {
+        dom_add(
+            &row,
+            el(
+                doc,
+                "button",
+                "consentry-btn",
+                &[("type", "button"), ("data-consentry-action", action)],
+                Some(t.get(*key)),
+            )?,
+        )?;
+    }
+    Ok(row)
+}
+
 /// The banner, when the server did not render one.
 pub fn banner(doc: &Document, t: &ResolvedTexts<'_>, consent_url: Option<&str>) -> Result<Element, JsValue> {
     let root = el(
@@ -52,24 +75,19 @@ pub fn banner(doc: &Document, t: &ResolvedTexts<'_>, consent_url: Option<&str>) 
     }
     body.append_child(&p)?;
     form.append_child(&body)?;
-    let actions = el(doc, "div", "consentry-banner__actions", &[], None)?;
-    for (action, key) in [
-        ("accept-all", TextKey::accept_all),
-        ("reject-all", TextKey::reject_all),
-        ("preferences", TextKey::preferences),
-    ] {
-        dom_add(
-            &actions,
-            el(
-                doc,
-                "button",
-                "consentry-btn",
-                &[("type", "button"), ("data-consentry-action", action)],
-                Some(t.get(key)),
-            )?,
-        )?;
-    }
-    form.append_child(&actions)?;
+    dom_add(
+        &form,
+        buttons(
+            doc,
+            t,
+            "consentry-banner__actions",
+            &[
+                ("accept-all", TextKey::accept_all),
+                ("reject-all", TextKey::reject_all),
+                ("preferences", TextKey::preferences),
+            ],
+        )?,
+    )?;
     root.append_child(&form)?;
     Ok(root)
 }
@@ -183,25 +201,20 @@ pub fn dialog(
         }
         panel.append_child(&box_)?;
     }
-    let actions = el(doc, "div", "consentry-dialog__actions", &[], None)?;
-    for (action, key) in [
-        ("accept-all", TextKey::accept_all),
-        ("reject-all", TextKey::reject_all),
-        ("save", TextKey::save),
-        ("close", TextKey::close),
-    ] {
-        dom_add(
-            &actions,
-            el(
-                doc,
-                "button",
-                "consentry-btn",
-                &[("type", "button"), ("data-consentry-action", action)],
-                Some(t.get(key)),
-            )?,
-        )?;
-    }
-    panel.append_child(&actions)?;
+    dom_add(
+        &panel,
+        buttons(
+            doc,
+            t,
+            "consentry-dialog__actions",
+            &[
+                ("accept-all", TextKey::accept_all),
+                ("reject-all", TextKey::reject_all),
+                ("save", TextKey::save),
+                ("close", TextKey::close),
+            ],
+        )?,
+    )?;
     root.append_child(&panel)?;
     Ok(root)
 }

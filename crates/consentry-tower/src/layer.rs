@@ -64,22 +64,20 @@ impl ConsentLayer {
     /// stylesheet only (no banner script until [`assets`](Self::assets) is
     /// given), receipts not stored.
     pub fn new(policy: Policy) -> Self {
-        let prefix = "/consentry/".to_owned();
-        let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
-        Self {
-            config: Arc::new(build(
-                policy,
-                prefix,
-                Assets::builtin(),
-                Arc::new(NoReceipts),
-                crate::today(),
-                SecureCookie::Auto,
-                true,
-                true,
-            )),
-        }
+        Self::from_parts(Parts {
+            policy,
+            prefix: "/consentry/".to_owned(),
+            assets: Assets::builtin(),
+            receipts: Arc::new(NoReceipts),
+            gpc_last_update: crate::today(),
+            secure: SecureCookie::Auto,
+            inject_services: true,
+            server_banner: true,
+        })
     }
 
+    /// The builder methods change one part and build the configuration again
+    /// (start-up work, never per request).
     fn rebuild(self, f: impl FnOnce(&mut Parts)) -> Self {
         let c = &self.config;
         let mut p = Parts {
@@ -93,19 +91,11 @@ impl ConsentLayer {
             server_banner: c.server_banner,
         };
         f(&mut p);
-        let policy = p.policy.with_consent_endpoint(format!("{}consent", p.prefix));
-        Self {
-            config: Arc::new(build(
-                policy,
-                p.prefix,
-                p.assets,
-                p.receipts,
-                p.gpc_last_update,
-                p.secure,
-                p.inject_services,
-                p.server_banner,
-            )),
-        }
+        Self::from_parts(p)
+    }
+
+    fn from_parts(p: Parts) -> Self {
+        Self { config: Arc::new(build(p)) }
     }
 
     /// Path under which Consentry serves `policy.json`, `consent`, the banner
@@ -175,17 +165,10 @@ struct Parts {
     server_banner: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build(
-    policy: Policy,
-    prefix: String,
-    assets: Assets,
-    receipts: Arc<dyn ReceiptStore>,
-    gpc_last_update: String,
-    secure: SecureCookie,
-    inject_services: bool,
-    server_banner: bool,
-) -> Config {
+fn build(p: Parts) -> Config {
+    let Parts { policy, prefix, assets, receipts, gpc_last_update, secure, inject_services, server_banner } =
+        p;
+    let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
     let json = policy.to_json();
     let policy_hash = crate::sha256_hex(json.as_bytes());
     let stylesheet = assets.url(&prefix, "consentry.css");

@@ -199,6 +199,19 @@ impl Postgres {
         Err("PostgreSQL did not start within 10 s".into())
     }
 
+    /// A server, or `None` (with the reason on stderr) when PostgreSQL is not
+    /// installed; any other failure to start fails the test.
+    fn start_or_skip() -> Option<Self> {
+        match Self::start() {
+            Ok(pg) => Some(pg),
+            Err(why) if postgres_bin().is_none() => {
+                eprintln!("SKIPPED: {why}");
+                None
+            }
+            Err(why) => panic!("{why}"),
+        }
+    }
+
     fn config(&self) -> String {
         format!("host={} user=postgres dbname=postgres", self.dir.display())
     }
@@ -219,14 +232,7 @@ fn dir_exists(p: &Path) -> bool {
 
 #[tokio::test]
 async fn postgres_store_passes_the_behaviour_suite() {
-    let pg = match Postgres::start() {
-        Ok(pg) => pg,
-        Err(why) if postgres_bin().is_none() => {
-            eprintln!("SKIPPED postgres_store_passes_the_behaviour_suite: {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
-    };
+    let Some(pg) = Postgres::start_or_skip() else { return };
     // A real server answers on the socket.
     let (client, conn) =
         tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
@@ -255,14 +261,7 @@ async fn postgres_store_passes_the_behaviour_suite() {
 
 #[tokio::test]
 async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() {
-    let pg = match Postgres::start() {
-        Ok(pg) => pg,
-        Err(why) if postgres_bin().is_none() => {
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
-    };
+    let Some(pg) = Postgres::start_or_skip() else { return };
     let store = Arc::new(PostgresStore::connect(&pg.config(), 2).await.unwrap_or_else(|e| panic!("{e}")));
     drop(pg); // the database goes away under the running app
     let router = common::app(

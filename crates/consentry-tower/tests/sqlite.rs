@@ -1,6 +1,7 @@
-//! The SQLite receipt store: behaviour, hostile input, concurrency, the
-//! endpoint writing to it, export and retention, and durability under
-//! SIGKILL.
+//! What is particular to the SQLite receipt store: persistence across
+//! reopening, batching, the bounded queue, export and retention, and
+//! durability under SIGKILL. The behaviour every store shares is in
+//! `receipt_stores.rs`.
 
 mod common;
 
@@ -8,10 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use axum::body::Body;
 use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
 use consentry_tower::receipts::SqliteStore;
-use consentry_tower::{ConsentLayer, ReceiptError, ReceiptStore};
+use consentry_tower::{ReceiptError, ReceiptStore};
 
 fn receipt(id: &str, at: u64, granted: &[&str]) -> Receipt {
     Receipt {
@@ -51,41 +51,6 @@ async fn a_stored_receipt_is_found_again_after_reopening() {
         again.get(&id(1)).await.ok().flatten(),
         Some(receipt(&id(1), 1_000, &["essential", "analytics"]))
     );
-}
-
-#[tokio::test]
-async fn the_same_receipt_twice_is_fine_a_different_one_with_its_id_conflicts() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
-    let r = receipt(&id(2), 5, &["essential"]);
-    assert_eq!(store.store(r.clone()).await, Ok(()));
-    assert_eq!(store.store(r.clone()).await, Ok(()));
-    assert_eq!(
-        store.store(receipt(&id(2), 5, &["essential", "analytics"])).await,
-        Err(ReceiptError::Conflict)
-    );
-    assert_eq!(store.get(&id(2)).await.ok().flatten(), Some(r), "the first one stays");
-}
-
-#[tokio::test]
-async fn concurrent_writes_of_one_id_keep_exactly_one_receipt() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}")));
-    let mut tasks = Vec::new();
-    for n in 0..16u64 {
-        let store = Arc::clone(&store);
-        tasks.push(tokio::spawn(async move { store.store(receipt(&id(3), n, &["essential"])).await }));
-    }
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap_or_else(|e| panic!("{e}")) {
-            Ok(()) => ok += 1,
-            Err(ReceiptError::Conflict) => {}
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
-    assert_eq!(ok, 1, "one write wins, the 15 others conflict");
-    assert!(store.get(&id(3)).await.ok().flatten().is_some());
 }
 
 #[tokio::test]
@@ -147,39 +112,6 @@ async fn export_writes_json_lines_between_two_dates_and_retention_deletes_old_on
     assert_eq!(SqliteStore::export_jsonl(&path, 0, u64::MAX, &mut out).unwrap_or_else(|e| panic!("{e}")), 1);
 }
 
-#[tokio::test]
-async fn the_consent_endpoint_stores_receipts_in_sqlite() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}")));
-    let router = common::app(
-        ConsentLayer::new(common::preset("alkaes")).receipts(Arc::clone(&store)),
-        "<html></html>".into(),
-    );
-    let r = common::send(
-        router,
-        common::request(
-            "POST",
-            "/consentry/consent",
-            &[("content-type", "application/json")],
-            Body::from(r#"{"granted": "all"}"#),
-        ),
-    )
-    .await;
-    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-    assert_eq!(v["receipt"], true, "{v}");
-    let stored = store
-        .get(v["id"].as_str().unwrap_or_default())
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("stored"));
-    assert_eq!(stored.method, ChoiceMethod::AcceptAll);
-    assert_eq!(stored.granted, ["essential", "analytics"]);
-}
-
-/// Not a test of its own: the child process of the kill -9 test (run only by
-/// it, with `--ignored`). It writes receipts as fast as it can and prints
-/// each id once the store acknowledged it.
 #[tokio::test]
 #[ignore = "child process of every_acknowledged_receipt_survives_sigkill"]
 async fn child_writer_for_the_kill_test() {
