@@ -167,3 +167,29 @@ fn every_acknowledged_receipt_survives_sigkill() {
     );
     println!("kill -9: {} acknowledged, {} present after the kill", acked.len(), present.len());
 }
+
+#[tokio::test]
+async fn a_configured_retention_deletes_old_receipts_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("r.db");
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    {
+        let store = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .store(receipt(&id(50), now - 400 * 86_400, &["essential"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .store(receipt(&id(51), now - 10 * 86_400, &["essential"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = SqliteStore::with_retention(&path, std::time::Duration::from_secs(365 * 86_400))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The writer prunes before taking any receipt: one write makes sure it ran.
+    store.store(receipt(&id(52), now, &["essential"])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.get(&id(50)).await, Ok(None), "past retention: deleted");
+    assert!(store.get(&id(51)).await.ok().flatten().is_some(), "within retention: kept");
+    assert_eq!(store.stats().pruned.load(std::sync::atomic::Ordering::Relaxed), 1);
+}

@@ -55,6 +55,8 @@ pub struct StoreStats {
     pub failed: AtomicU64,
     /// Transactions committed.
     pub batches: AtomicU64,
+    /// Receipts deleted because their retention period had passed.
+    pub pruned: AtomicU64,
 }
 
 /// Receipts in a SQLite file next to the app.
@@ -165,8 +167,46 @@ fn write_one(tx: &rusqlite::Transaction<'_>, r: &Receipt) -> rusqlite::Result<Re
     Ok(if existing.as_ref() == Some(r) { Ok(()) } else { Err(ReceiptError::Conflict) })
 }
 
-fn writer(mut conn: Connection, queue: mpsc::Receiver<(Receipt, Reply)>, stats: Arc<StoreStats>) {
-    while let Ok(first) = queue.recv() {
+/// How often the writer applies the retention period while idle.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn prune(conn: &Connection, retention: Option<Duration>, stats: &StoreStats) {
+    let Some(keep) = retention else { return };
+    let before = now().saturating_sub(keep.as_secs());
+    match conn.execute("DELETE FROM receipts WHERE at < ?1", [clamp(before)]) {
+        Ok(n) => {
+            stats.pruned.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not delete receipts past their retention period"),
+    }
+}
+
+fn writer(
+    mut conn: Connection,
+    queue: mpsc::Receiver<(Receipt, Reply)>,
+    stats: Arc<StoreStats>,
+    retention: Option<Duration>,
+) {
+    prune(&conn, retention, &stats);
+    let mut last_prune = std::time::Instant::now();
+    loop {
+        let first = match queue.recv_timeout(PRUNE_EVERY) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                prune(&conn, retention, &stats);
+                last_prune = std::time::Instant::now();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            prune(&conn, retention, &stats);
+            last_prune = std::time::Instant::now();
+        }
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match queue.try_recv() {
@@ -227,6 +267,21 @@ impl SqliteStore {
 
     /// Like [`open`](Self::open) with a queue of `capacity` receipts.
     pub fn with_queue(path: impl AsRef<Path>, capacity: usize) -> Result<Self, ReceiptError> {
+        Self::with_options(path, capacity, None)
+    }
+
+    /// Like [`open`](Self::open), deleting receipts older than `retention`
+    /// (e.g. the limitation period for proving consent in your jurisdiction)
+    /// at start-up and then every hour.
+    pub fn with_retention(path: impl AsRef<Path>, retention: Duration) -> Result<Self, ReceiptError> {
+        Self::with_options(path, DEFAULT_QUEUE, Some(retention))
+    }
+
+    fn with_options(
+        path: impl AsRef<Path>,
+        capacity: usize,
+        retention: Option<Duration>,
+    ) -> Result<Self, ReceiptError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
@@ -239,7 +294,7 @@ impl SqliteStore {
         let writer_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("consentry-receipts".into())
-            .spawn(move || writer(conn, rx, writer_stats))
+            .spawn(move || writer(conn, rx, writer_stats, retention))
             .map_err(unavailable)?;
         Ok(Self { queue: tx, reader: Mutex::new(reader), stats, path })
     }
