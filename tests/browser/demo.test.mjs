@@ -8,7 +8,7 @@ import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { browser, cookies, root } from "./harness.mjs";
+import { browser, cookies, root, axe } from "./harness.mjs";
 
 const SITES = ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"];
 let demo;
@@ -148,4 +148,57 @@ test("without JavaScript the banner's form records the choice and comes back", {
   assert.equal(await page.$$eval("script[src*='/_trackers/gtag/js']:not([type])", (s) => s.length), 1, "GA is now emitted live");
   await context.close();
   void trackerRequests;
+});
+
+for (const scheme of ["light", "dark"]) {
+  test(`axe-core: every demo page, with its banner and its dialog, has no violation (${scheme}); screenshots in target/e2e`, { timeout: 120000 }, async () => {
+    const shots = path.join(root, "target", "e2e");
+    fs.mkdirSync(shots, { recursive: true });
+    for (const site of SITES) {
+      const context = await chrome.newContext({ colorScheme: scheme, viewport: { width: 1100, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(`${base}/${site}/`, { waitUntil: "load" });
+      await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+      await page.screenshot({ path: path.join(shots, `${site}-${scheme}-banner.png`) });
+      const pageViolations = await axe(page, "html");
+      assert.deepEqual(pageViolations, [], `${site} ${scheme}: ${JSON.stringify(pageViolations, null, 1)}`);
+      await page.click("button[data-consentry='preferences']");
+      await page.waitForSelector("#consentry-preferences");
+      await page.screenshot({ path: path.join(shots, `${site}-${scheme}-dialog.png`) });
+      const dialogViolations = await axe(page, "#consentry-preferences");
+      assert.deepEqual(dialogViolations, [], `${site} ${scheme} dialog: ${JSON.stringify(dialogViolations, null, 1)}`);
+      await context.close();
+    }
+  });
+}
+
+test("keyboard only on a demo page: Tab reaches the banner, Enter chooses, a second page keeps the choice, the settings button reopens the dialog", { timeout: 60000 }, async () => {
+  await reset();
+  const { context, page, trackerRequests } = await visit("mailjet");
+  let reached = null;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement?.closest("#consentry-banner") ? document.activeElement.getAttribute("data-consentry-action") : null);
+  }
+  assert.ok(reached, "Tab reaches the banner's buttons");
+  // Move to "reject all" with Tab and choose it with Enter.
+  while ((await page.evaluate(() => document.activeElement.getAttribute("data-consentry-action"))) !== "reject-all") {
+    await page.keyboard.press("Tab");
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => window.consentry.get().reason === "consented");
+  assert.equal(await page.$("#consentry-banner"), null);
+  // A second page of the same site keeps the choice.
+  await page.goto(`${base}/mailjet/privacy`, { waitUntil: "load" });
+  assert.equal(await page.$("#consentry-banner"), null, "no banner on the second page");
+  await page.goto(`${base}/mailjet/`, { waitUntil: "load" });
+  await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  await page.focus("button[data-consentry='preferences']");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#consentry-preferences");
+  assert.equal(await page.evaluate(() => document.getElementById("consentry-preferences").contains(document.activeElement)), true);
+  await page.keyboard.press("Escape");
+  assert.equal(await page.$("#consentry-preferences"), null);
+  assert.deepEqual(trackerRequests, []);
+  await context.close();
 });
