@@ -3,53 +3,24 @@
 // headless Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import net from "node:net";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { browser, cookies, root, axe } from "./harness.mjs";
+import { browser, cookies, root, axe, startDemo } from "./harness.mjs";
 
 const SITES = ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"];
 let demo;
 let base;
 let chrome;
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
-  const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");
-  assert.ok(fs.existsSync(bin), `build the demo first (cargo build -p consentry-demo): ${bin}`);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-demo-")), "receipts.db");
-  demo = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
-    demo.stdout.on("data", (d) => {
-      if (String(d).includes("serving the five")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  demo = await startDemo();
+  base = demo.base;
   chrome = await browser();
 });
 
 after(async () => {
   await chrome?.close();
-  demo?.kill("SIGINT");
+  demo?.stop();
 });
 
 async function hits(site) {

@@ -4,6 +4,9 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import os from "node:os";
 import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -83,4 +86,36 @@ export async function axe(page, selector) {
 
 export async function cookies(context) {
   return Object.fromEntries((await context.cookies()).map((c) => [c.name, c.value]));
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the demo binary on a free port with a fresh receipts database. */
+export async function startDemo() {
+  const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");
+  if (!fs.existsSync(bin)) throw new Error(`build the demo first (cargo build -p consentry-demo): ${bin}`);
+  const port = await freePort();
+  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-demo-")), "receipts.db");
+  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
+    child.stdout.on("data", (d) => {
+      if (String(d).includes("serving the five")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGINT") };
 }

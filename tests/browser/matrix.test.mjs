@@ -6,12 +6,7 @@
 // keeps the choice.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import net from "node:net";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { browser, cookies, root } from "./harness.mjs";
+import { browser, cookies, startDemo } from "./harness.mjs";
 
 // What each demo page carries, by category, and what each preset honours.
 const SITES = {
@@ -45,30 +40,14 @@ let base;
 let chrome;
 
 before(async () => {
-  const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");
-  const port = await new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-  base = `http://127.0.0.1:${port}`;
-  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-matrix-")), "receipts.db");
-  demo = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
-    demo.stdout.on("data", (d) => String(d).includes("serving the five") && (clearTimeout(timer), resolve()));
-  });
+  demo = await startDemo();
+  base = demo.base;
   chrome = await browser();
 });
 
 after(async () => {
   await chrome?.close();
-  demo?.kill("SIGINT");
+  demo?.stop();
 });
 
 /** The trackers a page may contact once `granted` categories are in force under `signal`. */
