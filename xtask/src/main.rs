@@ -121,7 +121,7 @@ fn test() -> Result<(), String> {
             ("CHROMEDRIVER", "/usr/bin/chromedriver"),
         ],
     )?;
-    dist()?;
+    dist_with(&tools)?;
     run::cargo(&root, &["build", "--quiet", "--package", "consentry-demo"], &[])?;
     let browser = root.join("tests").join("browser");
     bootstrap::npm_ci(&browser)?;
@@ -143,7 +143,11 @@ fn test() -> Result<(), String> {
 /// profile for size, pinned wasm-bindgen, `wasm-opt -Oz`), its loader,
 /// types and stylesheet.
 pub fn dist() -> Result<PathBuf, String> {
-    let tools = bootstrap::all()?;
+    dist_with(&bootstrap::all()?)
+}
+
+/// `dist` for callers that have already bootstrapped.
+fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     let root = root();
     let www = root.join("www");
     bootstrap::npm_ci(&www)?;
@@ -217,7 +221,6 @@ pub fn dist() -> Result<PathBuf, String> {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    bootstrap::all()?;
     dist()?;
     let root = root();
     let mut cmd_args: Vec<&str> = vec!["run", "--package", "consentry-demo", "--"];

@@ -239,32 +239,32 @@ fn post_choice(url: &str, body: &str) {
 
 /// Shows or removes the banner and the settings button to match the state.
 fn refresh_chrome(doc: &Document) -> Result<(), JsValue> {
-    let (needs, optional, texts) = STATE.with(|s| {
+    let existing = doc.get_element_by_id("consentry-banner");
+    // The banner is built only when one is needed and none is on the page.
+    let (needs, optional, settings_label, fresh_banner) = STATE.with(|s| {
         let g = s.borrow();
         match g.as_ref() {
             Some(b) => {
                 let langs: Vec<&str> = b.langs.iter().map(String::as_str).collect();
+                let needs = b.decision.needs_banner();
                 let t = b.policy.texts_for(&langs);
+                let fresh =
+                    if needs && existing.is_none() { render_banner_html(&b.policy, &langs) } else { None };
                 (
-                    b.decision.needs_banner(),
+                    needs,
                     b.policy.has_optional_categories(),
-                    Some((
-                        t.get(consentry_core::TextKey::settings_link).to_owned(),
-                        render_banner_html(&b.policy, &langs),
-                    )),
+                    Some(t.get(consentry_core::TextKey::settings_link).to_owned()),
+                    fresh,
                 )
             }
-            None => (false, false, None),
+            None => (false, false, None, None),
         }
     });
-    let existing = doc.get_element_by_id("consentry-banner");
     if needs {
         match existing {
-            Some(e) => {
-                e.remove_attribute("hidden")?;
-            }
+            Some(e) => e.remove_attribute("hidden")?,
             None => {
-                if let (Some((_, Some(banner))), Some(body)) = (&texts, doc.body()) {
+                if let (Some(banner), Some(body)) = (&fresh_banner, doc.body()) {
                     body.append_child(banner)?;
                 }
             }
@@ -275,7 +275,7 @@ fn refresh_chrome(doc: &Document) -> Result<(), JsValue> {
     let settings = doc.query_selector(".consentry-settings")?;
     if !needs && optional {
         if settings.is_none() {
-            if let (Some((label, _)), Some(body)) = (&texts, doc.body()) {
+            if let (Some(label), Some(body)) = (&settings_label, doc.body()) {
                 let b = dom::el(
                     doc,
                     "button",
@@ -519,7 +519,7 @@ pub fn start(policy: JsValue) -> Result<(), JsValue> {
         policy: policy.clone(),
         decision: decision.clone(),
         consent,
-        langs,
+        langs: langs.clone(),
         _listeners: listeners,
         dialog: None,
     };
@@ -529,7 +529,6 @@ pub fn start(policy: JsValue) -> Result<(), JsValue> {
         Ok(())
     })?;
     apply::activate(&doc, &policy, &decision)?;
-    let langs: Vec<String> = languages(&doc);
     let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
     let t = policy.texts_for(&langs);
     apply::placeholders(
