@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { browser, cookies, root, axe, startDemo } from "./harness.mjs";
 
@@ -172,4 +173,52 @@ test("keyboard only on a demo page: Tab reaches the banner, Enter chooses, a sec
   assert.equal(await page.$("#consentry-preferences"), null);
   assert.deepEqual(trackerRequests, []);
   await context.close();
+});
+
+test("a server-rendered banner still arriving over the network is not painted half-built, so it never shifts", { timeout: 60000 }, async () => {
+  // The demo's page, delivered in two parts cut inside the banner; every
+  // other request is passed on to the demo.
+  const html = await (await fetch(`${base}/redis/`)).text();
+  const cut = html.indexOf('data-consentry-action="reject-all"');
+  assert.ok(cut > 0, "the page carries the server-rendered banner");
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  const proxy = http.createServer(async (req, res) => {
+    if (req.url === "/redis/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.write(html.slice(0, cut));
+      await released;
+      res.end(html.slice(cut));
+      return;
+    }
+    const up = await fetch(base + req.url, { method: req.method, headers: { cookie: req.headers.cookie ?? "" } });
+    res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/octet-stream" });
+    res.end(Buffer.from(await up.arrayBuffer()));
+  });
+  await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const context = await chrome.newContext();
+  try {
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__shifts.push(e.sources.map((s) => `${s.node?.id || s.node?.nodeName}: ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`).join("; ") + ` (${e.value})`);
+      }).observe({ type: "layout-shift", buffered: true });
+    });
+    const loaded = page.goto(`http://127.0.0.1:${proxy.address().port}/redis/`, { waitUntil: "load" });
+    await page.waitForSelector("#consentry-banner", { state: "attached" });
+    // Let the browser paint what it has.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const partial = await page.$eval("#consentry-banner", (el) => [el.checkVisibility({ visibilityProperty: true }), el.getBoundingClientRect().height]);
+    assert.equal(partial[0], false, `half a banner (height ${partial[1]} px) is not painted`);
+    release();
+    await loaded;
+    await page.waitForFunction(() => document.getElementById("consentry-banner")?.checkVisibility({ visibilityProperty: true }));
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    assert.deepEqual(await page.evaluate(() => window.__shifts), [], "no layout shift");
+  } finally {
+    release();
+    await context.close();
+    await new Promise((r) => proxy.close(r));
+  }
 });

@@ -4,7 +4,7 @@
 //! ratio, so numbers from different machines or days stay comparable.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::run::{self, Step};
 
@@ -267,14 +267,14 @@ fn gzip9(path: &Path) -> Result<u64, String> {
     Ok(out.stdout.len() as u64)
 }
 
-/// Bytes a visitor downloads for the banner (gzip -9), against
-/// vanilla-cookieconsent 3.1 from npm, measured in the same run.
-fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
-    crate::dist()?;
+/// vanilla-cookieconsent 3.1.0 from npm, installed once under
+/// `target/bench/`; returns its `dist` directory.
+fn vanilla_cookieconsent(root: &Path) -> Result<PathBuf, String> {
     let vcc_dir = root.join("target").join("bench").join("vanilla-cookieconsent");
     let vcc = vcc_dir.join("node_modules").join("vanilla-cookieconsent").join("dist");
     if !vcc.join("cookieconsent.umd.js").is_file() {
         std::fs::create_dir_all(&vcc_dir).map_err(|e| e.to_string())?;
+        println!("  npm install vanilla-cookieconsent@3.1.0 (the baseline) into {}", vcc_dir.display());
         run::program(
             &vcc_dir,
             "npm",
@@ -289,6 +289,14 @@ fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
             ],
         )?;
     }
+    Ok(vcc)
+}
+
+/// Bytes a visitor downloads for the banner (gzip -9), against
+/// vanilla-cookieconsent 3.1 from npm, measured in the same run. Needs
+/// `www/dist` (built by the caller).
+fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
+    let vcc = vanilla_cookieconsent(root)?;
     let dist = root.join("www").join("dist");
     let ours = ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"];
     let theirs = ["cookieconsent.umd.js", "cookieconsent.css"];
@@ -321,6 +329,132 @@ fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
         "\nTotal gzip: consentry {total_ours} B, vanilla-cookieconsent {total_theirs} B, ratio {:.2} (goal: below 1).",
         total_ours as f64 / total_theirs as f64
     );
+    Ok(())
+}
+
+/// Navigations per variant and network profile in the browser benchmark.
+const BROWSER_RUNS: u32 = 25;
+
+/// Time to a visible banner, first contentful paint and layout shift in
+/// headless Chromium: consentry with the server-rendered banner, consentry as
+/// a plain script tag, and vanilla-cookieconsent 3.1, on the same page from
+/// the same server (`banner_bench` example, `tests/browser/bench-banner.mjs`).
+/// Needs `www/dist` (built by the caller).
+fn browser_timing(root: &Path, md: &mut String) -> Result<(), String> {
+    let vcc = vanilla_cookieconsent(root)?;
+    crate::bootstrap::chromium()?;
+    let tests = root.join("tests").join("browser");
+    crate::bootstrap::npm_ci(&tests)?;
+    run::cargo(
+        root,
+        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "banner_bench"],
+        &[],
+    )?;
+    let port = free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let bin = root.join("target").join("release").join("examples").join("banner_bench");
+    let policy = root.join("www").join("policies").join("redis.json");
+    let dist = root.join("www").join("dist");
+    let mut server = std::process::Command::new(&bin)
+        .arg(&addr)
+        .arg(&dist)
+        .arg(&policy)
+        .arg(&vcc)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let out = root.join("target").join("bench").join("banner-timing.json");
+    let result = (|| -> Result<(), String> {
+        wait_for(&addr)?;
+        println!(
+            "  {BROWSER_RUNS} navigations per variant and profile, 3 variants, 2 profiles (about 6 minutes)"
+        );
+        let status = std::process::Command::new("node")
+            .current_dir(&tests)
+            .arg("bench-banner.mjs")
+            .arg(format!("http://{addr}"))
+            .arg(BROWSER_RUNS.to_string())
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run node: {e} (install Node.js 20+)"))?;
+        if status.success() { Ok(()) } else { Err(run::fail("node bench-banner.mjs", status.code())) }
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_browser_timing(&json, md)
+}
+
+fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(), String> {
+    let num = |v: &serde_json::Value, variant: &str, key: &str| -> Result<f64, String> {
+        v["stats"][variant][key].as_f64().ok_or_else(|| format!("banner timing: no {variant}.{key}"))
+    };
+    let _ = writeln!(md, "\n## consentry-banner: time to a visible banner in Chromium\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in three \
+         ways from the same process, every file from memory with `no-store`: **server** = through `ConsentLayer` \
+         with the server-rendered banner (the wasm widget hydrates it); **script** = the page of a static site with \
+         `<link>` + `<script type=\"module\" src=\"consentry.js\" data-policy=\"…\">`; **vanilla** = the same page with \
+         vanilla-cookieconsent 3.1.0 from npm (its CSS, UMD bundle and a `CookieConsent.run` configuration with the \
+         same categories and texts, `hideFromBots: false`). Same policy (`www/policies/redis.json`), tags at the end of \
+         `<head>` in all three. `tests/browser/bench-banner.mjs` drives headless Chromium {} (playwright-core): a \
+         fresh context per navigation (empty cache, no cookies), variants interleaved, {} measured navigations each \
+         after one warm-up round. *Banner visible* = `performance.now()` in the first animation frame in which the \
+         banner element is laid out inside the viewport and `checkVisibility({{opacityProperty, visibilityProperty}})` \
+         holds, i.e. the frame that paints it (this frame callback runs before that frame's paint, so for a banner \
+         already in the HTML it can precede FCP); FCP and CLS from `PerformanceObserver`, CLS summed until 1 s after \
+         the banner showed and `load` fired. Milliseconds from navigation start; ratios are against vanilla-cookieconsent \
+         in the same run (below 1 = sooner).\n",
+        json["chromium"].as_str().unwrap_or("?"),
+        json["runs"].as_u64().unwrap_or(0),
+    );
+    let profiles = json["profiles"].as_array().ok_or("banner timing: no profiles")?;
+    for p in profiles {
+        let _ = writeln!(md, "**{}**\n", p["label"].as_str().unwrap_or("?"));
+        let _ = writeln!(
+            md,
+            "| variant | banner visible, median (p10–p90) | ratio to vanilla | FCP median | FCP ratio | CLS median (max) | runs with a shift |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        let mut moved = Vec::new();
+        let base_visible = num(p, "vanilla", "visible_median")?;
+        let base_fcp = num(p, "vanilla", "fcp_median")?;
+        for (id, label) in [
+            ("server", "consentry, server-rendered banner"),
+            ("script", "consentry, plain script tag"),
+            ("vanilla", "vanilla-cookieconsent 3.1.0"),
+        ] {
+            let visible = num(p, id, "visible_median")?;
+            let fcp = num(p, id, "fcp_median")?;
+            let _ = writeln!(
+                md,
+                "| {label} | {visible:.0} ms ({:.0}–{:.0}) | {:.2} | {fcp:.0} ms | {:.2} | {:.4} ({:.4}) | {} |",
+                num(p, id, "visible_p10")?,
+                num(p, id, "visible_p90")?,
+                visible / base_visible,
+                fcp / base_fcp,
+                num(p, id, "cls_median")?,
+                num(p, id, "cls_max")?,
+                num(p, id, "runs_with_shift")?,
+            );
+            let nodes: Vec<&str> = p["stats"][id]["shifted"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            if !nodes.is_empty() {
+                moved.push(format!("{label}: {}", nodes.join(", ")));
+            }
+        }
+        if !moved.is_empty() {
+            let _ = writeln!(md, "\nElements that moved (layout-shift sources): {}.", moved.join("; "));
+        }
+        let _ = writeln!(md);
+    }
     Ok(())
 }
 
@@ -549,11 +683,18 @@ pub fn run_section(name: &str) -> Result<(), String> {
         "rewrite" => rewrite_throughput(&root, &mut md)?,
         "load" => middleware_load(&root, &mut md)?,
         "memory" => stream_memory(&root, &mut md)?,
-        "size" => bundle_size(&root, &mut md)?,
+        "size" => {
+            crate::dist()?;
+            bundle_size(&root, &mut md)?
+        }
+        "browser" => {
+            crate::dist()?;
+            browser_timing(&root, &mut md)?
+        }
         "receipts" => receipts_load(&root, &mut md)?,
         other => {
             return Err(format!(
-                "unknown bench section `{other}` (core, rewrite, load, memory, size, receipts)"
+                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts)"
             ));
         }
     }
@@ -563,7 +704,7 @@ pub fn run_section(name: &str) -> Result<(), String> {
 
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(6);
+    let mut step = Step::new(7);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -583,7 +724,10 @@ pub fn run() -> Result<(), String> {
     step.begin("consentry-tower: peak memory streaming 100 MB");
     stream_memory(&root, &mut md)?;
     step.begin("consentry-banner: bundle size against vanilla-cookieconsent 3.1");
+    crate::dist()?;
     bundle_size(&root, &mut md)?;
+    step.begin("consentry-banner: time to banner in Chromium against vanilla-cookieconsent 3.1");
+    browser_timing(&root, &mut md)?;
     step.begin("receipts: wrk POSTing consents, SQLite and PostgreSQL");
     receipts_load(&root, &mut md)?;
     step.done();

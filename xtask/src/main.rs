@@ -24,7 +24,7 @@ cargo xtask <command>
                 tests, wasm build, browser tests
   bench [SECTION]
                 benchmarks; writes BENCHMARKS.md (one SECTION: core, rewrite,
-                load, memory, size, receipts — printed only)
+                load, memory, size, browser, receipts — printed only)
   dist          writes the browser bundle to www/dist/
   bootstrap     installs what the other commands need (a fast no-op when all
                 is present)

@@ -4,7 +4,7 @@
 
 use consentry_core::{Decision, MatomoConsentMode, Policy, ServiceConfig, ServiceKind};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlScriptElement};
+use web_sys::{Document, Element, HtmlElement, HtmlScriptElement};
 
 use crate::dom::{self, dom_add};
 
@@ -88,14 +88,20 @@ pub fn placeholders(
         if cat.is_empty() {
             continue;
         }
-        let ph = dom::el(
-            doc,
-            "div",
-            "consentry consentry-placeholder",
-            &[("data-consentry-placeholder", &cat)],
-            None,
-        )?;
-        dom_add(&ph, dom::el(doc, "p", "", &[], Some(notice))?)?;
+        // The placeholder takes the frame's box (size, and inline or block),
+        // so swapping one for the other moves nothing on the page: no layout
+        // shift. Sizes go through the CSSOM, which a strict CSP allows.
+        let inline = dom::window()?
+            .get_computed_style(&frame)?
+            .is_some_and(|c| c.get_property_value("display").is_ok_and(|d| d == "inline"));
+        let class = if inline {
+            "consentry consentry-placeholder consentry-placeholder--inline"
+        } else {
+            "consentry consentry-placeholder"
+        };
+        let ph = dom::el(doc, "div", class, &[("data-consentry-placeholder", &cat)], None)?;
+        let inner = dom::el(doc, "div", "consentry-placeholder__inner", &[], None)?;
+        dom_add(&inner, dom::el(doc, "p", "", &[], Some(notice))?)?;
         let b = dom::el(
             doc,
             "button",
@@ -103,7 +109,14 @@ pub fn placeholders(
             &[("type", "button"), ("data-consentry-load", &cat)],
             Some(button),
         )?;
-        ph.append_child(&b)?;
+        inner.append_child(&b)?;
+        ph.append_child(&inner)?;
+        let rect = frame.get_bounding_client_rect();
+        if let (true, Some(ph)) = (rect.height() > 0.0, ph.dyn_ref::<HtmlElement>()) {
+            let style = ph.style();
+            style.set_property("width", &px(rect.width()))?;
+            style.set_property("min-height", &px(rect.height()))?;
+        }
         frame.before_with_node_1(&ph)?;
         // The empty frame would show as a blank box under the notice.
         if !frame.has_attribute("hidden") {
@@ -113,6 +126,13 @@ pub fn placeholders(
         created.push((b, cat));
     }
     Ok(created)
+}
+
+/// A CSS length in whole pixels.
+fn px(v: f64) -> String {
+    let mut s = (v.round() as i64).to_string();
+    s.push_str("px");
+    s
 }
 
 fn remove_placeholder(_doc: &Document, frame: &Element) {

@@ -1,0 +1,295 @@
+//! The server the browser benchmark of `cargo xtask bench` (section
+//! `browser`) loads in headless Chromium: one article page, served by the
+//! same process in three ways that differ only in the consent tool.
+//!
+//! ```text
+//! cargo run --release -p consentry-tower --example banner_bench -- \
+//!     127.0.0.1:8701 www/dist www/policies/redis.json <vanilla-cookieconsent dist dir>
+//! ```
+//!
+//! - `/server/`: the page through `ConsentLayer` with the server-rendered
+//!   banner (policy inlined, stylesheet and loader injected; the wasm
+//!   widget hydrates the banner that is already in the HTML);
+//! - `/script/`: the page as a static site would ship it, with the
+//!   stylesheet and `<script type="module" src="consentry.js"
+//!   data-policy="…">` at the end of `<head>`, where the layer injects its own;
+//! - `/vanilla/`: the page with vanilla-cookieconsent 3.1 (its CSS, its UMD
+//!   bundle and a `CookieConsent.run` configuration built from the same
+//!   policy: same categories, same texts), at the same place.
+//!
+//! Every file is read into memory at start and served with `no-store`; every
+//! response of every variant (pages, the layer's assets, the static files)
+//! is gzip-compressed when the browser accepts it, once per distinct body, as
+//! a CDN or `gzip_static` would. The three variants pay the same for the
+//! network.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use consentry_core::Policy;
+use consentry_core::texts::Key;
+use consentry_tower::{Assets, ConsentLayer};
+use http_body_util::BodyExt;
+
+/// The article every variant shows: about 12 KB of text, a header, a
+/// navigation and two author-marked analytics scripts.
+fn article() -> String {
+    let mut body = String::from(
+        "<header class=\"site\"><strong>Example Docs</strong><nav><a href=\"/\">Home</a> \
+         <a href=\"/docs\">Docs</a> <a href=\"/blog\">Blog</a> <a href=\"/privacy\">Privacy</a></nav></header>\n\
+         <main><article><h1>Getting started with the example database</h1>\n",
+    );
+    for i in 1..=24 {
+        body.push_str(&format!(
+            "<h2>Step {i}</h2><p>Install the server, start it with the default configuration and connect \
+             with the command-line client. Every command returns a reply you can read in the client; \
+             the documentation of each command lists its arguments, its complexity and what it returns. \
+             Step {i} shows the commands used most often and how they fit together.</p>\n"
+        ));
+    }
+    body.push_str(
+        "</article></main>\n<footer><p>© Example. <a href=\"#\" data-cc=\"show-preferencesModal\" \
+         data-consentry=\"preferences\">Cookie settings</a></p></footer>\n\
+         <script type=\"text/plain\" data-category=\"analytics\">window.analyticsRan = true;</script>\n",
+    );
+    body
+}
+
+fn page(head_extra: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Getting started — Example Docs</title>\n\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:0 1rem}}\
+         header.site{{display:flex;justify-content:space-between;padding:1rem 0}}</style>\n\
+         {head_extra}</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+/// The `CookieConsent.run` configuration equivalent to `policy` in English.
+fn vanilla_config(policy: &Policy) -> String {
+    let t = policy.texts_for(&["en"]);
+    let mut categories = serde_json::Map::new();
+    let mut sections = Vec::new();
+    for c in policy.categories() {
+        categories.insert(c.id.clone(), serde_json::json!({ "enabled": c.required, "readOnly": c.required }));
+        let services: Vec<&str> = policy
+            .services()
+            .iter()
+            .filter(|s| s.category == c.id)
+            .map(|s| s.name.as_deref().unwrap_or(&s.id))
+            .collect();
+        let mut description = t.category_description(&c.id).unwrap_or_default().to_owned();
+        if !services.is_empty() {
+            description.push_str(&format!(" {}: {}.", t.get(Key::services), services.join(", ")));
+        }
+        sections.push(serde_json::json!({
+            "title": t.category_title(&c.id),
+            "description": description,
+            "linkedCategory": c.id,
+        }));
+    }
+    let config = serde_json::json!({
+        // Its default hides the banner from automated browsers (navigator.webdriver),
+        // which headless Chromium driven over CDP is.
+        "hideFromBots": false,
+        "cookie": { "name": policy.cookie().name, "expiresAfterDays": policy.cookie().max_age_seconds() / 86_400 },
+        "categories": categories,
+        "language": {
+            "default": "en",
+            "translations": { "en": {
+                "consentModal": {
+                    "title": t.get(Key::title),
+                    "description": t.get(Key::description),
+                    "acceptAllBtn": t.get(Key::accept_all),
+                    "acceptNecessaryBtn": t.get(Key::reject_all),
+                    "showPreferencesBtn": t.get(Key::preferences),
+                },
+                "preferencesModal": {
+                    "title": t.get(Key::preferences_title),
+                    "acceptAllBtn": t.get(Key::accept_all),
+                    "acceptNecessaryBtn": t.get(Key::reject_all),
+                    "savePreferencesBtn": t.get(Key::save),
+                    "closeIconLabel": t.get(Key::close),
+                    "sections": sections,
+                },
+            }},
+        },
+    });
+    format!("CookieConsent.run({config});\n")
+}
+
+/// In-memory static files: name → (content type, bytes).
+type Files = Arc<HashMap<String, (&'static str, Vec<u8>)>>;
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+fn read_dir_into(
+    files: &mut HashMap<String, (&'static str, Vec<u8>)>,
+    prefix: &str,
+    dir: &Path,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.insert(format!("{prefix}{name}"), (content_type(&name), std::fs::read(entry.path())?));
+        }
+    }
+    Ok(())
+}
+
+async fn static_file(State(files): State<Files>, UrlPath(name): UrlPath<String>) -> Response {
+    match files.get(&name) {
+        Some((ct, bytes)) => {
+            let mut res = Response::new(Body::from(bytes.clone()));
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Compressed bodies by hash of the uncompressed one.
+type GzipCache = Arc<Mutex<HashMap<u64, Bytes>>>;
+
+fn compressible(content_type: &str) -> bool {
+    ["text/", "application/javascript", "application/json", "application/wasm"]
+        .iter()
+        .any(|p| content_type.starts_with(p))
+}
+
+/// gzip (level 9) for every compressible response when the request accepts it.
+async fn gzip(State(cache): State<GzipCache>, req: Request, next: Next) -> Response {
+    let accepts = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let res = next.run(req).await;
+    let ct = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !accepts || !compressible(ct) || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let bytes = collected.to_bytes();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let key = hasher.finish();
+    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+    let gz = match cached {
+        Some(gz) => gz,
+        None => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let Ok(gz) = enc.write_all(&bytes).and_then(|()| enc.finish()).map(Bytes::from) else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            if let Ok(mut c) = cache.lock() {
+                c.insert(key, gz.clone());
+            }
+            gz
+        }
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    parts.headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Response::from_parts(parts, Body::from(gz))
+}
+
+fn fail(msg: String) -> ! {
+    eprintln!("banner_bench: {msg}");
+    std::process::exit(2);
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [addr, dist, policy_path, vanilla] = args.as_slice() else {
+        fail("usage: banner_bench ADDR DIST_DIR POLICY_JSON VANILLA_COOKIECONSENT_DIST_DIR".to_owned())
+    };
+    let policy_json =
+        std::fs::read_to_string(policy_path).unwrap_or_else(|e| fail(format!("{policy_path}: {e}")));
+    let policy = Policy::from_json(&policy_json).unwrap_or_else(|e| fail(format!("{policy_path}: {e}")));
+    let assets = Assets::from_dir(dist).unwrap_or_else(|e| fail(format!("{dist}: {e}")));
+
+    let mut files = HashMap::new();
+    read_dir_into(&mut files, "consentry/", &PathBuf::from(dist))
+        .unwrap_or_else(|e| fail(format!("{dist}: {e}")));
+    for name in ["cookieconsent.umd.js", "cookieconsent.css"] {
+        let bytes = std::fs::read(Path::new(vanilla).join(name))
+            .unwrap_or_else(|e| fail(format!("{vanilla}/{name}: {e}")));
+        files.insert(format!("vanilla/{name}"), (content_type(name), bytes));
+    }
+    files.insert(
+        "vanilla/config.js".to_owned(),
+        (content_type("config.js"), vanilla_config(&policy).into_bytes()),
+    );
+    files.insert("policy.json".to_owned(), (content_type("policy.json"), policy_json.into_bytes()));
+    let files: Files = Arc::new(files);
+
+    let body = article();
+    let server_page = page("", &body);
+    let script_page = page(
+        "<link rel=\"stylesheet\" href=\"/static/consentry/consentry.css\">\n\
+         <script type=\"module\" src=\"/static/consentry/consentry.js\" data-policy=\"/static/policy.json\"></script>\n",
+        &body,
+    );
+    let vanilla_page = page(
+        "<link rel=\"stylesheet\" href=\"/static/vanilla/cookieconsent.css\">\n\
+         <script defer src=\"/static/vanilla/cookieconsent.umd.js\"></script>\n\
+         <script defer src=\"/static/vanilla/config.js\"></script>\n",
+        &body,
+    );
+    let html = |s: String| {
+        get(move || {
+            let s = s.clone();
+            async move { ([(header::CACHE_CONTROL, "no-store")], Html(s)) }
+        })
+    };
+    let layer = ConsentLayer::new(policy)
+        .prefix("/server/consentry/")
+        .assets(assets)
+        .inject_services(false)
+        .server_banner(true);
+    let app = Router::new()
+        .merge(
+            Router::new()
+                .route("/server/", html(server_page))
+                // The layer answers its own routes (assets) under its prefix.
+                .route("/server/consentry/{*rest}", get(|| async { StatusCode::NOT_FOUND }))
+                .layer(layer),
+        )
+        .route("/script/", html(script_page))
+        .route("/vanilla/", html(vanilla_page))
+        .route("/static/{*name}", get(static_file))
+        .with_state(files)
+        .layer(middleware::from_fn_with_state(GzipCache::default(), gzip));
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap_or_else(|e| fail(format!("{addr}: {e}")));
+    println!("banner_bench listening on {addr}");
+    let _ = axum::serve(listener, app).await;
+}
