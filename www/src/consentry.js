@@ -3,7 +3,30 @@
 // Script tag:  <script type="module" src="/consentry/consentry.js" data-policy="/policy.json"></script>
 // npm:         import { init, onChange } from "consentry";  init({ policyUrl: "/policy.json" });
 // Middleware:  ConsentLayer injects this loader and the policy; nothing to do.
-import wasmInit, * as wasm from "./consentry_wasm.js";
+
+// The glue, the wasm and the policy are requested together as soon as this
+// loader runs (one round trip, not three in a row): the glue by dynamic
+// import, the wasm by a fetch handed to the glue's init.
+let runtime = null;
+let wasm = null;
+function loadRuntime() {
+  if (!runtime) {
+    const bytes = fetch(new URL("consentry_wasm_bg.wasm", import.meta.url));
+    runtime = import("./consentry_wasm.js")
+      .then(async (glue) => {
+        await glue.default({ module_or_path: bytes });
+        wasm = glue;
+        return glue;
+      })
+      .catch((e) => {
+        runtime = null; // a later init() tries again
+        throw e;
+      });
+    // A failure is reported by init(); do not also report it as unhandled.
+    bytes.catch(() => {});
+  }
+  return runtime;
+}
 
 let started = null;
 let ready = false;
@@ -27,13 +50,14 @@ export function init(options = {}) {
   if (started && !fresh) return started;
   started = (async () => {
     const source = policySource(options);
-    await wasmInit({ module_or_path: new URL("consentry_wasm_bg.wasm", import.meta.url) });
-    let json = source.json;
-    if (json === undefined) {
-      const res = await fetch(source.url, { credentials: "same-origin" });
-      if (!res.ok) throw new Error(`consentry: cannot load the policy ${source.url}: HTTP ${res.status}`);
-      json = await res.text();
-    }
+    const policy =
+      source.json !== undefined
+        ? source.json
+        : fetch(source.url, { credentials: "same-origin" }).then((res) => {
+            if (!res.ok) throw new Error(`consentry: cannot load the policy ${source.url}: HTTP ${res.status}`);
+            return res.text();
+          });
+    const [, json] = await Promise.all([loadRuntime(), policy]);
     if (document.readyState === "loading") {
       await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
     }

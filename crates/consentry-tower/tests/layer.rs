@@ -659,6 +659,8 @@ async fn the_injection_keeps_meta_charset_first_and_precedes_the_first_script() 
     assert!(html.starts_with("<html><head><meta charset=\"utf-8\"><title>t</title>"), "{html}");
     assert!(pos("id=\"consentry-policy\"") < pos("src=\"/app.js\""));
     assert!(pos("gtag('consent','default'") < pos("src=\"/app.js\""));
+    // Our inline script does not wait for our stylesheet.
+    assert!(pos("gtag('consent','default'") < pos("consentry.css"), "{html}");
     let no_script = r#"<html><head><meta charset="utf-8"><title>t</title></head><body></body></html>"#;
     let html = get_page(&app(ConsentLayer::new(ga_policy()), no_script.into()), &[]).await.text();
     assert!(html.contains("</title><script type=\"application/json\" id=\"consentry-policy\">"), "{html}");

@@ -157,18 +157,20 @@ impl Head<'_> {
     pub fn render(&self, decision: &Decision, nonce: Option<&str>) -> String {
         let mut out = String::with_capacity(self.policy_script.len() + 1024);
         out.push_str(self.policy_script);
+        consent_mode(&mut out, self.policy, decision, nonce);
+        if self.inject_services {
+            for s in self.policy.services() {
+                service_tags(&mut out, self.policy, decision, s, nonce);
+            }
+        }
+        // After the inline scripts: a classic script that follows a
+        // stylesheet waits for it to load, and so does the parser.
         if let Some(href) = self.stylesheet {
             let _ = write!(
                 out,
                 "<link rel=\"stylesheet\" href=\"{}\" data-consentry-injected=\"\">",
                 escape::html(href)
             );
-        }
-        consent_mode(&mut out, self.policy, decision, nonce);
-        if self.inject_services {
-            for s in self.policy.services() {
-                service_tags(&mut out, self.policy, decision, s, nonce);
-            }
         }
         if let Some(src) = self.loader {
             let _ = write!(
