@@ -1,49 +1,27 @@
 // Both halves together: the demo server (ConsentLayer over the five seed
 // sites, stub trackers that record every hit) and the wasm banner in
 // headless Chromium.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { browser, cookies, root, axe, startDemo } from "./harness.mjs";
+import { cookies, root, axe, useDemo } from "./harness.mjs";
 
 const SITES = ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"];
-let demo;
-let base;
-let chrome;
-
-before(async () => {
-  demo = await startDemo();
-  base = demo.base;
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  demo?.stop();
-});
-
-async function hits(site) {
-  const res = await fetch(`${base}/_inspector/hits?site=${site}`);
-  return (await res.json()).hits.map((h) => h.path);
-}
-
-async function reset() {
-  await fetch(`${base}/_inspector/reset`, { method: "POST" });
-}
+const demo = useDemo();
 
 async function visit(site, { dnt = false, gpc = false, js = true } = {}) {
   const headers = {};
   if (dnt) headers.DNT = "1";
   if (gpc) headers["Sec-GPC"] = "1";
-  const context = await chrome.newContext({ extraHTTPHeaders: headers, javaScriptEnabled: js });
+  const context = await demo.chrome.newContext({ extraHTTPHeaders: headers, javaScriptEnabled: js });
   if (dnt) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" }));
   if (gpc) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
   const page = await context.newPage();
   const trackerRequests = [];
   page.on("request", (r) => r.url().includes("/_trackers/") && trackerRequests.push(new URL(r.url()).pathname));
-  await page.goto(`${base}/${site}/`, { waitUntil: "load" });
+  await page.goto(`${demo.base}/${site}/`, { waitUntil: "load" });
   if (js) await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
   return { context, page, trackerRequests };
 }
@@ -51,11 +29,11 @@ async function visit(site, { dnt = false, gpc = false, js = true } = {}) {
 for (const site of SITES) {
   test(`${site}: no tracker request before consent, with and without JavaScript`, { timeout: 60000 }, async () => {
     for (const js of [true, false]) {
-      await reset();
+      await demo.reset();
       const { context, page, trackerRequests } = await visit(site, { js });
       await page.waitForTimeout(300);
       assert.deepEqual(trackerRequests, [], `${site} js=${js}`);
-      assert.deepEqual(await hits(site), [], `${site} js=${js}: the demo's hit log`);
+      assert.deepEqual(await demo.hits(site), [], `${site} js=${js}: the demo's hit log`);
       const banner = await page.$("#consentry-banner");
       assert.equal(banner !== null, site !== "kisslabs", `${site}: banner shown unless there is nothing to ask`);
       await context.close();
@@ -64,7 +42,7 @@ for (const site of SITES) {
 }
 
 test("redis: the server-rendered banner is hydrated, reject sets the cookie and nothing is contacted", { timeout: 60000 }, async () => {
-  await reset();
+  await demo.reset();
   const { context, page, trackerRequests } = await visit("redis");
   assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-rendered"), "server");
   assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-hydrated"), "");
@@ -87,7 +65,7 @@ test("redis: the server-rendered banner is hydrated, reject sets the cookie and 
 });
 
 test("redis: accept all switches GA, GTM, ads and the video on at once, without a reload", { timeout: 60000 }, async () => {
-  await reset();
+  await demo.reset();
   const { context, page, trackerRequests } = await visit("redis");
   await page.click("[data-consentry-action='accept-all']");
   await page.waitForFunction(() => window.gtagLoaded && window.gtmLoaded && window.adsLoaded);
@@ -99,22 +77,22 @@ test("redis: accept all switches GA, GTM, ads and the video on at once, without 
 });
 
 test("rackslab with DNT: no banner, Matomo never contacted, even after opening the settings", { timeout: 60000 }, async () => {
-  await reset();
+  await demo.reset();
   const { context, page, trackerRequests } = await visit("rackslab", { dnt: true });
   assert.equal(await page.$("#consentry-banner"), null);
   assert.equal(await page.textContent("#needs-banner"), "no");
   await page.click("button[data-consentry='preferences']");
   assert.equal(await page.isVisible("#consentry-preferences .consentry-notice"), true);
   assert.deepEqual(trackerRequests, []);
-  assert.deepEqual(await hits("rackslab"), []);
+  assert.deepEqual(await demo.hits("rackslab"), []);
   await context.close();
 });
 
 test("without JavaScript the banner's form records the choice and comes back", { timeout: 60000 }, async () => {
-  await reset();
+  await demo.reset();
   const { context, page, trackerRequests } = await visit("alkaes", { js: false });
   await page.click("[data-consentry-action='accept-all']");
-  await page.waitForURL(`${base}/alkaes/`);
+  await page.waitForURL(`${demo.base}/alkaes/`);
   assert.match((await cookies(context)).consentry, /\.analytics\./);
   assert.equal(await page.$("#consentry-banner"), null);
   assert.equal(await page.$$eval("script[src*='/_trackers/gtag/js']:not([type])", (s) => s.length), 1, "GA is now emitted live");
@@ -127,9 +105,9 @@ for (const scheme of ["light", "dark"]) {
     const shots = path.join(root, "target", "e2e");
     fs.mkdirSync(shots, { recursive: true });
     for (const site of SITES) {
-      const context = await chrome.newContext({ colorScheme: scheme, viewport: { width: 1100, height: 800 } });
+      const context = await demo.chrome.newContext({ colorScheme: scheme, viewport: { width: 1100, height: 800 } });
       const page = await context.newPage();
-      await page.goto(`${base}/${site}/`, { waitUntil: "load" });
+      await page.goto(`${demo.base}/${site}/`, { waitUntil: "load" });
       await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
       await page.screenshot({ path: path.join(shots, `${site}-${scheme}-banner.png`) });
       const pageViolations = await axe(page, "html");
@@ -145,7 +123,7 @@ for (const scheme of ["light", "dark"]) {
 }
 
 test("keyboard only on a demo page: Tab reaches the banner, Enter chooses, a second page keeps the choice, the settings button reopens the dialog", { timeout: 60000 }, async () => {
-  await reset();
+  await demo.reset();
   const { context, page, trackerRequests } = await visit("mailjet");
   let reached = null;
   for (let i = 0; i < 40 && !reached; i++) {
@@ -161,9 +139,9 @@ test("keyboard only on a demo page: Tab reaches the banner, Enter chooses, a sec
   await page.waitForFunction(() => window.consentry.get().reason === "consented");
   assert.equal(await page.$("#consentry-banner"), null);
   // A second page of the same site keeps the choice.
-  await page.goto(`${base}/mailjet/privacy`, { waitUntil: "load" });
+  await page.goto(`${demo.base}/mailjet/privacy`, { waitUntil: "load" });
   assert.equal(await page.$("#consentry-banner"), null, "no banner on the second page");
-  await page.goto(`${base}/mailjet/`, { waitUntil: "load" });
+  await page.goto(`${demo.base}/mailjet/`, { waitUntil: "load" });
   await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
   await page.focus("button[data-consentry='preferences']");
   await page.keyboard.press("Enter");
@@ -178,7 +156,7 @@ test("keyboard only on a demo page: Tab reaches the banner, Enter chooses, a sec
 test("a server-rendered banner still arriving over the network is not painted half-built, so it never shifts", { timeout: 60000 }, async () => {
   // The demo's page, delivered in two parts cut inside the banner; every
   // other request is passed on to the demo.
-  const html = await (await fetch(`${base}/redis/`)).text();
+  const html = await (await fetch(`${demo.base}/redis/`)).text();
   const cut = html.indexOf('data-consentry-action="reject-all"');
   assert.ok(cut > 0, "the page carries the server-rendered banner");
   let release;
@@ -191,12 +169,12 @@ test("a server-rendered banner still arriving over the network is not painted ha
       res.end(html.slice(cut));
       return;
     }
-    const up = await fetch(base + req.url, { method: req.method, headers: { cookie: req.headers.cookie ?? "" } });
+    const up = await fetch(demo.base + req.url, { method: req.method, headers: { cookie: req.headers.cookie ?? "" } });
     res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/octet-stream" });
     res.end(Buffer.from(await up.arrayBuffer()));
   });
   await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const context = await chrome.newContext();
+  const context = await demo.chrome.newContext();
   try {
     const page = await context.newPage();
     await page.addInitScript(() => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -118,4 +119,35 @@ export async function startDemo() {
     });
   });
   return { base: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGINT") };
+}
+
+/**
+ * For a test file: starts the demo and a browser before its tests and stops
+ * both after them. The returned object is filled in by then: `base` (the
+ * demo's URL), `chrome`, `hits(site)` (the tracker paths the demo's stubs
+ * recorded for a site) and `reset()` (clears that log).
+ */
+export function useDemo() {
+  let demo;
+  const env = {
+    base: null,
+    chrome: null,
+    async hits(site) {
+      const res = await fetch(`${env.base}/_inspector/hits?site=${site}`);
+      return (await res.json()).hits.map((h) => h.path);
+    },
+    async reset() {
+      await fetch(`${env.base}/_inspector/reset`, { method: "POST" });
+    },
+  };
+  before(async () => {
+    demo = await startDemo();
+    env.base = demo.base;
+    env.chrome = await browser();
+  });
+  after(async () => {
+    await env.chrome?.close();
+    demo?.stop();
+  });
+  return env;
 }

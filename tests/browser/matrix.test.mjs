@@ -4,9 +4,9 @@
 // Checked: which trackers were requested (browser network and the demo's hit
 // log), whether the banner shows, which cookies exist, and that a reload
 // keeps the choice.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browser, cookies, startDemo } from "./harness.mjs";
+import { cookies, useDemo } from "./harness.mjs";
 
 // What each demo page carries, by category, and what each preset honours.
 const SITES = {
@@ -35,20 +35,7 @@ const SITES = {
 const SIGNALS = ["none", "dnt", "gpc"];
 const SCENARIOS = ["first visit", "accept all", "reject all", "analytics only", "withdraw after accept", "older revision"];
 
-let demo;
-let base;
-let chrome;
-
-before(async () => {
-  demo = await startDemo();
-  base = demo.base;
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  demo?.stop();
-});
+const demo = useDemo();
 
 /** The trackers a page may contact once `granted` categories are in force under `signal`. */
 function expectedTrackers(site, signal, granted) {
@@ -77,8 +64,7 @@ function contacted(site, paths) {
 }
 
 async function hitLog(site) {
-  const res = await fetch(`${base}/_inspector/hits?site=${site}`);
-  return (await res.json()).hits.map((h) => "/_trackers/" + h.path);
+  return (await demo.hits(site)).map((p) => "/_trackers/" + p);
 }
 
 async function open(context, site) {
@@ -93,7 +79,7 @@ async function open(context, site) {
   const finished = (r) => r.url().includes("/_trackers/") && (page.pending -= 1);
   page.on("requestfinished", finished);
   page.on("requestfailed", finished);
-  await page.goto(`${base}/${site}/`, { waitUntil: "load" });
+  await page.goto(`${demo.base}/${site}/`, { waitUntil: "load" });
   await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
   return { page, seen };
 }
@@ -119,15 +105,15 @@ for (const site of Object.keys(SITES)) {
       for (const scenario of SCENARIOS) {
         if (scenario === "analytics only" && !s.trackers.analytics) continue;
         const label = `${site} / ${signal} / ${scenario}`;
-        await fetch(`${base}/_inspector/reset`, { method: "POST" });
+        await demo.reset();
         const headers = signal === "dnt" ? { DNT: "1" } : signal === "gpc" ? { "Sec-GPC": "1" } : {};
-        const context = await chrome.newContext({ extraHTTPHeaders: headers });
+        const context = await demo.chrome.newContext({ extraHTTPHeaders: headers });
         if (signal === "dnt") await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" }));
         if (signal === "gpc") await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
         if (scenario === "older revision") {
           const now = Math.floor(Date.now() / 1000);
           await context.addCookies([
-            { name: "consentry", value: `v1.${s.revision + 1}.${now}.${optional.join("~")}.AAAAAAAAAAAAAAAAAAAAAA`, url: `${base}/${site}/` },
+            { name: "consentry", value: `v1.${s.revision + 1}.${now}.${optional.join("~")}.AAAAAAAAAAAAAAAAAAAAAA`, url: `${demo.base}/${site}/` },
           ]);
         }
         let { page, seen } = await open(context, site);
@@ -162,7 +148,7 @@ for (const site of Object.keys(SITES)) {
 
         // A reload keeps the choice: the server emits exactly what is granted.
         await page.close();
-        await fetch(`${base}/_inspector/reset`, { method: "POST" });
+        await demo.reset();
         ({ page, seen } = await open(context, site));
         await settle(page);
         const afterReload = scenario === "first visit" || scenario === "older revision" ? [] : expectedTrackers(site, signal, granted);
