@@ -26,7 +26,6 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -36,7 +35,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 use consentry_core::Policy;
 use consentry_core::texts::Key;
@@ -131,44 +130,19 @@ fn vanilla_config(policy: &Policy) -> String {
     format!("CookieConsent.run({config});\n")
 }
 
-/// In-memory static files: name → (content type, bytes).
-type Files = Arc<HashMap<String, (&'static str, Vec<u8>)>>;
-
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next() {
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
-    }
-}
-
-fn read_dir_into(
-    files: &mut HashMap<String, (&'static str, Vec<u8>)>,
-    prefix: &str,
-    dir: &Path,
-) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            files.insert(format!("{prefix}{name}"), (content_type(&name), std::fs::read(entry.path())?));
+/// Serves `assets` at `{*name}` with `no-store`.
+fn static_files(assets: Assets) -> MethodRouter {
+    get(move |UrlPath(name): UrlPath<String>| {
+        let file = assets.file(&name).map(|(bytes, ct)| (bytes.clone(), ct));
+        async move {
+            match file {
+                Some((bytes, ct)) => {
+                    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
+                }
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
         }
-    }
-    Ok(())
-}
-
-async fn static_file(State(files): State<Files>, UrlPath(name): UrlPath<String>) -> Response {
-    match files.get(&name) {
-        Some((ct, bytes)) => {
-            let mut res = Response::new(Body::from(bytes.clone()));
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    })
 }
 
 /// Compressed bodies by hash of the uncompressed one.
@@ -236,20 +210,9 @@ async fn main() {
     let policy = Policy::from_json(&policy_json).unwrap_or_else(|e| fail(format!("{policy_path}: {e}")));
     let assets = Assets::from_dir(dist).unwrap_or_else(|e| fail(format!("{dist}: {e}")));
 
-    let mut files = HashMap::new();
-    read_dir_into(&mut files, "consentry/", &PathBuf::from(dist))
-        .unwrap_or_else(|e| fail(format!("{dist}: {e}")));
-    for name in ["cookieconsent.umd.js", "cookieconsent.css"] {
-        let bytes = std::fs::read(Path::new(vanilla).join(name))
-            .unwrap_or_else(|e| fail(format!("{vanilla}/{name}: {e}")));
-        files.insert(format!("vanilla/{name}"), (content_type(name), bytes));
-    }
-    files.insert(
-        "vanilla/config.js".to_owned(),
-        (content_type("config.js"), vanilla_config(&policy).into_bytes()),
-    );
-    files.insert("policy.json".to_owned(), (content_type("policy.json"), policy_json.into_bytes()));
-    let files: Files = Arc::new(files);
+    let vanilla_files = Assets::from_dir(vanilla)
+        .unwrap_or_else(|e| fail(format!("{vanilla}: {e}")))
+        .with_file("config.js", vanilla_config(&policy));
 
     let body = article();
     let server_page = page("", &body);
@@ -272,7 +235,7 @@ async fn main() {
     };
     let layer = ConsentLayer::new(policy)
         .prefix("/server/consentry/")
-        .assets(assets)
+        .assets(assets.clone())
         .inject_services(false)
         .server_banner(true);
     let app = Router::new()
@@ -285,8 +248,17 @@ async fn main() {
         )
         .route("/script/", html(script_page))
         .route("/vanilla/", html(vanilla_page))
-        .route("/static/{*name}", get(static_file))
-        .with_state(files)
+        .route("/static/consentry/{*name}", static_files(assets.clone()))
+        .route("/static/vanilla/{*name}", static_files(vanilla_files))
+        .route(
+            "/static/policy.json",
+            get(move || {
+                let json = policy_json.clone();
+                async move {
+                    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json)
+                }
+            }),
+        )
         .layer(middleware::from_fn_with_state(GzipCache::default(), gzip));
 
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap_or_else(|e| fail(format!("{addr}: {e}")));

@@ -116,7 +116,9 @@ impl Assets {
         self.files.contains_key(name).then(|| format!("{prefix}{}/{name}", self.hash))
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Asset> {
-        self.files.get(name)
+    /// The bytes and content type of `name`, if present: for serving these
+    /// files from a route or a CDN of one's own.
+    pub fn file(&self, name: &str) -> Option<(&Bytes, &'static str)> {
+        self.files.get(name).map(|a| (&a.bytes, a.content_type))
     }
 }

@@ -57,10 +57,10 @@ pub(crate) fn route(config: &Config, path: &str, method: &Method) -> Option<Rout
         "policy.json" => Route::Policy,
         _ => match rest.split_once('/') {
             Some(("receipt", id)) => Route::Receipt(id.to_owned()),
-            Some((hash, name)) if hash == config.assets.hash() && config.assets.get(name).is_some() => {
+            Some((hash, name)) if hash == config.assets.hash() && config.assets.file(name).is_some() => {
                 Route::Asset { name: name.to_owned(), immutable: true }
             }
-            None if config.assets.get(rest).is_some() => {
+            None if config.assets.file(rest).is_some() => {
                 Route::Asset { name: rest.to_owned(), immutable: false }
             }
             _ => Route::NotFound,
@@ -109,9 +109,9 @@ where
                 }
                 r
             }
-            Route::Asset { name, immutable } => match config.assets.get(&name) {
-                Some(a) => {
-                    let mut r = response(StatusCode::OK, a.content_type, a.bytes.clone());
+            Route::Asset { name, immutable } => match config.assets.file(&name) {
+                Some((bytes, content_type)) => {
+                    let mut r = response(StatusCode::OK, content_type, bytes.clone());
                     let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
                     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
                     r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
