@@ -101,26 +101,40 @@ fn wait_for(addr: &str) -> Result<(), String> {
     Err(format!("the bench server did not start on {addr}"))
 }
 
-/// wrk against the same axum app with and without the layer, interleaved.
-fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
+/// Builds a consentry-tower example in release mode; returns its binary.
+fn release_example(root: &Path, name: &str) -> Result<PathBuf, String> {
     run::cargo(
         root,
-        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "bench_server"],
+        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", name],
         &[],
     )?;
-    let port = free_port()?;
-    let addr = format!("127.0.0.1:{port}");
-    let bin = root.join("target").join("release").join("examples").join("bench_server");
-    let mut server = std::process::Command::new("taskset")
-        .arg("-c")
-        .arg("0")
-        .arg(&bin)
-        .arg(&addr)
+    Ok(root.join("target").join("release").join("examples").join(name))
+}
+
+/// Runs `work` once `server` (stdout discarded) listens on `addr`, then
+/// stops the server, whether `work` succeeded or not.
+fn while_serving<T>(
+    server: &mut std::process::Command,
+    addr: &str,
+    work: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    let mut child = server
         .stdout(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let result = (|| -> Result<Vec<(String, Load, Load)>, String> {
-        wait_for(&addr)?;
+        .map_err(|e| format!("{}: {e}", server.get_program().to_string_lossy()))?;
+    let result = wait_for(addr).and_then(|()| work());
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// wrk against the same axum app with and without the layer, interleaved.
+fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
+    let bin = release_example(root, "bench_server")?;
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let mut server = std::process::Command::new("taskset");
+    server.args(["-c", "0"]).arg(&bin).arg(&addr);
+    let rows = while_serving(&mut server, &addr, || {
         let mut rows = Vec::new();
         for what in ["page", "json"] {
             let plain_url = format!("http://{addr}/plain/{what}");
@@ -140,10 +154,7 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
             rows.push((what.to_owned(), mean(&plain), mean(&layer)));
         }
         Ok(rows)
-    })();
-    let _ = server.kill();
-    let _ = server.wait();
-    let rows = result?;
+    })?;
     let _ = writeln!(md, "\n## consentry-tower: throughput and latency under load\n");
     let _ = writeln!(
         md,
@@ -185,12 +196,7 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
 }
 
 fn stream_memory(root: &Path, md: &mut String) -> Result<(), String> {
-    run::cargo(
-        root,
-        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "stream_rss"],
-        &[],
-    )?;
-    let bin = root.join("target").join("release").join("examples").join("stream_rss");
+    let bin = release_example(root, "stream_rss")?;
     let probe = |mode: &str| -> Result<serde_json::Value, String> {
         let out = std::process::Command::new(&bin).arg(mode).output().map_err(|e| e.to_string())?;
         serde_json::from_slice(&out.stdout).map_err(|e| format!("stream_rss {mode}: {e}"))
@@ -345,27 +351,13 @@ fn browser_timing(root: &Path, md: &mut String) -> Result<(), String> {
     crate::bootstrap::chromium()?;
     let tests = root.join("tests").join("browser");
     crate::bootstrap::npm_ci(&tests)?;
-    run::cargo(
-        root,
-        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", "banner_bench"],
-        &[],
-    )?;
-    let port = free_port()?;
-    let addr = format!("127.0.0.1:{port}");
-    let bin = root.join("target").join("release").join("examples").join("banner_bench");
+    let bin = release_example(root, "banner_bench")?;
+    let addr = format!("127.0.0.1:{}", free_port()?);
     let policy = root.join("www").join("policies").join("redis.json");
-    let dist = root.join("www").join("dist");
-    let mut server = std::process::Command::new(&bin)
-        .arg(&addr)
-        .arg(&dist)
-        .arg(&policy)
-        .arg(&vcc)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut server = std::process::Command::new(&bin);
+    server.arg(&addr).arg(root.join("www").join("dist")).arg(&policy).arg(&vcc);
     let out = root.join("target").join("bench").join("banner-timing.json");
-    let result = (|| -> Result<(), String> {
-        wait_for(&addr)?;
+    while_serving(&mut server, &addr, || {
         println!(
             "  {BROWSER_RUNS} navigations per variant and profile, 3 variants, 2 profiles (about 6 minutes)"
         );
@@ -379,10 +371,7 @@ fn browser_timing(root: &Path, md: &mut String) -> Result<(), String> {
             .status()
             .map_err(|e| format!("cannot run node: {e} (install Node.js 20+)"))?;
         if status.success() { Ok(()) } else { Err(run::fail("node bench-banner.mjs", status.code())) }
-    })();
-    let _ = server.kill();
-    let _ = server.wait();
-    result?;
+    })?;
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -588,15 +577,9 @@ fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
                 format!("host={} user=postgres dbname=postgres", pg_dir.display()),
             ]);
         }
-        let mut demo = std::process::Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(release.join("consentry-demo"))
-            .args(&args)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let result = (|| -> Result<(ConsentLoad, u64), String> {
-            wait_for(&addr)?;
+        let mut demo = std::process::Command::new("taskset");
+        demo.args(["-c", "0"]).arg(release.join("consentry-demo")).args(&args);
+        let result = while_serving(&mut demo, &addr, || {
             let url = format!("http://{addr}/redis/consentry/consent");
             let warm = wrk_consent(root, &url, 2)?;
             let run = wrk_consent(root, &url, 30)?;
@@ -631,9 +614,7 @@ fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
                 },
                 stored,
             ))
-        })();
-        let _ = demo.kill();
-        let _ = demo.wait();
+        });
         if let Some(mut p) = pg {
             let _ = p.kill();
             let _ = p.wait();
