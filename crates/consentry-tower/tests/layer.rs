@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{Response, StatusCode};
 use axum::routing::get;
 use bytes::Bytes;
-use common::{app, consent_cookie, get_page, live, preset, request, seed_page, send};
+use common::{app, consent_cookie, get_page, live, post_json, preset, request, seed_page, send};
 use consentry_core::Policy;
 use consentry_tower::{Assets, ConsentDecision, ConsentLayer, CspNonce, MemoryStore, SecureCookie};
 
@@ -379,12 +379,6 @@ async fn the_decision_reaches_handlers_through_the_axum_extractor() {
 
 fn endpoint_app(store: Arc<MemoryStore>) -> Router {
     app(ConsentLayer::new(ga_policy()).receipts(store), PAGE.into())
-}
-
-fn post_json(body: &str, extra: &[(&str, &str)]) -> axum::http::Request<Body> {
-    let mut headers = vec![("content-type", "application/json"), ("host", "site.example")];
-    headers.extend_from_slice(extra);
-    request("POST", "/consentry/consent", &headers, body.to_owned())
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use axum::body::Body;
 use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
 use consentry_tower::receipts::{PostgresStore, SqliteStore};
 use consentry_tower::{ConsentLayer, ReceiptError, ReceiptStore};
@@ -84,16 +83,7 @@ async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
         ConsentLayer::new(common::preset("mailjet")).receipts(Arc::clone(&store)),
         "<html></html>".into(),
     );
-    let res = common::send(
-        router,
-        common::request(
-            "POST",
-            "/consentry/consent",
-            &[("content-type", "application/json")],
-            Body::from(r#"{"granted": ["analytics"]}"#),
-        ),
-    )
-    .await;
+    let res = common::send(router, common::post_json(r#"{"granted": ["analytics"]}"#, &[])).await;
     let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();
     assert_eq!(v["receipt"], true, "{v}");
     let stored = store
@@ -269,16 +259,7 @@ async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() 
         "<html></html>".into(),
     );
     let started = std::time::Instant::now();
-    let res = common::send(
-        router,
-        common::request(
-            "POST",
-            "/consentry/consent",
-            &[("content-type", "application/json")],
-            Body::from(r#"{"granted": "all"}"#),
-        ),
-    )
-    .await;
+    let res = common::send(router, common::post_json(r#"{"granted": "all"}"#, &[])).await;
     assert_eq!(res.status, axum::http::StatusCode::OK);
     assert!(res.header("set-cookie").is_some(), "the visitor's choice is kept");
     let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();

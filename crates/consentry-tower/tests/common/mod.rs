@@ -111,6 +111,13 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: impl In
     b.body(body.into()).unwrap_or_else(|e| panic!("request: {e}"))
 }
 
+/// A JSON POST to the consent endpoint at the default prefix, same-site.
+pub fn post_json(body: &str, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut headers = vec![("content-type", "application/json"), ("host", "site.example")];
+    headers.extend_from_slice(extra);
+    request("POST", "/consentry/consent", &headers, body.to_owned())
+}
+
 pub async fn get_page(router: &Router, headers: &[(&str, &str)]) -> Reply {
     send(router.clone(), request("GET", "/", headers, Body::empty())).await
 }
