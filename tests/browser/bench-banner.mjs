@@ -27,6 +27,8 @@ const runs = Number(runsArg) || 25;
 const variants = [
   { id: "server", path: "/server/", selector: "#consentry-banner" },
   { id: "script", path: "/script/", selector: "#consentry-banner" },
+  { id: "script-plain", path: "/script-plain/", selector: "#consentry-banner" },
+  { id: "script-source", path: "/script-source/", selector: "#consentry-banner" },
   { id: "vanilla", path: "/vanilla/", selector: "#cc-main .cm" },
 ];
 

@@ -200,3 +200,37 @@ test("a server-rendered banner still arriving over the network is not painted ha
     await new Promise((r) => proxy.close(r));
   }
 });
+
+// The first layer says what the CNIL (2020 guidelines, 2022 recommendation)
+// and the EDPB (guidelines 05/2020) ask, in the page's language: what for
+// (the purposes), who (the third parties, by name), that refusing costs
+// nothing, and that the choice can be changed or withdrawn at any time, and
+// where (the "Cookie settings" button, which must then exist). Expected words
+// come from the preset and the language packs, not from the page.
+const pack = (lang) => JSON.parse(fs.readFileSync(path.join(root, "crates/consentry-core/lang", `${lang}.json`), "utf8"));
+const preset = (site) => JSON.parse(fs.readFileSync(path.join(root, "www/policies", `${site}.json`), "utf8"));
+const words = (s) => s.replace(/\s+/g, " ").trim();
+
+for (const site of SITES.filter((s) => s !== "kisslabs")) {
+  test(`${site}: the first layer states purposes, third parties, free refusal and withdrawal in the page's language`, { timeout: 60000 }, async () => {
+    await demo.reset();
+    const { context, page } = await visit(site);
+    const lang = await page.getAttribute("html", "lang");
+    assert.equal(await page.getAttribute("#consentry-banner", "lang"), lang, "the banner speaks the page's language");
+    const p = preset(site);
+    const own = (p.texts || {})[lang] || {};
+    const t = { ...pack(lang), ...own, categories: { ...pack(lang).categories } };
+    for (const [id, c] of Object.entries(own.categories || {})) t.categories[id] = { ...t.categories[id], ...c };
+    const text = words(await page.textContent("#consentry-banner"));
+    const purposes = p.categories.filter((c) => !c.required).map((c) => t.categories[c.id].title);
+    const parties = p.services.map((s) => s.name || s.id);
+    assert.ok(purposes.length > 0 && parties.length > 0, `${site}: something to ask about`);
+    for (const needed of [t.purposes, ...purposes, t.third_parties, ...parties, t.refuse_notice, t.withdraw_notice]) {
+      assert.ok(text.includes(words(needed)), `${site} (${lang}): the first layer lacks "${needed}"\n${text}`);
+    }
+    assert.ok(t.withdraw_notice.includes(t.settings_link), `${site}: the withdrawal sentence names the settings button`);
+    await page.click("#consentry-banner [data-consentry-action='reject-all']");
+    assert.equal(words(await page.textContent(".consentry-settings")), words(t.settings_link), "and that button is there");
+    await context.close();
+  });
+}

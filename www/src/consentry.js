@@ -1,8 +1,23 @@
-// Consentry banner loader: starts the WebAssembly banner and exposes the API.
+// Consentry banner: the page layer around the WebAssembly rules module.
 //
-// Script tag:  <script type="module" src="/consentry/consentry.js" data-policy="/policy.json"></script>
-// npm:         import { init, onChange } from "consentry";  init({ policyUrl: "/policy.json" });
-// Middleware:  ConsentLayer injects this loader and the policy; nothing to do.
+// Script tag:  <script type="module" src="/consentry/consentry.js" data-policy="/policy.ready.json"></script>
+//              (the README shows the preload hints that make it appear sooner)
+// npm:         import { init, onChange } from "consentry";  init({ policyUrl: "/policy.ready.json" });
+// Middleware:  ConsentLayer injects this loader and the ready policy; nothing to do.
+//
+// Every consent rule — reading the policy's rules, the consent cookie, DNT and
+// GPC, what is granted, which tag may run, which cookies a withdrawal deletes,
+// what Consent Mode and Matomo are told, the language — is asked of the wasm
+// module (consentry-core, the code the server runs). This file only does the
+// page's part: insert the ready markup, switch tags, run the dialog, and
+// expose the API. It reads a *ready* policy (`consentry policy build`):
+// validated, with its markup rendered. Handed a policy source instead, it
+// fetches the policy builder (a larger module) and builds it in the page.
+
+const READY = "consentry-ready/1";
+const BANNER = "consentry-banner";
+const DIALOG = "consentry-preferences";
+const SETTINGS = ".consentry-settings";
 
 // The glue, the wasm and the policy are requested together as soon as this
 // loader runs (one round trip, not three in a row): the glue by dynamic
@@ -12,28 +27,310 @@ let wasm = null;
 function loadRuntime() {
   if (!runtime) {
     const bytes = fetch(new URL("consentry_wasm_bg.wasm", import.meta.url));
+    bytes.catch(() => {}); // reported by init(), not as unhandled
     runtime = import("./consentry_wasm.js")
       .then(async (glue) => {
         await glue.default({ module_or_path: bytes });
-        wasm = glue;
-        return glue;
+        return (wasm = glue);
       })
       .catch((e) => {
         runtime = null; // a later init() tries again
         throw e;
       });
-    // A failure is reported by init(); do not also report it as unhandled.
-    bytes.catch(() => {});
   }
   return runtime;
 }
 
-let started = null;
+const languages = () => [document.documentElement.lang, ...(navigator.languages || [])].filter(Boolean);
+
+// Policy sources only: validate and render in the page.
+async function buildReady(source) {
+  const builder = await import("./consentry_policy.js");
+  await builder.default({ module_or_path: new URL("consentry_policy_bg.wasm", import.meta.url) });
+  console.info(
+    "consentry: the page gave a policy source, so it was validated in the browser; " +
+      "run `consentry policy build policy.json` (or `npx consentry-policy build policy.json`) " +
+      "and point data-policy at the ready file to skip this step",
+  );
+  return JSON.parse(builder.readyFor(JSON.stringify(source), languages()));
+}
+
+// The rules module answers in codes; the words are here.
+const WORDS = {
+  2: `this ready policy is of another version (this banner reads ${READY}); rebuild it with \`consentry policy build\``,
+  3: "this ready policy is malformed; rebuild it with `consentry policy build`",
+  12: "call init() first",
+  13: "set() takes an object such as { analytics: true }",
+};
+const fault = (code) => new Error(`consentry: ${WORDS[code]}`);
+
+// ---------------------------------------------------------------------------
+// The page
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+const now = () => Date.now() / 1000;
+const secure = () => location.protocol === "https:";
+const emit = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
+
+let texts = null; // the ready markup in the visitor's language
+let dialog = null; // { root, back } while the dialog is open
 let ready = false;
+
+const rules = () => JSON.parse(wasm.state());
+function publicState(s) {
+  const { categories, services, revision, needsBanner, reason, id, date } = s;
+  const iso = date === null ? null : new Date(date * 1000).toISOString();
+  return { categories, services, revision, needsBanner, reason, id, date: iso };
+}
+
+const allowed = (el) =>
+  wasm.allows(el.getAttribute("data-category") ?? undefined, el.getAttribute("data-service") ?? undefined);
+
+function append(markup) {
+  document.body.insertAdjacentHTML("beforeend", markup);
+}
+
+// Inert tags the decision now allows become live. Scripts are replaced by
+// fresh elements (a browser never runs a script whose type changed after
+// insertion); external ones keep document order (async = false).
+function activate() {
+  for (const old of $$("script[type='text/plain'][data-category],script[type='text/plain'][data-service]")) {
+    if (!allowed(old)) continue;
+    const fresh = document.createElement("script");
+    for (const a of old.attributes) if (a.name !== "type") fresh.setAttribute(a.name, a.value);
+    const type = old.getAttribute("data-type");
+    if (type) fresh.type = type;
+    if (old.src && !old.hasAttribute("async")) fresh.async = false;
+    // A script inserted by script runs without the page's nonce unless copied.
+    if (old.nonce) fresh.nonce = old.nonce;
+    fresh.text = old.text;
+    old.replaceWith(fresh);
+  }
+  for (const el of $$("iframe[data-src]:not([src]),img[data-src]:not([src])")) {
+    if (!allowed(el)) continue;
+    el.src = el.getAttribute("data-src");
+    const notice = placeholderOf(el);
+    if (notice) notice.remove();
+    if (el.hasAttribute("data-consentry-hid")) el.removeAttribute("hidden");
+  }
+}
+
+const placeholderOf = (frame) => {
+  const p = frame.previousElementSibling;
+  return p && p.hasAttribute("data-consentry-placeholder") ? p : null;
+};
+
+// A click-to-load notice in place of every embed whose category is refused.
+// It takes the frame's box (size, inline or block), so swapping one for the
+// other moves nothing: no layout shift. Sizes go through the CSSOM, which a
+// strict CSP allows.
+function placeholders() {
+  for (const frame of $$("iframe[data-src]:not([src])")) {
+    if (allowed(frame) || placeholderOf(frame)) continue;
+    const service = frame.getAttribute("data-service");
+    const category = frame.getAttribute("data-category") || (service && wasm.categoryOf(service));
+    if (!category) continue;
+    const inline = getComputedStyle(frame).display === "inline";
+    const box = frame.getBoundingClientRect();
+    frame.insertAdjacentHTML("beforebegin", texts.placeholder);
+    const notice = frame.previousElementSibling;
+    notice.setAttribute("data-consentry-placeholder", category);
+    $("[data-consentry-load]", notice).setAttribute("data-consentry-load", category);
+    if (inline) notice.classList.add("consentry-placeholder--inline");
+    if (box.height > 0) {
+      notice.style.setProperty("width", `${Math.round(box.width)}px`);
+      notice.style.setProperty("min-height", `${Math.round(box.height)}px`);
+    }
+    if (!frame.hidden) {
+      frame.hidden = true; // the empty frame would show as a blank box
+      frame.setAttribute("data-consentry-hid", "");
+    }
+  }
+}
+
+// Deletes the cookies of every service the visitor has not (or no longer)
+// allowed, on this host and its parent domains, for every prefix of the path.
+function deleteRefusedCookies() {
+  const names = wasm.refusedCookies(document.cookie).split("\n").filter(Boolean);
+  if (!names.length) return;
+  const paths = ["/"];
+  let acc = "";
+  for (const seg of location.pathname.split("/").filter(Boolean)) paths.push((acc += `/${seg}`), `${acc}/`);
+  const domains = [""];
+  const labels = location.hostname.split(".");
+  if (labels.length > 1 && !/^[\d.]+$/.test(location.hostname)) {
+    for (let i = 0; i < labels.length - 1; i++) domains.push(`; Domain=${labels.slice(i).join(".")}`);
+  }
+  for (const name of names) {
+    for (const p of paths) for (const d of domains) document.cookie = `${name}=; Max-Age=0; Path=${p}${d}`;
+  }
+}
+
+// Consent Mode and Matomo, told what the rules decided.
+function notifyTools(s) {
+  if (s.google && typeof window.gtag === "function") window.gtag("consent", "update", s.google);
+  if (window._paq && typeof window._paq.push === "function") for (const c of s.matomo) window._paq.push([c]);
+}
+
+// The banner while the visitor must be asked; the settings button after.
+function chrome(s) {
+  const banner = document.getElementById(BANNER);
+  if (s.needsBanner) {
+    if (banner) banner.hidden = false;
+    else append(texts.banner);
+  } else if (banner) banner.remove();
+  const settings = $(SETTINGS);
+  if (!s.needsBanner && s.optional.length) {
+    if (!settings) append(texts.settings);
+  } else if (settings) settings.remove();
+}
+
+function effects(before) {
+  const s = rules();
+  const withdrew = Object.keys(s.services).some((k) => before.services[k] && !s.services[k]);
+  if (withdrew || !s.needsBanner) deleteRefusedCookies();
+  activate();
+  notifyTools(s);
+  chrome(s);
+  emit("consentry:change", publicState(s));
+}
+
+// Records a choice of optional categories: cookie, receipt POST, effects.
+function choose(granted) {
+  const before = rules();
+  const random = crypto.getRandomValues(new Uint8Array(16));
+  const [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure()).split("\t");
+  document.cookie = cookie;
+  // The cookie written above already works if this fails; when it succeeds
+  // the server's cookie (same name and path, the receipt's id) replaces it.
+  if (endpoint) {
+    const headers = { "content-type": "application/json" };
+    fetch(endpoint, { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
+  }
+  closeDialog(false);
+  effects(before);
+}
+
+// Forgets the choice (the consent cookie and the services' cookies) and asks again.
+function forget() {
+  const before = rules();
+  document.cookie = wasm.reset(now(), secure());
+  deleteRefusedCookies();
+  closeDialog(false);
+  effects(before);
+}
+
+// ---------------------------------------------------------------------------
+// The preferences dialog
+
+const focusables = (root) => $$("input:not([disabled]),button:not([disabled]),a[href]", root);
+
+// The ready markup, then the visitor's state applied to it: what is granted
+// ticked; everything disabled, and the notice shown, when a signal decided.
+function openDialog() {
+  if (dialog) return;
+  const back = document.activeElement;
+  append(texts.dialog);
+  const root = document.getElementById(DIALOG);
+  const s = rules();
+  for (const input of $$("input.consentry-toggle[data-category]:not([disabled])", root)) {
+    input.checked = s.chosen && s.categories[input.getAttribute("data-category")] === true;
+    input.disabled = s.signal;
+  }
+  if (s.signal) for (const n of $$(".consentry-notice", root)) n.hidden = false;
+  dialog = { root, back };
+  focusables(root)[0]?.focus();
+}
+
+function closeDialog(restore) {
+  if (!dialog) return;
+  const { root, back } = dialog;
+  dialog = null;
+  root.remove();
+  if (restore) (back && back.isConnected ? back : $(SETTINGS))?.focus();
+}
+
+function onAction(action) {
+  if (action === "accept-all") choose(rules().optional);
+  else if (action === "reject-all") choose([]);
+  else if (action === "preferences") openDialog();
+  else if (action === "close") closeDialog(true);
+  else if (action === "save") {
+    choose($$("input.consentry-toggle[data-category]:checked", dialog.root).map((i) => i.getAttribute("data-category")));
+  }
+}
+
+function onKey(event) {
+  if (!dialog) return;
+  if (event.key === "Escape") closeDialog(true);
+  if (event.key !== "Tab") return;
+  const items = focusables(dialog.root);
+  const first = items[0];
+  const last = items[items.length - 1];
+  const active = document.activeElement;
+  const inside = dialog.root.contains(active);
+  if (event.shiftKey && (active === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (active === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+function onClick(event) {
+  const t = event.target instanceof Element ? event.target : null;
+  if (!t) return;
+  const button = t.closest(`#${BANNER} [data-consentry-action],#${DIALOG} [data-consentry-action]`);
+  const load = t.closest("[data-consentry-load]");
+  if (button) {
+    event.preventDefault();
+    onAction(button.getAttribute("data-consentry-action"));
+  } else if (load) {
+    const s = rules();
+    choose([...Object.keys(s.categories).filter((c) => s.categories[c]), load.getAttribute("data-consentry-load")]);
+  } else if (t.closest("[data-consentry='preferences'],[data-consentry-action='preferences']")) {
+    event.preventDefault();
+    openDialog();
+  }
+}
+
+let listening = false;
+function listen() {
+  if (listening) return;
+  listening = true;
+  document.addEventListener("click", onClick);
+  document.addEventListener("keydown", onKey);
+  // The banner's form posts only without JavaScript.
+  document.addEventListener("submit", (e) => e.target.closest?.(`#${BANNER}`) && e.preventDefault());
+}
+
+function begin(policy) {
+  if (policy.format !== READY) throw fault(2);
+  const dnt = navigator.doNotTrack ?? window.doNotTrack;
+  const code = wasm.start(policy.rules, document.cookie, dnt, navigator.globalPrivacyControl === true, now());
+  if (code) throw fault(code);
+  texts = policy.texts[wasm.language(Object.keys(policy.texts).join(","), languages().join(","))];
+  if (!texts) throw fault(3);
+  document.getElementById(BANNER)?.setAttribute("data-consentry-hydrated", "");
+  listen();
+  const s = rules();
+  activate();
+  placeholders();
+  chrome(s);
+  ready = true;
+  emit("consentry:ready", publicState(s));
+}
+
+// ---------------------------------------------------------------------------
+// The API
+
+let started = null;
 
 function policySource(options) {
   if (typeof options.policy === "string") return { json: options.policy };
-  if (options.policy && typeof options.policy === "object") return { json: JSON.stringify(options.policy) };
+  if (options.policy && typeof options.policy === "object") return { value: options.policy };
   const tag = document.querySelector("script[data-policy]");
   const url = options.policyUrl || (tag && tag.getAttribute("data-policy"));
   if (url) return { url };
@@ -51,19 +348,19 @@ export function init(options = {}) {
   started = (async () => {
     const source = policySource(options);
     const policy =
-      source.json !== undefined
-        ? source.json
+      source.url === undefined
+        ? source.value || JSON.parse(source.json)
         : fetch(source.url, { credentials: "same-origin" }).then((res) => {
             if (!res.ok) throw new Error(`consentry: cannot load the policy ${source.url}: HTTP ${res.status}`);
-            return res.text();
+            return res.json();
           });
-    const [, json] = await Promise.all([loadRuntime(), policy]);
+    let [, value] = await Promise.all([loadRuntime(), policy]);
+    if (value && typeof value === "object" && value.format === undefined) value = await buildReady(value);
     if (document.readyState === "loading") {
       await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
     }
-    wasm.start(JSON.parse(json));
-    ready = true;
-    return wasm.get();
+    begin(value);
+    return get();
   })();
   return started;
 }
@@ -74,15 +371,33 @@ function whenReady(fn) {
 
 /** The visitor's state: { categories, services, revision, date, id, needsBanner, reason }, or null before init. */
 export function get() {
-  return ready ? wasm.get() : null;
+  return ready ? publicState(rules()) : null;
 }
-export const show = whenReady(() => wasm.show());
-export const showPreferences = whenReady(() => wasm.showPreferences());
-export const hide = whenReady(() => wasm.hide());
-export const set = whenReady((choice) => wasm.set(choice));
-export const acceptAll = whenReady(() => wasm.acceptAll());
-export const rejectAll = whenReady(() => wasm.rejectAll());
-export const reset = whenReady(() => wasm.reset());
+export const show = whenReady(() => {
+  const banner = document.getElementById(BANNER);
+  if (banner) banner.hidden = false;
+  else append(texts.banner);
+});
+export const showPreferences = whenReady(openDialog);
+export const hide = whenReady(() => {
+  closeDialog(true);
+  const banner = document.getElementById(BANNER);
+  if (banner) banner.hidden = true;
+});
+/** Records { analytics: true, ... }: categories not named (or not true) are refused. */
+export const set = whenReady((choice) => {
+  if (!choice || typeof choice !== "object") throw fault(13);
+  for (const id of Object.keys(choice)) {
+    if (!wasm.isCategory(id)) {
+      const declared = Object.keys(rules().categories).join(", ");
+      throw new Error(`consentry: unknown category \`${id}\` (declared: ${declared})`);
+    }
+  }
+  choose(Object.keys(choice).filter((id) => choice[id] === true));
+});
+export const acceptAll = whenReady(() => choose(rules().optional));
+export const rejectAll = whenReady(() => choose([]));
+export const reset = whenReady(forget);
 
 /** Calls cb(state) after every choice; returns a function that unsubscribes. */
 export function onChange(cb) {

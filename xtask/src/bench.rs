@@ -261,18 +261,6 @@ fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-fn gzip9(path: &Path) -> Result<u64, String> {
-    let out = std::process::Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot run gzip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("gzip {} failed", path.display()));
-    }
-    Ok(out.stdout.len() as u64)
-}
-
 /// vanilla-cookieconsent 3.1.0 from npm, installed once under
 /// `target/bench/`; returns its `dist` directory.
 fn vanilla_cookieconsent(root: &Path) -> Result<PathBuf, String> {
@@ -298,43 +286,128 @@ fn vanilla_cookieconsent(root: &Path) -> Result<PathBuf, String> {
     Ok(vcc)
 }
 
+/// The Osano cookie banner (npm `cookieconsent` 3.1.1), installed once under
+/// `target/bench/`; returns its `build` directory.
+fn osano(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("bench").join("osano");
+    let build = dir.join("node_modules").join("cookieconsent").join("build");
+    if !build.join("cookieconsent.min.js").is_file() {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        println!(
+            "  npm install cookieconsent@3.1.1 (Osano's banner, a second baseline) into {}",
+            dir.display()
+        );
+        run::program(
+            &dir,
+            "npm",
+            &[
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+                ".",
+                "cookieconsent@3.1.1",
+            ],
+        )?;
+    }
+    Ok(build)
+}
+
 /// Bytes a visitor downloads for the banner (gzip -9), against
-/// vanilla-cookieconsent 3.1 from npm, measured in the same run. Needs
-/// `www/dist` (built by the caller).
+/// vanilla-cookieconsent 3.1 and Osano's banner installed in the same run,
+/// with twiggy's largest items of the wasm.
 fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
     let vcc = vanilla_cookieconsent(root)?;
+    let osano = osano(root)?;
     let dist = root.join("www").join("dist");
-    let ours = ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"];
-    let theirs = ["cookieconsent.umd.js", "cookieconsent.css"];
     let _ = writeln!(md, "\n## consentry-banner: bytes transferred\n");
     let _ = writeln!(
         md,
-        "Command: `cargo xtask bench` (after `cargo xtask dist`): each file of the browser bundle compressed with \
-         `gzip -9`, against vanilla-cookieconsent 3.1.0 installed from npm in the same run (its dist JS and CSS).\n"
+        "Command: `cargo xtask bench` (section `size`, after `cargo xtask dist`): everything a script-tag page \
+         downloads to show and run the banner, each file compressed with `gzip -9`: loader, JS glue, wasm, \
+         stylesheet and the ready policy (`www/policies/redis.json` built for English: 5 categories, 4 services). \
+         Baselines installed from npm in the same run: vanilla-cookieconsent 3.1.0 (its dist JS and CSS; its \
+         configuration, texts included, is written by the site on top) and Osano's `cookieconsent` 3.1.1 (its \
+         minified JS and CSS). `cargo xtask test` fails above the budget in `{}`.\n",
+        crate::size::BUDGET_FILE
     );
     let _ = writeln!(md, "| file | raw | gzip -9 |");
     let _ = writeln!(md, "|---|---|---|");
-    let mut total_ours = 0;
-    for f in ours {
-        let p = dist.join(f);
-        let raw = std::fs::metadata(&p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))?;
-        let gz = gzip9(&p)?;
-        total_ours += gz;
-        let _ = writeln!(md, "| consentry `{f}` | {raw} B | {gz} B |");
+    let ours = crate::size::measure(root, &dist)?;
+    let total_ours: u64 = ours.iter().map(|f| f.gzip).sum();
+    for f in &ours {
+        let _ = writeln!(md, "| consentry `{}` | {} B | {} B |", f.name, f.raw, f.gzip);
     }
-    let mut total_theirs = 0;
-    for f in theirs {
-        let p = vcc.join(f);
-        let raw = std::fs::metadata(&p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))?;
-        let gz = gzip9(&p)?;
-        total_theirs += gz;
-        let _ = writeln!(md, "| vanilla-cookieconsent `{f}` | {raw} B | {gz} B |");
+    let mut totals = Vec::new();
+    for (label, dir, files) in [
+        ("vanilla-cookieconsent 3.1.0", &vcc, ["cookieconsent.umd.js", "cookieconsent.css"]),
+        ("Osano cookieconsent 3.1.1", &osano, ["cookieconsent.min.js", "cookieconsent.min.css"]),
+    ] {
+        let mut total = 0;
+        for f in files {
+            let p = dir.join(f);
+            let raw = std::fs::metadata(&p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))?;
+            let gz = crate::size::gzip9(&p)?;
+            total += gz;
+            let _ = writeln!(md, "| {label} `{f}` | {raw} B | {gz} B |");
+        }
+        totals.push((label, total));
+    }
+    let _ = writeln!(md, "\nTotal gzip -9: consentry **{total_ours} B**.");
+    for (label, total) in &totals {
+        let _ = writeln!(
+            md,
+            "{label}: {total} B, consentry at **{:.2}×** its size.",
+            total_ours as f64 / *total as f64
+        );
+    }
+    let builder: u64 = ["consentry_policy.js", "consentry_policy_bg.wasm"]
+        .iter()
+        .map(|f| crate::size::gzip9(&dist.join(f)))
+        .sum::<Result<u64, String>>()?;
+    let source = crate::size::gzip9(&root.join("www/policies/redis.json"))?;
+    let _ = writeln!(
+        md,
+        "\nA page that hands the banner a policy *source* instead of a ready policy also downloads the policy \
+         builder (`consentry_policy.js` + `consentry_policy_bg.wasm`, {builder} B gzip -9) and the source itself \
+         ({source} B for redis.json, all its languages): {} B in all. `consentry policy build` spares that.",
+        total_ours - ours.last().map_or(0, |f| f.gzip) + builder + source
+    );
+    twiggy(root, md)
+}
+
+/// twiggy's 15 largest items of the banner's wasm (as wasm-bindgen wrote it,
+/// names kept; wasm-opt then shrinks it further).
+fn twiggy(root: &Path, md: &mut String) -> Result<(), String> {
+    let bin = crate::bootstrap::twiggy()?;
+    let wasm = root.join("target/wasm-bindgen/consentry_wasm_bg.wasm");
+    let out = std::process::Command::new(&bin)
+        .args(["top", "-n", "15", "-f", "csv"])
+        .arg(&wasm)
+        .output()
+        .map_err(|e| format!("cannot run twiggy: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("twiggy failed on {}", wasm.display()));
     }
     let _ = writeln!(
         md,
-        "\nTotal gzip: consentry {total_ours} B, vanilla-cookieconsent {total_theirs} B, ratio {:.2} (goal: below 1).",
-        total_ours as f64 / total_theirs as f64
+        "\ntwiggy's 15 largest items of `consentry_wasm_bg.wasm` before wasm-opt (`twiggy top -n 15`; the \
+         \"function names\" section is debug data that wasm-opt strips):\n"
     );
+    let _ = writeln!(md, "| item | bytes | share |");
+    let _ = writeln!(md, "|---|---|---|");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().skip(1) {
+        // Name,ShallowSize,ShallowSizePercent,RetainedSize,RetainedSizePercent
+        // (a name may hold commas: split from the right).
+        let parts: Vec<&str> = line.rsplitn(5, ',').collect();
+        if let [_, _, pct, size, name] = parts.as_slice() {
+            let pct: f64 = pct.parse().unwrap_or(0.0);
+            let name = name.trim_matches('"').replace("\"\"", "\"").replace('|', "\\|");
+            let _ = writeln!(md, "| `{name}` | {size} B | {pct:.1}% |");
+        }
+    }
     Ok(())
 }
 
@@ -359,7 +432,7 @@ fn browser_timing(root: &Path, md: &mut String) -> Result<(), String> {
     let out = root.join("target").join("bench").join("banner-timing.json");
     while_serving(&mut server, &addr, || {
         println!(
-            "  {BROWSER_RUNS} navigations per variant and profile, 3 variants, 2 profiles (about 6 minutes)"
+            "  {BROWSER_RUNS} navigations per variant and profile, 5 variants, 2 profiles (about 10 minutes)"
         );
         let status = std::process::Command::new("node")
             .current_dir(&tests)
@@ -385,13 +458,16 @@ fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(),
     let _ = writeln!(md, "\n## consentry-banner: time to a visible banner in Chromium\n");
     let _ = writeln!(
         md,
-        "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in three \
+        "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in five \
          ways from the same process, every file from memory with `no-store`: **server** = through `ConsentLayer` \
          with the server-rendered banner (the wasm widget hydrates it); **script** = the page of a static site with \
-         `<link>` + `<script type=\"module\" src=\"consentry.js\" data-policy=\"…\">`; **vanilla** = the same page with \
+         the README's snippet: preload hints for the glue, the wasm and the ready policy, `<link>` + \
+         `<script type=\"module\" src=\"consentry.js\" data-policy=\"policy.ready.json\">`; **script without hints**: \
+         the same without the hints; **script handed the policy source**: no hints, `data-policy` names the policy \
+         source, so the banner also fetches the policy builder; **vanilla** = the same page with \
          vanilla-cookieconsent 3.1.0 from npm (its CSS, UMD bundle and a `CookieConsent.run` configuration with the \
          same categories and texts, `hideFromBots: false`). Same policy (`www/policies/redis.json`), tags at the end of \
-         `<head>` in all three. `tests/browser/bench-banner.mjs` drives headless Chromium {} (playwright-core): a \
+         `<head>` in all five. `tests/browser/bench-banner.mjs` drives headless Chromium {} (playwright-core): a \
          fresh context per navigation (empty cache, no cookies), variants interleaved, {} measured navigations each \
          after one warm-up round. *Banner visible* = `performance.now()` in the first animation frame in which the \
          banner element is laid out inside the viewport and `checkVisibility({{opacityProperty, visibilityProperty}})` \
@@ -415,7 +491,9 @@ fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(),
         let base_fcp = num(p, "vanilla", "fcp_median")?;
         for (id, label) in [
             ("server", "consentry, server-rendered banner"),
-            ("script", "consentry, plain script tag"),
+            ("script", "consentry, script tag + preload hints (README snippet)"),
+            ("script-plain", "consentry, script tag without hints"),
+            ("script-source", "consentry, script tag handed the policy source"),
             ("vanilla", "vanilla-cookieconsent 3.1.0"),
         ] {
             let visible = num(p, id, "visible_median")?;

@@ -104,13 +104,13 @@ fn wasm_bindgen_cli() -> Result<PathBuf, String> {
     let base = ["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--root", root_s.as_str()];
     let mut locked = base.to_vec();
     locked.push("--locked");
-    if cargo_install_with_progress(&locked)? {
+    if cargo_install_with_progress(&locked, WASM_BINDGEN_CRATES)? {
         return Ok(bin);
     }
     // The crate's lock file pins a transitive version that the registry may
     // lack; the unlocked resolution builds the same wasm-bindgen version.
     println!("  the locked install could not resolve; retrying without --locked");
-    if cargo_install_with_progress(&base)? {
+    if cargo_install_with_progress(&base, WASM_BINDGEN_CRATES)? {
         Ok(bin)
     } else {
         Err(format!(
@@ -120,7 +120,7 @@ fn wasm_bindgen_cli() -> Result<PathBuf, String> {
 }
 
 /// Runs `cargo install`, printing one progress line per compiled crate.
-fn cargo_install_with_progress(args: &[&str]) -> Result<bool, String> {
+fn cargo_install_with_progress(args: &[&str], expected_crates: usize) -> Result<bool, String> {
     let started = Instant::now();
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args(args)
@@ -137,7 +137,7 @@ fn cargo_install_with_progress(args: &[&str]) -> Result<bool, String> {
                 compiled += 1;
                 let secs = started.elapsed().as_secs();
                 println!(
-                    "    [{compiled:>3}/~{WASM_BINDGEN_CRATES} crates, {}m{:02}s] {krate}",
+                    "    [{compiled:>3}/~{expected_crates} crates, {}m{:02}s] {krate}",
                     secs / 60,
                     secs % 60
                 );
@@ -154,6 +154,32 @@ fn cargo_install_with_progress(args: &[&str]) -> Result<bool, String> {
         }
     }
     Ok(status.success())
+}
+
+/// twiggy (wasm size profiler) for `cargo xtask bench`, pinned, installed
+/// into the tool cache once.
+pub fn twiggy() -> Result<PathBuf, String> {
+    const VERSION: &str = "0.8.0";
+    let root = cache_dir().join("tools");
+    let bin = root.join("bin").join("twiggy");
+    if stdout_of(&bin.to_string_lossy(), &["--version"]).is_some_and(|v| v.contains(VERSION)) {
+        return Ok(bin);
+    }
+    println!(
+        "  twiggy {VERSION}: missing, installing into {} (once per machine; about 2 minutes)",
+        root.display()
+    );
+    let root_s = root.to_string_lossy().into_owned();
+    if cargo_install_with_progress(
+        &["install", "twiggy", "--version", VERSION, "--locked", "--root", &root_s],
+        66,
+    )? {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "could not install twiggy; run `cargo install twiggy --version {VERSION} --locked --root {root_s}`"
+        ))
+    }
 }
 
 /// Headless Chromium for the browser tests: `/usr/bin/chromium`, installed

@@ -8,6 +8,7 @@
 mod bench;
 mod bootstrap;
 mod run;
+mod size;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -121,16 +122,23 @@ fn test() -> Result<(), String> {
             ("CHROMEDRIVER", "/usr/bin/chromedriver"),
         ],
     )?;
-    dist_with(&tools)?;
-    run::cargo(&root, &["build", "--quiet", "--package", "consentry-demo"], &[])?;
+    let dist = dist_with(&tools)?;
+    println!("  bundle size (gzip -9) against the budget in {}", size::BUDGET_FILE);
+    size::check_budget(&root, &dist)?;
+    run::cargo(
+        &root,
+        &["build", "--quiet", "--package", "consentry-demo", "--package", "consentry-cli"],
+        &[],
+    )?;
     let browser = root.join("tests").join("browser");
     bootstrap::npm_ci(&browser)?;
     let demo = root.join("target").join("debug").join("consentry-demo");
+    let cli = root.join("target").join("debug").join("consentry");
     counts += run::counted(
         &browser,
         "node",
         &["--test", "--test-concurrency=1", "--test-reporter=tap"],
-        &[("CONSENTRY_DEMO_BIN", &demo.to_string_lossy())],
+        &[("CONSENTRY_DEMO_BIN", &demo.to_string_lossy()), ("CONSENTRY_CLI_BIN", &cli.to_string_lossy())],
     )?;
 
     step.done();
@@ -154,13 +162,15 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     let out = www.join("dist");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut step = Step::new(3);
-    step.begin("dist: compiling the banner to wasm (profile wasm-release)");
+    step.begin("dist: compiling the banner and the policy builder to wasm (profile wasm-release)");
     run::cargo(
         &root,
         &[
             "build",
             "--package",
             "consentry-banner",
+            "--package",
+            "consentry-policy",
             "--target",
             "wasm32-unknown-unknown",
             "--profile",
@@ -169,42 +179,31 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
         &[],
     )?;
     step.begin("dist: wasm-bindgen (JS glue) and wasm-opt -Oz");
-    let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/consentry_banner.wasm");
     let bindgen_out = root.join("target/wasm-bindgen");
-    run::program(
-        &root,
-        &tools.wasm_bindgen.to_string_lossy(),
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--out-dir",
-            &bindgen_out.to_string_lossy(),
-            "--out-name",
-            "consentry_wasm",
-            "--no-typescript",
-        ],
-    )?;
-    let wasm_opt = www.join("node_modules/.bin/wasm-opt");
-    run::program(
-        &root,
-        &wasm_opt.to_string_lossy(),
-        &[
-            &bindgen_out.join("consentry_wasm_bg.wasm").to_string_lossy(),
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            "-o",
-            &out.join("consentry_wasm_bg.wasm").to_string_lossy(),
-        ],
-    )?;
+    // (crate's wasm file, output name): the banner every visitor downloads,
+    // and the policy builder fetched only for policy sources (and used by Node).
+    for (krate, name) in [("consentry_banner", "consentry_wasm"), ("consentry_policy", "consentry_policy")] {
+        let wasm = root.join("target/wasm32-unknown-unknown/wasm-release").join(format!("{krate}.wasm"));
+        run::program(
+            &root,
+            &tools.wasm_bindgen.to_string_lossy(),
+            &[
+                &wasm.to_string_lossy(),
+                "--target",
+                "web",
+                "--out-dir",
+                &bindgen_out.to_string_lossy(),
+                "--out-name",
+                name,
+                "--no-typescript",
+            ],
+        )?;
+        wasm_opt(&www, &bindgen_out.join(format!("{name}_bg.wasm")), &out.join(format!("{name}_bg.wasm")))?;
+    }
     step.begin("dist: loader, types and stylesheet");
     let copies = [
         (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
+        (bindgen_out.join("consentry_policy.js"), "consentry_policy.js"),
         (www.join("src/consentry.js"), "consentry.js"),
         (www.join("src/consentry.d.ts"), "consentry.d.ts"),
         (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
@@ -213,11 +212,37 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
         std::fs::copy(&from, out.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
     }
     step.done();
-    for name in ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"] {
+    for name in BUNDLE.iter().chain(&["consentry_policy.js", "consentry_policy_bg.wasm"]) {
         let len = std::fs::metadata(out.join(name)).map(|m| m.len()).unwrap_or(0);
         println!("  www/dist/{name}: {len} bytes");
     }
     Ok(out)
+}
+
+/// The files a page downloads to show and run the banner (besides its
+/// ready policy), in `www/dist/`.
+pub const BUNDLE: [&str; 4] =
+    ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"];
+
+/// binaryen's optimiser for size (npm package `binaryen`; Debian's is too old).
+fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
+    let wasm_opt = www.join("node_modules/.bin/wasm-opt");
+    run::program(
+        www,
+        &wasm_opt.to_string_lossy(),
+        &[
+            &input.to_string_lossy(),
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "-o",
+            &output.to_string_lossy(),
+        ],
+    )
 }
 
 fn demo(args: &[String]) -> Result<(), String> {

@@ -1,10 +1,15 @@
-//! `consentry`: work with the consent receipts a site has stored.
+//! `consentry`: check and build policies, and work with the consent receipts
+//! a site has stored.
 //!
 //! ```text
+//! consentry policy check POLICY.json                                  validate (exit 1 on error)
+//! consentry policy build POLICY.json [--out PATH] [--lang fr,en|all]  the ready policy for the banner
 //! consentry receipts export --db PATH [--since DATE] [--until DATE]   JSON Lines on stdout
 //! consentry receipts prune  --db PATH --older-than DAYS               retention
 //! ```
 //! DATE is `YYYY-MM-DD` (UTC midnight) or Unix seconds; `--until` is exclusive.
+
+mod policy;
 
 use std::process::ExitCode;
 
@@ -12,6 +17,7 @@ use consentry_tower::receipts::SqliteStore;
 
 const USAGE: &str = "\
 usage:
+  consentry policy check|build ...   (consentry policy --help)
   consentry receipts export --db PATH [--since DATE] [--until DATE]
       every receipt made in [since, until) as JSON Lines on stdout
   consentry receipts prune --db PATH --older-than DAYS
@@ -101,9 +107,18 @@ fn run(args: &[String]) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let result = if args.first().map(String::as_str) == Some("policy") {
+        policy::run(&args[1..])
+    } else {
+        run(&args).map_err(policy::Failure::Usage)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(policy::Failure::Invalid(e)) => {
+            eprintln!("consentry: {e}");
+            ExitCode::from(1)
+        }
+        Err(policy::Failure::Usage(e)) => {
             eprintln!("consentry: {e}");
             ExitCode::from(2)
         }

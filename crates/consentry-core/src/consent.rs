@@ -125,12 +125,16 @@ impl Consent {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut granted: Vec<String> =
-            granted.into_iter().map(Into::into).filter(|g| is_valid_id(g)).collect();
-        granted.sort_unstable();
-        granted.dedup();
-        granted.truncate(MAX_CATEGORIES);
-        Self { revision, given_at, granted, id }
+        // Sorted and deduplicated by insertion: at most 64 short ids, and the
+        // browser banner is spared the general sort's kilobytes of code.
+        let mut sorted: Vec<String> = Vec::new();
+        for g in granted.into_iter().map(Into::<String>::into).filter(|g| is_valid_id(g)) {
+            if let Err(at) = sorted.binary_search(&g) {
+                sorted.insert(at, g);
+            }
+        }
+        sorted.truncate(MAX_CATEGORIES);
+        Self { revision, given_at, granted: sorted, id }
     }
 
     /// Policy revision the choice was made under.
@@ -160,7 +164,14 @@ impl Consent {
 
     /// The cookie value.
     pub fn encode(&self) -> String {
-        let mut out = format!("v1.{}.{}.", self.revision, self.given_at);
+        // Built by hand, not with `format!`: this runs in the browser banner,
+        // whose size would grow by the whole formatting machinery.
+        let mut out = String::with_capacity(64);
+        out.push_str("v1.");
+        push_decimal(&mut out, u64::from(self.revision));
+        out.push('.');
+        push_decimal(&mut out, self.given_at);
+        out.push('.');
         for (i, g) in self.granted.iter().enumerate() {
             if i > 0 {
                 out.push('~');
@@ -201,26 +212,26 @@ impl Consent {
                 if list.len() == MAX_CATEGORIES {
                     return Err(DecodeError::BadGrantList);
                 }
-                list.push(g.to_owned());
+                // Kept sorted by insertion; a duplicate is malformed.
+                match list.binary_search_by(|o: &String| o.as_str().cmp(g)) {
+                    Ok(_) => return Err(DecodeError::BadGrantList),
+                    Err(at) => list.insert(at, g.to_owned()),
+                }
             }
-        }
-        let n = list.len();
-        list.sort_unstable();
-        list.dedup();
-        if list.len() != n {
-            return Err(DecodeError::BadGrantList);
         }
         Ok(Self { revision, given_at, granted: list, id })
     }
 }
 
 /// Digits only, no sign, no leading zero (except "0"), at most `max` digits.
-fn decimal(s: &str, max: usize) -> Option<u64> {
+pub(crate) fn decimal(s: &str, max: usize) -> Option<u64> {
     let ok = !s.is_empty()
         && s.len() <= max
         && s.bytes().all(|b| b.is_ascii_digit())
         && (s == "0" || !s.starts_with('0'));
-    if ok { s.parse().ok() } else { None }
+    // By hand rather than `str::parse`, whose error type drags formatting
+    // code into the browser banner; at most 12 digits cannot overflow.
+    ok.then(|| s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
 /// Finds the values of cookie `name` in one `Cookie` request header.
@@ -285,6 +296,24 @@ where
         }
     }
     best
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        out.push(char::from(*d));
+    }
 }
 
 #[cfg(test)]

@@ -295,3 +295,60 @@ impl Decision {
         category_ok && service_ok
     }
 }
+
+/// What Google's Consent Mode v2 is told: `analytics_storage` follows the
+/// categories of the policy's Google services (GA4, GTM); the three `ad_*`
+/// signals follow the `advertising` category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoogleConsent {
+    /// `analytics_storage`.
+    pub analytics: bool,
+    /// `ad_storage`, `ad_user_data`, `ad_personalization`.
+    pub ads: bool,
+}
+
+impl Decision {
+    /// The Consent Mode state for this decision, or `None` when the policy
+    /// has no Google service (nothing to tell). The middleware writes it into
+    /// the page; the banner sends it as `gtag('consent', 'update', …)`.
+    pub fn google_consent(&self, policy: &Policy) -> Option<GoogleConsent> {
+        let mut google = policy
+            .services()
+            .iter()
+            .filter(|s| matches!(s.kind, crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm))
+            .peekable();
+        google.peek()?;
+        let analytics = google.any(|s| self.allows(&s.category));
+        Some(GoogleConsent { analytics, ads: self.allows("advertising") })
+    }
+
+    /// The Matomo consent command (`_paq.push([command])`) for one service,
+    /// `None` for other kinds: remember or forget consent, for cookies only in
+    /// `require_cookie_consent` mode.
+    pub fn matomo_command(&self, service: &Service) -> Option<&'static str> {
+        let ServiceConfig::Matomo(m) = &service.config else { return None };
+        Some(match (m.consent_mode, self.allows_service(&service.id)) {
+            (MatomoConsentMode::RequireConsent, true) => "rememberConsentGiven",
+            (MatomoConsentMode::RequireConsent, false) => "forgetConsentGiven",
+            (MatomoConsentMode::RequireCookieConsent, true) => "rememberCookieConsentGiven",
+            (MatomoConsentMode::RequireCookieConsent, false) => "forgetCookieConsentGiven",
+        })
+    }
+
+    /// Of the cookie `names` a page holds, those that belong to a service
+    /// this decision does not let run: what withdrawal deletes.
+    pub fn refused_cookies<'n>(
+        &self,
+        policy: &Policy,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Vec<&'n str> {
+        let refused: Vec<&Service> = policy.services().iter().filter(|s| !self.service_may_run(s)).collect();
+        let mut out: Vec<&str> = Vec::new();
+        for name in names {
+            if !out.contains(&name) && refused.iter().any(|s| s.cookies.iter().any(|g| g.matches(name))) {
+                out.push(name);
+            }
+        }
+        out
+    }
+}

@@ -39,20 +39,23 @@ mod error;
 mod pattern;
 mod policy;
 mod read;
+pub mod ready;
 pub mod receipt;
+pub mod render;
 mod signals;
 pub mod texts;
 
 pub use consent::{Consent, ConsentId, DecodeError, MAX_COOKIE_LEN, consent_from_headers, cookie_values};
-pub use decision::{CLOCK_SKEW_SECONDS, Decision, Grant, Reason, Tk, decide};
+pub use decision::{CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide};
 pub use error::{PolicyError, Problem};
 pub use pattern::Glob;
 pub use policy::{
     Category, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, MAX_AGE_DAYS_LIMIT,
     MAX_CATEGORIES, MAX_ID_LEN, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
-    SignalHandling, SignalPolicy, UrlHint,
+    SignalHandling, SignalPolicy, UrlHint, choice_json,
 };
 pub use read::JsonValue;
+pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts};
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
 pub use signals::Signals;
-pub use texts::{Key as TextKey, ResolvedTexts, Texts};
+pub use texts::{Key as TextKey, ResolvedTexts, Texts, accept_language, negotiate};

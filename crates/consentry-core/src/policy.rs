@@ -31,6 +31,7 @@ pub const MAX_AGE_DAYS_LIMIT: u32 = 395;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     revision: u32,
+    language: String,
     cookie: CookieSettings,
     signals: SignalPolicy,
     #[serde(serialize_with = "ser_categories")]
@@ -87,6 +88,45 @@ impl CookieSettings {
     /// `max_age_days` in seconds.
     pub fn max_age_seconds(&self) -> u64 {
         u64::from(self.max_age_days) * 86_400
+    }
+
+    /// The `Set-Cookie` value (also what the browser writes to
+    /// `document.cookie`) that stores `value` as the consent cookie:
+    /// `SameSite=Lax`, the policy's path, domain and lifetime, `Secure` on
+    /// https.
+    ///
+    /// ```
+    /// let c = consentry_core::CookieSettings::default();
+    /// assert_eq!(c.set_cookie("v1.x", true), "consentry=v1.x; Path=/; Max-Age=15552000; SameSite=Lax; Secure");
+    /// ```
+    pub fn set_cookie(&self, value: &str, secure: bool) -> String {
+        self.cookie_line(value, self.max_age_seconds(), secure)
+    }
+
+    /// The `Set-Cookie` value that deletes the consent cookie.
+    pub fn delete_cookie(&self, secure: bool) -> String {
+        self.cookie_line("", 0, secure)
+    }
+
+    fn cookie_line(&self, value: &str, max_age: u64, secure: bool) -> String {
+        // By hand, not `format!`: the browser banner runs this.
+        let mut s = String::with_capacity(96);
+        s.push_str(&self.name);
+        s.push('=');
+        s.push_str(value);
+        s.push_str("; Path=");
+        s.push_str(&self.path);
+        s.push_str("; Max-Age=");
+        crate::consent::push_decimal(&mut s, max_age);
+        s.push_str("; SameSite=Lax");
+        if let Some(d) = &self.domain {
+            s.push_str("; Domain=");
+            s.push_str(d);
+        }
+        if secure {
+            s.push_str("; Secure");
+        }
+        s
     }
 }
 
@@ -331,6 +371,7 @@ pub const GTM_URL: &str = "https://www.googletagmanager.com/gtm.js";
 /// A policy as read, before validation (see `read.rs`).
 pub(crate) struct RawPolicy {
     pub(crate) revision: u32,
+    pub(crate) language: Option<String>,
     pub(crate) cookie: CookieSettings,
     pub(crate) signals: SignalPolicy,
     pub(crate) categories: Vec<Category>,
@@ -424,10 +465,21 @@ impl Policy {
         }
 
         texts::validate(&raw.texts, &raw.categories)?;
+        let language = raw.language.unwrap_or_else(|| "en".to_owned());
+        if !texts::valid_language_tag(&language) {
+            return Err(PolicyError::at("language", Problem::InvalidLanguage { tag: language }));
+        }
+        if !texts::BUILTIN_LANGUAGES.contains(&language.as_str()) && !raw.texts.contains_key(&language) {
+            return Err(PolicyError::at(
+                "language",
+                Problem::MissingText { lang: language, key: "title".to_owned() },
+            ));
+        }
 
         let catalog = Arc::new(Catalog { categories: raw.categories, services });
         Ok(Self {
             revision: raw.revision,
+            language,
             cookie: raw.cookie,
             signals: raw.signals,
             categories: Arc::clone(&catalog),
@@ -437,9 +489,38 @@ impl Policy {
         })
     }
 
+    /// A policy from parts already checked elsewhere (the ready policy reader,
+    /// [`crate::ready::read`], which enforces the invariants decisions rely on).
+    pub(crate) fn from_parts(
+        revision: u32,
+        language: String,
+        cookie: CookieSettings,
+        signals: SignalPolicy,
+        catalog: Arc<Catalog>,
+        consent_endpoint: Option<String>,
+        texts: BTreeMap<String, Texts>,
+    ) -> Self {
+        Self {
+            revision,
+            language,
+            cookie,
+            signals,
+            categories: Arc::clone(&catalog),
+            services: catalog,
+            consent_endpoint,
+            texts,
+        }
+    }
+
     /// Policy revision; a consent given under another revision is asked again.
     pub fn revision(&self) -> u32 {
         self.revision
+    }
+
+    /// The site's default language (`language`, default `en`): the banner
+    /// speaks it when none of the visitor's languages is available.
+    pub fn language(&self) -> &str {
+        &self.language
     }
 
     /// Consent cookie settings.
@@ -489,6 +570,25 @@ impl Policy {
         &self.texts
     }
 
+    /// A visitor's choice as the optional categories it grants, in policy
+    /// order: required categories are implied and unknown ids are dropped
+    /// (callers that must refuse them check [`category`](Self::category)).
+    /// The browser banner and the consent endpoint both record this.
+    ///
+    /// ```
+    /// let p = consentry_core::Policy::from_json(r#"{"revision": 1, "categories": [
+    ///     {"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}]}"#).unwrap();
+    /// assert_eq!(p.choice(["advertising", "essential", "nope", "analytics"]), ["analytics", "advertising"]);
+    /// ```
+    pub fn choice<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&str> {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        self.categories()
+            .iter()
+            .filter(|c| !c.required && ids.contains(&c.id.as_str()))
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+
     /// Whether any category needs asking about (kisslabs-style sites with only
     /// essential cookies never show a banner).
     pub fn has_optional_categories(&self) -> bool {
@@ -500,7 +600,7 @@ impl Policy {
     }
 }
 
-fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
+pub(crate) fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if c.name.is_empty() || c.name.len() > 64 || !c.name.bytes().all(token) {
         return Err(PolicyError::at("cookie.name", Problem::InvalidCookieName { name: c.name.clone() }));
@@ -641,4 +741,20 @@ fn google_id(value: &str, prefix: &str) -> bool {
     value.strip_prefix(prefix).is_some_and(|rest| {
         (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     })
+}
+
+/// The consent endpoint's request body for a choice: `{"granted":[…]}`.
+/// Ids are valid policy ids (no characters JSON would escape).
+pub fn choice_json(granted: &[&str]) -> String {
+    let mut s = String::from("{\"granted\":[");
+    for (i, g) in granted.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        s.push_str(g);
+        s.push('"');
+    }
+    s.push_str("]}");
+    s
 }

@@ -167,7 +167,7 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
     let o = Obj::new(
         v,
         "",
-        &["revision", "cookie", "signals", "categories", "services", "consent_endpoint", "texts"],
+        &["revision", "language", "cookie", "signals", "categories", "services", "consent_endpoint", "texts"],
     )?;
     let revision = o.u32("revision")?.ok_or_else(|| schema("", "missing field `revision`".into()))?;
 
@@ -219,6 +219,7 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
 
     Ok(RawPolicy {
         revision,
+        language: o.string("language")?,
         cookie,
         signals,
         categories,
@@ -285,7 +286,7 @@ fn service<V: JsonValue>(v: &V, path: &str) -> Result<RawService, PolicyError> {
     })
 }
 
-fn language_texts<V: JsonValue>(v: &V, path: &str) -> Result<Texts, PolicyError> {
+pub(crate) fn language_texts<V: JsonValue>(v: &V, path: &str) -> Result<Texts, PolicyError> {
     let mut allowed: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
     allowed.extend(["privacy_policy_url", "categories"]);
     let o = Obj::new(v, path, &allowed)?;

@@ -1,5 +1,10 @@
-//! Banner texts: per-language overrides in the policy over built-in English
-//! and French defaults, so a policy only writes what is specific to its site.
+//! Banner texts: per-language overrides in the policy over built-in language
+//! packs, so a policy only writes what is specific to its site.
+//!
+//! The packs are data (`lang/<tag>.json` in this crate, one per language,
+//! every key of [`Key`] plus the standard categories), compiled into the
+//! server and the build step, never into the browser banner: the browser gets
+//! texts already resolved for its language (see [`crate::ready`]).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +16,7 @@ use crate::policy::{Category, Policy};
 macro_rules! text_keys {
     ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
         /// The texts of one language, as written in the policy. Every field is
-        /// optional for `en` and `fr` (built-in defaults fill the gaps).
+        /// optional for a language with a built-in pack ([`BUILTIN_LANGUAGES`]).
         #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
         pub struct Texts {
             $( $(#[$doc])* #[serde(skip_serializing_if = "Option::is_none")] pub $field: Option<String>, )*
@@ -50,21 +55,23 @@ macro_rules! text_keys {
             }
         }
 
-        struct Builtin { $( $field: &'static str, )* categories: &'static [(&'static str, &'static str, &'static str)] }
-
-        impl Builtin {
-            fn get(&self, key: Key) -> &'static str {
-                match key { $( Key::$field => self.$field, )* }
-            }
-        }
     };
 }
 
 text_keys! {
     /// Banner heading.
     title,
-    /// Banner body text.
+    /// Banner body text: what the site would like to do and why.
     description,
+    /// Label before the list of purposes (optional categories) on the first layer, e.g. "Purposes:".
+    purposes,
+    /// Label before the list of third parties (the services) on the first layer.
+    third_parties,
+    /// First-layer sentence: refusing is possible and costs nothing.
+    refuse_notice,
+    /// First-layer sentence: the choice can be changed or withdrawn at any
+    /// time, and where (it names the [`settings_link`](Key::settings_link) button).
+    withdraw_notice,
     /// "Accept all" button.
     accept_all,
     /// "Reject all" button.
@@ -87,7 +94,7 @@ text_keys! {
     cookies,
     /// Line shown when the browser's DNT/GPC signal is honoured.
     signal_notice,
-    /// The persistent link that reopens the dialog.
+    /// The persistent button that reopens the dialog.
     settings_link,
     /// Text of the privacy policy link.
     privacy_policy_label,
@@ -111,94 +118,51 @@ pub struct CategoryText {
 /// Category ids with built-in titles and descriptions.
 pub const STANDARD_CATEGORIES: &[&str] = &["essential", "functional", "analytics", "advertising"];
 
-static EN: Builtin = Builtin {
-    title: "Your choice about cookies",
-    description: "This site needs a few cookies to work. With your permission it would also use others, for example to measure its audience. Nothing optional is stored until you decide, and you can change your mind at any time.",
-    accept_all: "Accept all",
-    reject_all: "Reject all",
-    preferences: "Choose",
-    preferences_title: "Cookie preferences",
-    preferences_description: "Turn each kind of cookie on or off. Essential cookies are always on because the site cannot work without them.",
-    save: "Save choices",
-    close: "Close",
-    always_on: "Always on",
-    services: "Services",
-    cookies: "Cookies",
-    signal_notice: "Your browser asks sites not to track you, and this site respects that: only essential cookies are used.",
-    settings_link: "Cookie settings",
-    privacy_policy_label: "Privacy policy",
-    embed_notice: "This content comes from another site that may set cookies.",
-    embed_load: "Load it",
-    categories: &[
-        (
-            "essential",
-            "Essential",
-            "Needed for the site to work: navigation, sign-in, security and remembering this choice.",
-        ),
-        ("functional", "Functional", "Remember settings such as language or layout."),
-        (
-            "analytics",
-            "Audience measurement",
-            "Count visits and see which pages are used, so the site can be improved.",
-        ),
-        ("advertising", "Advertising", "Let advertising partners show ads based on your browsing."),
-    ],
-};
+/// Languages with a built-in pack, English first (the last fallback).
+pub const BUILTIN_LANGUAGES: &[&str] =
+    &["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs"];
 
-static FR: Builtin = Builtin {
-    title: "Vos choix concernant les cookies",
-    description: "Ce site a besoin de quelques cookies pour fonctionner. Avec votre accord, il en utiliserait d'autres, par exemple pour mesurer son audience. Rien de facultatif n'est déposé avant votre décision, et vous pouvez changer d'avis à tout moment.",
-    accept_all: "Tout accepter",
-    reject_all: "Tout refuser",
-    preferences: "Personnaliser",
-    preferences_title: "Préférences de cookies",
-    preferences_description: "Activez ou désactivez chaque type de cookie. Les cookies essentiels restent actifs car le site ne peut pas fonctionner sans eux.",
-    save: "Enregistrer mes choix",
-    close: "Fermer",
-    always_on: "Toujours actifs",
-    services: "Services",
-    cookies: "Cookies",
-    signal_notice: "Votre navigateur demande aux sites de ne pas vous suivre, et ce site le respecte : seuls les cookies essentiels sont utilisés.",
-    settings_link: "Gérer les cookies",
-    privacy_policy_label: "Politique de confidentialité",
-    embed_notice: "Ce contenu provient d'un autre site, qui peut déposer des cookies.",
-    embed_load: "Le charger",
-    categories: &[
-        (
-            "essential",
-            "Essentiels",
-            "Indispensables au site : navigation, connexion, sécurité et mémorisation de ce choix.",
-        ),
-        ("functional", "Fonctionnels", "Mémorisent des réglages comme la langue ou la mise en page."),
-        (
-            "analytics",
-            "Mesure d'audience",
-            "Comptent les visites et les pages consultées, pour améliorer le site.",
-        ),
-        (
-            "advertising",
-            "Publicité",
-            "Permettent à des partenaires publicitaires d'afficher des annonces selon votre navigation.",
-        ),
-    ],
-};
+/// The packs as shipped: (language, JSON). Order as [`BUILTIN_LANGUAGES`].
+pub const PACK_SOURCES: &[(&str, &str)] = &[
+    ("en", include_str!("../lang/en.json")),
+    ("fr", include_str!("../lang/fr.json")),
+    ("de", include_str!("../lang/de.json")),
+    ("es", include_str!("../lang/es.json")),
+    ("it", include_str!("../lang/it.json")),
+    ("nl", include_str!("../lang/nl.json")),
+    ("pt", include_str!("../lang/pt.json")),
+    ("pl", include_str!("../lang/pl.json")),
+    ("sv", include_str!("../lang/sv.json")),
+    ("da", include_str!("../lang/da.json")),
+    ("fi", include_str!("../lang/fi.json")),
+    ("cs", include_str!("../lang/cs.json")),
+];
 
-fn builtin(lang: &str) -> Option<&'static Builtin> {
-    match primary(lang) {
-        "en" => Some(&EN),
-        "fr" => Some(&FR),
-        _ => None,
-    }
+/// Reads one pack: the same schema as a policy's `texts.<lang>` object.
+pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(PolicyError::syntax)?;
+    crate::read::language_texts(&value, "")
+}
+
+/// The built-in packs, read once. A pack that does not read (a packaging bug,
+/// which the tests rule out) is left out, so its language falls back to English.
+fn packs() -> &'static [(&'static str, Texts)] {
+    static PACKS: std::sync::OnceLock<Vec<(&'static str, Texts)>> = std::sync::OnceLock::new();
+    PACKS.get_or_init(|| {
+        PACK_SOURCES.iter().filter_map(|(lang, json)| Some((*lang, parse_pack(json).ok()?))).collect()
+    })
+}
+
+fn pack(lang: &str) -> Option<&'static Texts> {
+    let primary = primary(lang);
+    packs().iter().find(|(l, _)| *l == primary).map(|(_, t)| t)
 }
 
 fn primary(tag: &str) -> &str {
     tag.split(['-', '_']).next().unwrap_or(tag)
 }
 
-/// Languages with built-in texts.
-pub const BUILTIN_LANGUAGES: &[&str] = &["en", "fr"];
-
-fn valid_language_tag(tag: &str) -> bool {
+pub(crate) fn valid_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let first_ok =
         parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()));
@@ -215,7 +179,7 @@ pub(crate) fn validate(texts: &BTreeMap<String, Texts>, categories: &[Category])
                 Problem::InvalidLanguage { tag: lang.clone() },
             ));
         }
-        if builtin(lang).is_none() {
+        if pack(lang).is_none() {
             if let Some(key) = Key::ALL.iter().find(|k| t.get(**k).is_none()) {
                 return Err(PolicyError::at(
                     format!("texts.{lang}.{}", key.name()),
@@ -237,6 +201,7 @@ pub(crate) fn validate(texts: &BTreeMap<String, Texts>, categories: &[Category])
         if let Some(url) = &t.privacy_policy_url {
             let path = format!("texts.{lang}.privacy_policy_url");
             let ok = (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+                && !url.starts_with("//")
                 && !url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'"');
             if !ok {
                 return Err(PolicyError::at(path, Problem::InvalidUrl { url: url.clone() }));
@@ -260,102 +225,165 @@ pub(crate) fn validate(texts: &BTreeMap<String, Texts>, categories: &[Category])
 pub struct ResolvedTexts<'p> {
     lang: &'p str,
     own: Option<&'p Texts>,
-    en_own: Option<&'p Texts>,
-    builtin: &'static Builtin,
+    pack: Option<&'static Texts>,
+    english: Option<&'static Texts>,
     policy: &'p Policy,
 }
 
-impl std::fmt::Debug for Builtin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Builtin")
-    }
-}
-
 impl<'p> ResolvedTexts<'p> {
-    /// The language tag chosen (`en`, `fr`, or one the policy declares).
+    /// The language tag chosen (a built-in one or one the policy declares).
     pub fn lang(&self) -> &'p str {
         self.lang
     }
 
-    /// A text, falling back from the policy's language to the built-in one,
-    /// then to the policy's English, then to built-in English.
+    /// A text: the policy's own in this language, else the language's pack,
+    /// else the English pack (a pack never lacks a key; the tests check it).
     pub fn get(&self, key: Key) -> &'p str {
         self.own
             .and_then(|t| t.get(key))
-            .or_else(|| builtin(self.lang).map(|b| b.get(key)))
-            .or_else(|| self.en_own.and_then(|t| t.get(key)))
-            .unwrap_or_else(|| self.builtin.get(key))
+            .or_else(|| self.pack.and_then(|t| t.get(key)))
+            .or_else(|| self.english.and_then(|t| t.get(key)))
+            .unwrap_or("")
     }
 
-    /// The privacy policy link for this language (or the English one).
+    /// The privacy policy link for this language (or the policy's default language's, or the English one).
     pub fn privacy_policy_url(&self) -> Option<&'p str> {
+        let texts = self.policy.texts();
         self.own
             .and_then(|t| t.privacy_policy_url.as_deref())
-            .or_else(|| self.en_own.and_then(|t| t.privacy_policy_url.as_deref()))
+            .or_else(|| texts.get(self.policy.language()).and_then(|t| t.privacy_policy_url.as_deref()))
+            .or_else(|| texts.get("en").and_then(|t| t.privacy_policy_url.as_deref()))
+            .or_else(|| texts.values().find_map(|t| t.privacy_policy_url.as_deref()))
     }
 
-    /// A category's title: the policy's, the built-in one, any language's, the id.
+    /// A category's title: the policy's, the pack's, any language's, the id.
     pub fn category_title(&self, id: &'p str) -> &'p str {
-        self.category_field(id, |c| c.title.as_deref(), |b| b.1).unwrap_or(id)
+        self.category_field(id, |c| c.title.as_deref()).unwrap_or(id)
     }
 
     /// A category's description, if one is known.
     pub fn category_description(&self, id: &'p str) -> Option<&'p str> {
-        self.category_field(id, |c| c.description.as_deref(), |b| b.2)
+        self.category_field(id, |c| c.description.as_deref())
     }
 
     fn category_field(
         &self,
         id: &str,
         pick: impl Fn(&'p CategoryText) -> Option<&'p str>,
-        pick_builtin: impl Fn(&(&'static str, &'static str, &'static str)) -> &'static str,
     ) -> Option<&'p str> {
-        let from_builtin = |b: &'static Builtin| b.categories.iter().find(|c| c.0 == id).map(&pick_builtin);
-        self.own
-            .and_then(|t| t.categories.get(id))
-            .and_then(&pick)
-            .or_else(|| builtin(self.lang).and_then(from_builtin))
-            .or_else(|| self.policy.texts().values().find_map(|t| t.categories.get(id).and_then(&pick)))
-            .or_else(|| from_builtin(self.builtin))
+        let from = |t: Option<&'p Texts>| t.and_then(|t| t.categories.get(id)).and_then(&pick);
+        from(self.own)
+            .or_else(|| from(self.pack))
+            .or_else(|| self.policy.texts().values().find_map(|t| from(Some(t))))
+            .or_else(|| from(self.english))
+    }
+}
+
+/// Picks the language to show: the first of `preferred` (in order: the page's
+/// `<html lang>`, then `navigator.languages` in the browser or `Accept-Language`
+/// on the server) that `available` offers — the exact tag first, else the same
+/// primary language — else `default`.
+///
+/// ```
+/// use consentry_core::texts::negotiate;
+/// let available = ["fr", "en", "de"];
+/// assert_eq!(negotiate(&available, &["de-AT", "fr"], "en"), "de");
+/// assert_eq!(negotiate(&available, &["ja"], "fr"), "fr");
+/// ```
+pub fn negotiate<'a>(available: &[&'a str], preferred: &[&str], default: &'a str) -> &'a str {
+    for want in preferred {
+        let want = want.trim();
+        if want.is_empty() {
+            continue;
+        }
+        let normalised =
+            |tag: &str| tag.eq_ignore_ascii_case(want) || tag.eq_ignore_ascii_case(&want.replace('_', "-"));
+        if let Some(tag) = available.iter().find(|t| normalised(t)) {
+            return tag;
+        }
+        let want_primary = primary(want);
+        if let Some(tag) = available.iter().find(|t| primary(t).eq_ignore_ascii_case(want_primary)) {
+            return tag;
+        }
+    }
+    default
+}
+
+/// The language ranges of an `Accept-Language` header, best first (`q=0`
+/// dropped, at most 16 kept; anything unreadable is skipped).
+///
+/// ```
+/// use consentry_core::texts::accept_language;
+/// assert_eq!(accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"), ["fr-CH", "fr", "en", "de"]);
+/// assert_eq!(accept_language("en;q=0.1, da"), ["da", "en"]);
+/// ```
+pub fn accept_language(header: &str) -> Vec<&str> {
+    let mut ranges: Vec<(u16, usize, &str)> = Vec::new();
+    for (i, item) in header.split(',').enumerate().take(16) {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim();
+        if tag.is_empty()
+            || tag == "*"
+            || tag.len() > 35
+            || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            continue;
+        }
+        let mut q = 1000u16;
+        for p in parts {
+            if let Some(v) = p.trim().strip_prefix("q=") {
+                q = parse_q(v).unwrap_or(0);
+            }
+        }
+        if q > 0 {
+            ranges.push((q, i, tag));
+        }
+    }
+    ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.into_iter().map(|(_, _, t)| t).collect()
+}
+
+/// A quality value in thousandths (`0.8` → 800), per RFC 9110 §12.4.2.
+fn parse_q(v: &str) -> Option<u16> {
+    let v = v.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths: u16 = 0;
+    for (i, b) in frac.bytes().enumerate() {
+        thousandths += u16::from(b - b'0') * [100, 10, 1][i];
+    }
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
 impl Policy {
-    /// Texts in the best language for a visitor who prefers `preferred` (in
-    /// order, e.g. `<html lang>` then `navigator.languages`): an exact tag the
-    /// policy declares, else the same primary language, else a built-in
-    /// language, else English.
-    pub fn texts_for<'p>(&'p self, preferred: &[&str]) -> ResolvedTexts<'p> {
-        let declared = self.texts();
-        let mut chosen: Option<&'p str> = None;
-        'outer: for want in preferred {
-            let want_l = want.trim().to_ascii_lowercase().replace('_', "-");
-            if want_l.is_empty() {
-                continue;
-            }
-            for tag in declared.keys() {
-                if tag.eq_ignore_ascii_case(&want_l) {
-                    chosen = Some(tag);
-                    break 'outer;
-                }
-            }
-            for tag in declared.keys() {
-                if primary(tag) == primary(&want_l) {
-                    chosen = Some(tag);
-                    break 'outer;
-                }
-            }
-            if let Some(b) = BUILTIN_LANGUAGES.iter().find(|b| **b == primary(&want_l)) {
-                chosen = Some(b);
-                break;
+    /// Every language the banner can speak for this policy: the policy's own,
+    /// then the built-in packs.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.texts().keys().map(String::as_str).collect();
+        for b in BUILTIN_LANGUAGES {
+            if !all.contains(b) {
+                all.push(b);
             }
         }
-        let lang = chosen.unwrap_or("en");
+        all
+    }
+
+    /// Texts in the best language for a visitor who prefers `preferred` (in
+    /// order, e.g. `<html lang>` then `navigator.languages`); see [`negotiate`].
+    /// Without a match: the policy's [`language`](Policy::language).
+    pub fn texts_for<'p>(&'p self, preferred: &[&str]) -> ResolvedTexts<'p> {
+        let lang = negotiate(&self.languages(), preferred, self.language());
         ResolvedTexts {
             lang,
-            own: declared.get(lang),
-            en_own: declared.get("en"),
-            builtin: builtin(lang).unwrap_or(&EN),
+            own: self.texts().get(lang),
+            pack: pack(lang),
+            english: pack("en"),
             policy: self,
         }
     }

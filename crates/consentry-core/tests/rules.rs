@@ -179,8 +179,8 @@ fn duplicate_ids_revision_zero_and_bad_google_ids_are_refused() {
             "texts.en.categories.custom-one.title",
         ),
         (
-            r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"de": {"title": "x"}}}"#,
-            "texts.de.description",
+            r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"ja": {"title": "x"}}}"#,
+            "texts.ja.description",
         ),
         (r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"EN!": {}}}"#, "texts.EN!"),
         (
@@ -204,23 +204,73 @@ fn a_syntax_error_reports_line_and_column() {
     assert!(matches!(problem, Problem::Syntax { line: 3, .. }), "{msg}");
 }
 
+/// A built-in pack, as shipped.
+fn pack(lang: &str) -> consentry_core::Texts {
+    let (_, json) = consentry_core::texts::PACK_SOURCES
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .unwrap_or_else(|| panic!("no pack {lang}"));
+    consentry_core::texts::parse_pack(json).unwrap_or_else(|e| panic!("{lang}: {e}"))
+}
+
 #[test]
-fn texts_fall_back_from_policy_to_builtin_language_to_english() {
+fn texts_fall_back_from_policy_to_the_language_pack_to_english() {
     let p = Policy::from_json(
         r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "extra"}],
             "texts": {"fr": {"title": "Titre du site", "categories": {"extra": {"title": "En plus"}}}}}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    let (fr_pack, de_pack, en_pack) = (pack("fr"), pack("de"), pack("en"));
     let fr = p.texts_for(&["fr-CH", "en"]);
     assert_eq!(fr.lang(), "fr");
-    assert_eq!(fr.get(TextKey::title), "Titre du site");
-    assert_eq!(fr.get(TextKey::accept_all), "Tout accepter");
-    assert_eq!(fr.category_title("essential"), "Essentiels");
-    let en = p.texts_for(&["de", "en-GB"]);
+    assert_eq!(fr.get(TextKey::title), "Titre du site", "the policy's own text first");
+    assert_eq!(Some(fr.get(TextKey::accept_all)), fr_pack.get(TextKey::accept_all), "then the pack");
+    let essential = fr_pack.categories.get("essential").and_then(|c| c.title.as_deref());
+    assert_eq!(Some(fr.category_title("essential")), essential);
+    let de = p.texts_for(&["de-AT", "fr"]);
+    assert_eq!(de.lang(), "de", "every built-in language is offered");
+    assert_eq!(Some(de.get(TextKey::reject_all)), de_pack.get(TextKey::reject_all));
+    assert_eq!(
+        de.category_title("extra"),
+        "En plus",
+        "a custom category falls back to any declared language"
+    );
+    let en = p.texts_for(&["ja", "en-GB"]);
     assert_eq!(en.lang(), "en");
-    assert_eq!(en.get(TextKey::accept_all), "Accept all");
-    assert_eq!(en.category_title("extra"), "En plus", "falls back to any declared language");
-    assert_eq!(p.texts_for(&[]).lang(), "en");
+    assert_eq!(Some(en.get(TextKey::accept_all)), en_pack.get(TextKey::accept_all));
+    assert_eq!(p.texts_for(&["ja"]).lang(), "en", "nothing matches: the policy's default language");
+}
+
+#[test]
+fn every_language_pack_has_every_key_and_no_unknown_one() {
+    let en = pack("en");
+    for (lang, _) in consentry_core::texts::PACK_SOURCES {
+        // parse_pack refuses unknown keys, with their path.
+        let t = pack(lang);
+        for key in TextKey::ALL {
+            let text = t.get(*key).unwrap_or_else(|| panic!("{lang}: no `{}`", key.name()));
+            assert!(!text.trim().is_empty(), "{lang}: `{}` is empty", key.name());
+        }
+        for id in consentry_core::texts::STANDARD_CATEGORIES {
+            let c = t.categories.get(*id).unwrap_or_else(|| panic!("{lang}: no category `{id}`"));
+            assert!(c.title.is_some() && c.description.is_some(), "{lang}: category `{id}`");
+        }
+        assert_eq!(t.categories.len(), en.categories.len(), "{lang}: only the standard categories");
+        assert!(t.privacy_policy_url.is_none(), "{lang}: a pack has no site link");
+        // The withdrawal sentence names the button that reopens the choice.
+        let settings = t.get(TextKey::settings_link).unwrap_or_default();
+        let withdraw = t.get(TextKey::withdraw_notice).unwrap_or_default();
+        assert!(withdraw.contains(settings), "{lang}: withdraw_notice must name `{settings}`");
+    }
+    assert_eq!(consentry_core::texts::PACK_SOURCES.len(), 12, "at least the twelve languages");
+}
+
+#[test]
+fn a_pack_with_an_unknown_key_is_refused_with_its_path() {
+    let e = consentry_core::texts::parse_pack(r#"{"title": "x", "titel": "y"}"#)
+        .err()
+        .unwrap_or_else(|| panic!("accepted an unknown key"));
+    assert!(e.to_string().contains("titel"), "{e}");
 }
 
 #[test]

@@ -10,9 +10,13 @@
 //! - `/server/`: the page through `ConsentLayer` with the server-rendered
 //!   banner (policy inlined, stylesheet and loader injected; the wasm
 //!   widget hydrates the banner that is already in the HTML);
-//! - `/script/`: the page as a static site would ship it, with the
-//!   stylesheet and `<script type="module" src="consentry.js"
-//!   data-policy="…">` at the end of `<head>`, where the layer injects its own;
+//! - `/script/`: the page as a static site would ship it, with the README's
+//!   snippet at the end of `<head>`, where the layer injects its own: preload
+//!   hints for the glue, the wasm and the ready policy, the stylesheet and
+//!   `<script type="module" src="consentry.js" data-policy="policy.ready.json">`;
+//! - `/script-plain/`: the same without the preload hints;
+//! - `/script-source/`: the same without hints, handed the policy *source*
+//!   (the banner then fetches the policy builder and builds it in the page);
 //! - `/vanilla/`: the page with vanilla-cookieconsent 3.1 (its CSS, its UMD
 //!   bundle and a `CookieConsent.run` configuration built from the same
 //!   policy: same categories, same texts), at the same place.
@@ -92,7 +96,11 @@ fn vanilla_config(policy: &Policy) -> String {
             .collect();
         let mut description = t.category_description(&c.id).unwrap_or_default().to_owned();
         if !services.is_empty() {
-            description.push_str(&format!(" {}: {}.", t.get(Key::services), services.join(", ")));
+            description.push(' ');
+            description.push_str(t.get(Key::services));
+            description.push_str(": ");
+            description.push_str(&services.join(", "));
+            description.push('.');
         }
         sections.push(serde_json::json!({
             "title": t.category_title(&c.id),
@@ -111,7 +119,9 @@ fn vanilla_config(policy: &Policy) -> String {
             "translations": { "en": {
                 "consentModal": {
                     "title": t.get(Key::title),
-                    "description": t.get(Key::description),
+                    // The same first layer as ours: purposes, third parties,
+                    // refusing costs nothing, withdrawal.
+                    "description": first_layer(policy, &t),
                     "acceptAllBtn": t.get(Key::accept_all),
                     "acceptNecessaryBtn": t.get(Key::reject_all),
                     "showPreferencesBtn": t.get(Key::preferences),
@@ -130,6 +140,27 @@ fn vanilla_config(policy: &Policy) -> String {
     format!("CookieConsent.run({config});\n")
 }
 
+/// The words of our first layer as one paragraph, for vanilla-cookieconsent.
+fn first_layer(policy: &Policy, t: &consentry_core::ResolvedTexts<'_>) -> String {
+    let optional = |id: &str| policy.category(id).is_some_and(|c| !c.required);
+    let purposes: Vec<&str> =
+        policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
+    let parties: Vec<&str> = policy
+        .services()
+        .iter()
+        .filter(|s| optional(&s.category))
+        .map(|s| s.name.as_deref().unwrap_or(&s.id))
+        .collect();
+    [
+        t.get(Key::description).to_owned(),
+        format!("{} {}.", t.get(Key::purposes), purposes.join(", ")),
+        format!("{} {}.", t.get(Key::third_parties), parties.join(", ")),
+        t.get(Key::refuse_notice).to_owned(),
+        t.get(Key::withdraw_notice).to_owned(),
+    ]
+    .join(" ")
+}
+
 /// Serves `assets` at `{*name}` with `no-store`.
 fn static_files(assets: Assets) -> MethodRouter {
     get(move |UrlPath(name): UrlPath<String>| {
@@ -142,6 +173,14 @@ fn static_files(assets: Assets) -> MethodRouter {
                 None => StatusCode::NOT_FOUND.into_response(),
             }
         }
+    })
+}
+
+/// A JSON document served with `no-store`.
+fn json_file(json: String) -> MethodRouter {
+    get(move || {
+        let json = json.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json) }
     })
 }
 
@@ -216,11 +255,21 @@ async fn main() {
 
     let body = article();
     let server_page = page("", &body);
-    let script_page = page(
-        "<link rel=\"stylesheet\" href=\"/static/consentry/consentry.css\">\n\
-         <script type=\"module\" src=\"/static/consentry/consentry.js\" data-policy=\"/static/policy.json\"></script>\n",
-        &body,
-    );
+    let script_tag = |policy: &str| {
+        format!(
+            "<link rel=\"stylesheet\" href=\"/static/consentry/consentry.css\">\n\
+             <script type=\"module\" src=\"/static/consentry/consentry.js\" data-policy=\"{policy}\"></script>\n"
+        )
+    };
+    // The README's snippet: the hints let the browser fetch the glue, the wasm
+    // and the policy while it parses, instead of after the loader has run.
+    let hints = "<link rel=\"modulepreload\" href=\"/static/consentry/consentry_wasm.js\">\n\
+                 <link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/consentry/consentry_wasm_bg.wasm\">\n\
+                 <link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/policy.ready.json\">\n";
+    let script_page = page(&format!("{hints}{}", script_tag("/static/policy.ready.json")), &body);
+    let plain_page = page(&script_tag("/static/policy.ready.json"), &body);
+    let source_page = page(&script_tag("/static/policy.json"), &body);
+    let ready_json = policy.to_ready_json(&["en"]);
     let vanilla_page = page(
         "<link rel=\"stylesheet\" href=\"/static/vanilla/cookieconsent.css\">\n\
          <script defer src=\"/static/vanilla/cookieconsent.umd.js\"></script>\n\
@@ -247,18 +296,13 @@ async fn main() {
                 .layer(layer),
         )
         .route("/script/", html(script_page))
+        .route("/script-plain/", html(plain_page))
+        .route("/script-source/", html(source_page))
         .route("/vanilla/", html(vanilla_page))
         .route("/static/consentry/{*name}", static_files(assets.clone()))
         .route("/static/vanilla/{*name}", static_files(vanilla_files))
-        .route(
-            "/static/policy.json",
-            get(move || {
-                let json = policy_json.clone();
-                async move {
-                    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json)
-                }
-            }),
-        )
+        .route("/static/policy.json", json_file(policy_json))
+        .route("/static/policy.ready.json", json_file(ready_json))
         .layer(middleware::from_fn_with_state(GzipCache::default(), gzip));
 
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap_or_else(|e| fail(format!("{addr}: {e}")));

@@ -44,6 +44,8 @@ pub(crate) struct Ctx {
     pub decision: Decision,
     pub method: Method,
     pub return_to: String,
+    /// Chooses the banner's language, with `<html lang>` (a cheap clone).
+    pub accept_language: Option<http::HeaderValue>,
 }
 
 impl<F> ResponseFuture<F> {
@@ -95,7 +97,14 @@ where
             headers::adjust_etag(&mut parts.headers, &ctx.decision);
             parts.headers.remove(header::CONTENT_LENGTH);
             let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
-            let rewriter = Rewriter::new(&ctx.config.plan, ctx.decision, nonce, ctx.return_to, encoding);
+            let rewriter = Rewriter::new(
+                &ctx.config.plan,
+                ctx.decision,
+                nonce,
+                ctx.return_to,
+                ctx.accept_language.as_ref(),
+                encoding,
+            );
             Response::from_parts(parts, ConsentBody::rewrite(body, rewriter))
         }
     }

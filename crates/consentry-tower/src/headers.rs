@@ -45,18 +45,10 @@ pub fn is_https(uri: &http::Uri, headers: &HeaderMap) -> bool {
     forwarded_proto || forwarded
 }
 
-/// The `Set-Cookie` value for a consent.
+/// The `Set-Cookie` value for a consent (built by consentry-core, the same
+/// string the browser banner writes).
 pub fn set_cookie(policy: &Policy, value: &str, secure: bool) -> Option<HeaderValue> {
-    let c = policy.cookie();
-    let mut s = format!("{}={value}; Path={}; Max-Age={}; SameSite=Lax", c.name, c.path, c.max_age_seconds());
-    if let Some(d) = &c.domain {
-        s.push_str("; Domain=");
-        s.push_str(d);
-    }
-    if secure {
-        s.push_str("; Secure");
-    }
-    HeaderValue::from_str(&s).ok()
+    HeaderValue::from_str(&policy.cookie().set_cookie(value, secure)).ok()
 }
 
 /// What a response's `Content-Type` says about rewriting it.

@@ -1,20 +1,8 @@
 //! Escaping for what we write into pages.
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and double-quoted attribute values: the one
+/// escaper of consentry-core's renderer.
+pub use consentry_core::render::escape_html as html;
 
 /// A JSON document made safe inside `<script>`: `<` becomes `\u003c`, so
 /// neither `</script>` nor `<!--` can end or confuse the element.

@@ -3,9 +3,7 @@
 
 use std::fmt::Write as _;
 
-use consentry_core::{
-    Decision, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind, SignalHandling,
-};
+use consentry_core::{Decision, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
 
 use super::escape;
 use super::gating::service_live;
@@ -56,13 +54,9 @@ fn external(out: &mut String, attrs: &ScriptAttrs<'_>, src: &str) {
 /// Google Consent Mode v2: everything denied by default, then updated to
 /// what this request's decision grants, before any Google tag runs.
 fn consent_mode(out: &mut String, policy: &Policy, decision: &Decision, nonce: Option<&str>) {
-    let google: Vec<&Service> =
-        policy.services().iter().filter(|s| matches!(s.kind, ServiceKind::Ga4 | ServiceKind::Gtm)).collect();
-    if google.is_empty() {
+    let Some(consentry_core::GoogleConsent { analytics, ads }) = decision.google_consent(policy) else {
         return;
-    }
-    let analytics = google.iter().any(|s| decision.allows(&s.category));
-    let ads = decision.allows("advertising");
+    };
     out.push_str("<script data-consentry-injected=\"\"");
     nonce_attr(out, nonce);
     out.push_str(

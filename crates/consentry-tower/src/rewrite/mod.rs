@@ -7,9 +7,10 @@
 //!
 //! - `gating`: which scripts, frames and pixels may be live;
 //! - `injection`: what goes into `<head>`;
-//! - `banner`: the server-rendered banner in `<body>`.
+//!
+//! and the server-rendered banner goes into `<body>`, written by
+//! consentry-core's renderer (the markup the browser banner inserts too).
 
-mod banner;
 pub(crate) mod escape;
 mod gating;
 mod injection;
@@ -18,6 +19,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
+use consentry_core::render::{self, RenderedBy};
 use consentry_core::{Decision, Policy};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
@@ -37,7 +39,9 @@ const MAX_REWRITER_MEMORY: usize = 16 * 1024 * 1024;
 /// Everything about rewriting that does not depend on the request.
 pub(crate) struct Plan {
     policy: Policy,
-    policy_script: String,
+    /// The ready policy in a `<script type="application/json">`, one per
+    /// language the banner can speak, rendered once: (language, script).
+    policy_scripts: Vec<(String, String)>,
     stylesheet: Option<String>,
     loader: Option<String>,
     consent_url: String,
@@ -112,13 +116,20 @@ impl Plan {
         banner: bool,
     ) -> Self {
         let plan_policy = policy.clone();
-        let policy_script = format!(
-            "<script type=\"application/json\" id=\"consentry-policy\">{}</script>",
-            escape::json_in_script(&policy.to_json())
-        );
+        let policy_scripts = policy
+            .languages()
+            .into_iter()
+            .map(|lang| {
+                let script = format!(
+                    "<script type=\"application/json\" id=\"consentry-policy\">{}</script>",
+                    escape::json_in_script(&policy.to_ready_json(&[lang]))
+                );
+                (lang.to_owned(), script)
+            })
+            .collect();
         Self {
             policy,
-            policy_script,
+            policy_scripts,
             stylesheet,
             loader,
             consent_url,
@@ -148,7 +159,10 @@ struct State {
     decision: Decision,
     nonce: Option<String>,
     return_to: String,
+    /// `<html lang>`, once seen.
     lang: Option<String>,
+    /// The request's `Accept-Language` ranges, best first.
+    accept_language: Vec<String>,
     in_head: bool,
     head_done: bool,
     body_done: bool,
@@ -218,14 +232,20 @@ impl Rewriter {
         decision: Decision,
         nonce: Option<String>,
         return_to: String,
+        accept_language: Option<&http::HeaderValue>,
         encoding: &'static encoding_rs::Encoding,
     ) -> Self {
+        let accept_language = accept_language
+            .and_then(|v| v.to_str().ok())
+            .map(|v| consentry_core::accept_language(v).into_iter().map(str::to_owned).collect())
+            .unwrap_or_default();
         let state = Arc::new(Mutex::new(State {
             plan: Arc::clone(plan),
             decision,
             nonce,
             return_to,
             lang: None,
+            accept_language,
             in_head: false,
             head_done: false,
             body_done: false,
@@ -315,11 +335,22 @@ impl Rewriter {
     }
 }
 
+impl State {
+    /// The visitor's languages, best first: `<html lang>`, then `Accept-Language`.
+    fn preferred(&self) -> Vec<&str> {
+        self.lang.iter().chain(&self.accept_language).map(String::as_str).collect()
+    }
+}
+
 fn head_html(st: &State) -> String {
     let plan = &st.plan;
+    let langs: Vec<&str> = plan.policy_scripts.iter().map(|(l, _)| l.as_str()).collect();
+    let lang = consentry_core::negotiate(&langs, &st.preferred(), plan.policy.language());
+    let policy_script =
+        plan.policy_scripts.iter().find(|(l, _)| l == lang).map_or("", |(_, script)| script.as_str());
     injection::Head {
         policy: &plan.policy,
-        policy_script: &plan.policy_script,
+        policy_script,
         stylesheet: plan.stylesheet.as_deref(),
         loader: plan.loader.as_deref(),
         inject_services: plan.inject_services,
@@ -365,12 +396,13 @@ fn on_body(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
         html.push_str(&head_html(&st));
     }
     if st.plan.banner && st.decision.needs_banner() {
-        let lang = st.lang.clone().unwrap_or_default();
-        html.push_str(&banner::render(
+        let texts = st.plan.policy.texts_for(&st.preferred());
+        html.push_str(&render::banner(
             &st.plan.policy,
-            &[lang.as_str()],
+            &texts,
             &st.plan.consent_url,
-            &st.return_to,
+            Some(&st.return_to),
+            RenderedBy::Server,
         ));
     }
     if !html.is_empty() {

@@ -1,0 +1,261 @@
+//! The banner's markup, written once for both halves.
+//!
+//! The middleware writes [`banner`] into the page (so the banner is on screen
+//! at first paint and works without JavaScript); the build step and the
+//! middleware put the same strings into the ready policy
+//! ([`crate::ready`]), from which the browser banner inserts them with one DOM
+//! call. Every text and attribute value goes through [`escape_html`], so a
+//! hostile text can never become markup.
+//!
+//! The markup is a contract (the browser banner, the stylesheet and users'
+//! own scripts rely on it): the banner's root is `#consentry-banner`, the
+//! dialog's `#consentry-preferences`; buttons carry `data-consentry-action`
+//! (`accept-all`, `reject-all`, `preferences`, `save`, `close`); toggles are
+//! `input.consentry-toggle[data-category]` with the id
+//! `consentry-toggle-<category>`. The banner's `preferences` button comes last:
+//! the stylesheet keeps the banner invisible until it has arrived, so a banner
+//! still streaming in is never painted half-built.
+
+use std::fmt::Write as _;
+
+use crate::policy::Policy;
+use crate::texts::{Key, ResolvedTexts};
+
+/// Escapes text for HTML content and double-quoted attribute values.
+///
+/// ```
+/// assert_eq!(consentry_core::render::escape_html(r#"<b a="1">&'"#), "&lt;b a=&quot;1&quot;&gt;&amp;&#39;");
+/// ```
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    push_escaped(&mut out, s);
+    out
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A small builder that escapes every dynamic piece it is given.
+struct Html(String);
+
+impl Html {
+    fn raw(&mut self, s: &str) -> &mut Self {
+        self.0.push_str(s);
+        self
+    }
+    fn text(&mut self, s: &str) -> &mut Self {
+        push_escaped(&mut self.0, s);
+        self
+    }
+}
+
+/// Who rendered a banner: the server into the page, or the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderedBy {
+    /// Written into the page by the middleware (works without JavaScript).
+    Server,
+    /// Inserted by the browser banner from the ready policy.
+    Client,
+}
+
+/// The first layer: what the law asks it to say — the purposes, the third
+/// parties by name, that refusing costs nothing, and that the choice can be
+/// changed or withdrawn at any time and where — with "Accept all", "Reject
+/// all" and "Customise" side by side.
+///
+/// `consent_url` is where the form posts without JavaScript (`#` when there is
+/// no endpoint); `return_to`, for the server, is where the endpoint sends the
+/// visitor back.
+pub fn banner(
+    policy: &Policy,
+    t: &ResolvedTexts<'_>,
+    consent_url: &str,
+    return_to: Option<&str>,
+    by: RenderedBy,
+) -> String {
+    let mut h = Html(String::with_capacity(2048));
+    h.raw("<div id=\"consentry-banner\" class=\"consentry consentry-banner\" role=\"region\" aria-labelledby=\"consentry-banner-title\" lang=\"")
+        .text(t.lang())
+        .raw("\" data-consentry-rendered=\"")
+        .raw(match by {
+            RenderedBy::Server => "server",
+            RenderedBy::Client => "client",
+        })
+        .raw("\"><form class=\"consentry-banner__form\" method=\"post\" action=\"")
+        .text(consent_url)
+        .raw("\">");
+    if let Some(r) = return_to {
+        h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\">");
+    }
+    h.raw("<div class=\"consentry-banner__body\"><h2 class=\"consentry-banner__title\" id=\"consentry-banner-title\">")
+        .text(t.get(Key::title))
+        .raw("</h2><p class=\"consentry-banner__text\">")
+        .text(t.get(Key::description))
+        .raw("</p>");
+    let purposes: Vec<&str> =
+        policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
+    list_line(&mut h, t.get(Key::purposes), &purposes, "purposes");
+    let parties: Vec<&str> = policy
+        .services()
+        .iter()
+        .filter(|s| policy.category(&s.category).is_some_and(|c| !c.required))
+        .map(|s| s.name.as_deref().unwrap_or(&s.id))
+        .collect();
+    list_line(&mut h, t.get(Key::third_parties), &parties, "third-parties");
+    h.raw("<p class=\"consentry-banner__text\">")
+        .text(t.get(Key::refuse_notice))
+        .raw(" ")
+        .text(t.get(Key::withdraw_notice));
+    if let Some(url) = t.privacy_policy_url() {
+        h.raw(" <a class=\"consentry-link\" href=\"")
+            .text(url)
+            .raw("\">")
+            .text(t.get(Key::privacy_policy_label))
+            .raw("</a>");
+    }
+    h.raw("</p></div><div class=\"consentry-banner__actions\">\
+           <button type=\"submit\" name=\"granted\" value=\"all\" class=\"consentry-btn\" data-consentry-action=\"accept-all\">")
+        .text(t.get(Key::accept_all))
+        .raw("</button><button type=\"submit\" name=\"granted\" value=\"none\" class=\"consentry-btn\" data-consentry-action=\"reject-all\">")
+        .text(t.get(Key::reject_all))
+        .raw("</button><button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"preferences\">")
+        .text(t.get(Key::preferences))
+        .raw("</button></div></form></div>");
+    h.0
+}
+
+/// `<p><span>Label</span> a, b</p>`, or nothing for an empty list.
+fn list_line(h: &mut Html, label: &str, items: &[&str], kind: &str) {
+    if items.is_empty() {
+        return;
+    }
+    h.raw("<p class=\"consentry-banner__list\" data-consentry-list=\"")
+        .raw(kind)
+        .raw("\"><span class=\"consentry-banner__label\">")
+        .text(label)
+        .raw("</span> ");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            h.raw(", ");
+        }
+        h.text(item);
+    }
+    h.raw("</p>");
+}
+
+/// The preferences dialog in its neutral state: optional toggles unticked and
+/// enabled, required ones ticked and disabled, the signal notice `hidden`. The
+/// browser banner then ticks what the visitor granted, and disables the
+/// toggles and shows the notice when a signal decided.
+pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
+    let mut h = Html(String::with_capacity(4096));
+    h.raw("<div id=\"consentry-preferences\" class=\"consentry consentry-dialog\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"consentry-preferences-title\" lang=\"")
+        .text(t.lang())
+        .raw("\"><div class=\"consentry-dialog__panel\"><h2 class=\"consentry-dialog__title\" id=\"consentry-preferences-title\">")
+        .text(t.get(Key::preferences_title))
+        .raw("</h2><p class=\"consentry-dialog__text\">")
+        .text(t.get(Key::preferences_description))
+        .raw("</p><p class=\"consentry-notice\" role=\"note\" hidden>")
+        .text(t.get(Key::signal_notice))
+        .raw("</p>");
+    for c in policy.categories() {
+        let id = escape_html(&c.id);
+        h.raw("<div class=\"consentry-category\"><div class=\"consentry-category__head\"><label class=\"consentry-category__title\" for=\"consentry-toggle-")
+            .raw(&id)
+            .raw("\">")
+            .text(t.category_title(&c.id))
+            .raw("</label><input type=\"checkbox\" class=\"consentry-toggle\" id=\"consentry-toggle-")
+            .raw(&id)
+            .raw("\" data-category=\"")
+            .raw(&id)
+            .raw("\" aria-describedby=\"consentry-desc-")
+            .raw(&id)
+            .raw("\"");
+        if c.required {
+            h.raw(" checked disabled><span class=\"consentry-always-on\">")
+                .text(t.get(Key::always_on))
+                .raw("</span>");
+        } else {
+            h.raw(">");
+        }
+        h.raw("</div>");
+        h.raw("<p class=\"consentry-category__text\" id=\"consentry-desc-").raw(&id).raw("\">");
+        if let Some(d) = t.category_description(&c.id) {
+            h.text(d);
+        }
+        h.raw("</p>");
+        let services: Vec<String> = policy
+            .services()
+            .iter()
+            .filter(|s| s.category == c.id)
+            .map(|s| {
+                let name = s.name.as_deref().unwrap_or(&s.id);
+                if s.cookies.is_empty() {
+                    name.to_owned()
+                } else {
+                    let cookies: Vec<&str> = s.cookies.iter().map(|g| g.as_str()).collect();
+                    let mut line = String::new();
+                    let _ = write!(line, "{name} ({}: {})", t.get(Key::cookies), cookies.join(", "));
+                    line
+                }
+            })
+            .collect();
+        if !services.is_empty() {
+            h.raw("<p class=\"consentry-category__services\">")
+                .text(t.get(Key::services))
+                .raw(": ")
+                .text(&services.join("; "))
+                .raw("</p>");
+        }
+        h.raw("</div>");
+    }
+    h.raw("<div class=\"consentry-dialog__actions\">");
+    for (action, key) in [
+        ("accept-all", Key::accept_all),
+        ("reject-all", Key::reject_all),
+        ("save", Key::save),
+        ("close", Key::close),
+    ] {
+        h.raw("<button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"")
+            .raw(action)
+            .raw("\">")
+            .text(t.get(key))
+            .raw("</button>");
+    }
+    h.raw("</div></div></div>");
+    h.0
+}
+
+/// The persistent button that reopens the dialog once the visitor has chosen.
+pub fn settings_button(t: &ResolvedTexts<'_>) -> String {
+    let mut h = Html(String::with_capacity(128));
+    h.raw("<button type=\"button\" class=\"consentry-settings\" data-consentry=\"preferences\" lang=\"")
+        .text(t.lang())
+        .raw("\">")
+        .text(t.get(Key::settings_link))
+        .raw("</button>");
+    h.0
+}
+
+/// The click-to-load notice put in place of an embed whose category is
+/// refused; the browser banner fills in `data-consentry-load` with the
+/// embed's category.
+pub fn placeholder(t: &ResolvedTexts<'_>) -> String {
+    let mut h = Html(String::with_capacity(256));
+    h.raw("<div class=\"consentry consentry-placeholder\" data-consentry-placeholder=\"\"><div class=\"consentry-placeholder__inner\"><p>")
+        .text(t.get(Key::embed_notice))
+        .raw("</p><button type=\"button\" class=\"consentry-btn\" data-consentry-load=\"\">")
+        .text(t.get(Key::embed_load))
+        .raw("</button></div></div>");
+    h.0
+}
