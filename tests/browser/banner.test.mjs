@@ -3,7 +3,10 @@
 // withdrawal deletes the cookies, the dialog is accessible.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { staticServer, browser, axe, cookies } from "./harness.mjs";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { staticServer, browser, axe, cookies, root } from "./harness.mjs";
 
 let server;
 let chrome;
@@ -196,4 +199,70 @@ test("under a strict CSP (no inline styles, no eval) the banner works and activa
   await page.waitForFunction(() => window.trackerFileRuns === 1 && window.analyticsRuns === 1);
   assert.deepEqual(violations, []);
   await context.close();
+});
+
+// The README's snippet: a ready policy built by `npx consentry-policy build`,
+// with preload hints for the wasm and the policy.
+function readySite(context, { mutate = (p) => p } = {}) {
+  const fixtures = path.join(root, "tests", "browser", "fixtures");
+  const out = fs.mkdtempSync(path.join(root, "target", "ready-"));
+  execFileSync("node", [path.join(root, "www", "bin", "consentry-policy.mjs"), "build", path.join(fixtures, "policy.json"), "--out", out]);
+  const ready = JSON.stringify(mutate(JSON.parse(fs.readFileSync(path.join(out, "policy.ready.json"), "utf8"))));
+  fs.rmSync(out, { recursive: true, force: true });
+  const html = fs
+    .readFileSync(path.join(fixtures, "static.html"), "utf8")
+    .replace(
+      '<script type="module" src="/consentry/consentry.js" data-policy="/policy.json"></script>',
+      '<link rel="preload" as="fetch" crossorigin href="/consentry/consentry_wasm_bg.wasm">\n' +
+        '<link rel="preload" as="fetch" crossorigin href="/policy.ready.json">\n' +
+        '<script type="module" src="/consentry/consentry.js" data-policy="/policy.ready.json"></script>',
+    );
+  return Promise.all([
+    context.route("**/ready.html", (r) => r.fulfill({ contentType: "text/html", body: html })),
+    context.route("**/policy.ready.json", (r) => r.fulfill({ contentType: "application/json", body: ready })),
+  ]);
+}
+
+test("a ready policy starts the banner without the policy builder, and the preload hints are used", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext();
+  await readySite(context);
+  const page = await context.newPage();
+  const errors = [];
+  const warnings = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => (m.type() === "error" ? errors : warnings).push(m.text()));
+  const before = server.requests.length;
+  await page.goto(server.url + "/ready.html", { waitUntil: "load" });
+  await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  assert.equal(await page.isVisible("#consentry-banner"), true);
+  const fetched = server.requests.slice(before);
+  assert.ok(!fetched.some((p) => p.includes("consentry_policy")), `no policy builder: ${fetched}`);
+  assert.equal(fetched.filter((p) => p.endsWith("consentry_wasm_bg.wasm")).length, 1, "the preloaded wasm is reused, not fetched twice");
+  assert.ok(!warnings.some((w) => /preload.*not used/i.test(w)), warnings.join("\n"));
+  await page.click("#consentry-banner [data-consentry-action='accept-all']");
+  await page.waitForFunction(() => window.analyticsRuns === 1);
+  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a ready policy of another version is refused with one message naming the fix, and nothing runs", { timeout: 60000 }, async () => {
+  for (const [mutate, expected] of [
+    [(p) => ({ ...p, format: "consentry-ready/9" }), /another version.*consentry policy build/],
+    [(p) => ({ ...p, rules: p.rules.replace("category\tanalytics", "category\tAnalytics") }), /malformed.*consentry policy build/],
+  ]) {
+    const context = await chrome.newContext();
+    await readySite(context, { mutate });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await page.goto(server.url + "/ready.html", { waitUntil: "load" });
+    await page.waitForTimeout(500);
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0], expected);
+    assert.equal(await page.$("#consentry-banner"), null, "no banner");
+    assert.equal(await page.evaluate(() => window.analyticsRuns), undefined, "nothing granted");
+    assert.equal(await page.evaluate(() => window.consentry.get()), null);
+    await context.close();
+  }
 });

@@ -19,7 +19,6 @@ test("npm pack ships exactly the bundle, its types, the stylesheet and the prese
     "dist/consentry.js",
     "dist/consentry_policy.js",
     "dist/consentry_policy_bg.wasm",
-    "dist/consentry_wasm.js",
     "dist/consentry_wasm_bg.wasm",
     "package.json",
     "policies/alkaes.json",

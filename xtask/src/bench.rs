@@ -325,8 +325,8 @@ fn bundle_size(root: &Path, md: &mut String) -> Result<(), String> {
     let _ = writeln!(
         md,
         "Command: `cargo xtask bench` (section `size`, after `cargo xtask dist`): everything a script-tag page \
-         downloads to show and run the banner, each file compressed with `gzip -9`: loader, JS glue, wasm, \
-         stylesheet and the ready policy (`www/policies/redis.json` built for English: 5 categories, 4 services). \
+         downloads to show and run the banner, each file compressed with `gzip -9`: the page layer with the \
+         rules module's glue (one minified module), the rules module's wasm, the stylesheet and the ready policy (`www/policies/redis.json` built for English: 5 categories, 4 services). \
          Baselines installed from npm in the same run: vanilla-cookieconsent 3.1.0 (its dist JS and CSS; its \
          configuration, texts included, is written by the site on top) and Osano's `cookieconsent` 3.1.1 (its \
          minified JS and CSS). `cargo xtask test` fails above the budget in `{}`.\n",
@@ -461,7 +461,7 @@ fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(),
         "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in five \
          ways from the same process, every file from memory with `no-store`: **server** = through `ConsentLayer` \
          with the server-rendered banner (the wasm widget hydrates it); **script** = the page of a static site with \
-         the README's snippet: preload hints for the glue, the wasm and the ready policy, `<link>` + \
+         the README's snippet: preload hints for the wasm and the ready policy, `<link>` + \
          `<script type=\"module\" src=\"consentry.js\" data-policy=\"policy.ready.json\">`; **script without hints**: \
          the same without the hints; **script handed the policy source**: no hints, `data-policy` names the policy \
          source, so the banner also fetches the policy builder; **vanilla** = the same page with \

@@ -200,17 +200,49 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
         )?;
         wasm_opt(&www, &bindgen_out.join(format!("{name}_bg.wasm")), &out.join(format!("{name}_bg.wasm")))?;
     }
-    step.begin("dist: loader, types and stylesheet");
-    let copies = [
-        (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
-        (bindgen_out.join("consentry_policy.js"), "consentry_policy.js"),
+    step.begin("dist: page layer + glue as one minified module, stylesheet, types (esbuild)");
+    // One file for the page layer and the rules module's glue: one request
+    // fewer before the banner, and no comment or long name on the wire.
+    let stage = root.join("target/bundle");
+    std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+    for (from, name) in [
         (www.join("src/consentry.js"), "consentry.js"),
-        (www.join("src/consentry.d.ts"), "consentry.d.ts"),
-        (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
-    ];
-    for (from, name) in copies {
-        std::fs::copy(&from, out.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
+        (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
+    ] {
+        std::fs::copy(&from, stage.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
     }
+    esbuild(
+        &www,
+        &[
+            &stage.join("consentry.js").to_string_lossy(),
+            "--bundle",
+            "--format=esm",
+            "--minify",
+            "--target=es2020",
+            "--legal-comments=none",
+            // Fetched only for policy sources, beside consentry.js.
+            "--external:./consentry_policy.js",
+            &format!("--outfile={}", out.join("consentry.js").display()),
+        ],
+    )?;
+    for (from, name) in [
+        (bindgen_out.join("consentry_policy.js"), "consentry_policy.js"),
+        (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
+    ] {
+        esbuild(
+            &www,
+            &[
+                &from.to_string_lossy(),
+                "--minify",
+                "--legal-comments=none",
+                &format!("--outfile={}", out.join(name).display()),
+            ],
+        )?;
+    }
+    let types = www.join("src/consentry.d.ts");
+    std::fs::copy(&types, out.join("consentry.d.ts")).map_err(|e| format!("{}: {e}", types.display()))?;
+    // The glue now lives inside consentry.js; an old copy would only mislead.
+    let _ = std::fs::remove_file(out.join("consentry_wasm.js"));
     step.done();
     for name in BUNDLE.iter().chain(&["consentry_policy.js", "consentry_policy_bg.wasm"]) {
         let len = std::fs::metadata(out.join(name)).map(|m| m.len()).unwrap_or(0);
@@ -219,10 +251,15 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// esbuild (npm package `esbuild`, pinned in www/package.json), quiet unless it fails.
+fn esbuild(www: &Path, args: &[&str]) -> Result<(), String> {
+    let bin = www.join("node_modules/.bin/esbuild");
+    run::program(www, &bin.to_string_lossy(), &[args, &["--log-level=warning"]].concat())
+}
+
 /// The files a page downloads to show and run the banner (besides its
 /// ready policy), in `www/dist/`.
-pub const BUNDLE: [&str; 4] =
-    ["consentry.js", "consentry_wasm.js", "consentry_wasm_bg.wasm", "consentry.css"];
+pub const BUNDLE: [&str; 3] = ["consentry.js", "consentry_wasm_bg.wasm", "consentry.css"];
 
 /// binaryen's optimiser for size (npm package `binaryen`; Debian's is too old).
 fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {

@@ -12,7 +12,7 @@
 //!   widget hydrates the banner that is already in the HTML);
 //! - `/script/`: the page as a static site would ship it, with the README's
 //!   snippet at the end of `<head>`, where the layer injects its own: preload
-//!   hints for the glue, the wasm and the ready policy, the stylesheet and
+//!   hints for the wasm and the ready policy, the stylesheet and
 //!   `<script type="module" src="consentry.js" data-policy="policy.ready.json">`;
 //! - `/script-plain/`: the same without the preload hints;
 //! - `/script-source/`: the same without hints, handed the policy *source*
@@ -261,10 +261,9 @@ async fn main() {
              <script type=\"module\" src=\"/static/consentry/consentry.js\" data-policy=\"{policy}\"></script>\n"
         )
     };
-    // The README's snippet: the hints let the browser fetch the glue, the wasm
-    // and the policy while it parses, instead of after the loader has run.
-    let hints = "<link rel=\"modulepreload\" href=\"/static/consentry/consentry_wasm.js\">\n\
-                 <link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/consentry/consentry_wasm_bg.wasm\">\n\
+    // The README's snippet: the hints let the browser fetch the wasm and the
+    // policy while it parses, instead of after consentry.js has run.
+    let hints = "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/consentry/consentry_wasm_bg.wasm\">\n\
                  <link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/policy.ready.json\">\n";
     let script_page = page(&format!("{hints}{}", script_tag("/static/policy.ready.json")), &body);
     let plain_page = page(&script_tag("/static/policy.ready.json"), &body);
