@@ -404,7 +404,9 @@ fn twiggy(root: &Path, md: &mut String) -> Result<(), String> {
         let parts: Vec<&str> = line.rsplitn(5, ',').collect();
         if let [_, _, pct, size, name] = parts.as_slice() {
             let pct: f64 = pct.parse().unwrap_or(0.0);
-            let name = name.trim_matches('"').replace("\"\"", "\"").replace('|', "\\|");
+            // CSV quoting: one pair of outer quotes, `""` for a quote inside.
+            let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name);
+            let name = name.replace("\"\"", "\"").replace('|', "\\|");
             let _ = writeln!(md, "| `{name}` | {size} B | {pct:.1}% |");
         }
     }
