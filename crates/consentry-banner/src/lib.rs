@@ -18,11 +18,11 @@
 //! returns only strings, numbers and booleans (no JavaScript objects cross
 //! it), and failures are numeric codes that the loader turns into words.
 //!
-//! State (policy, consent, decision) lives here, in one thread-local: the
+//! State (policy, consent, decision) lives here, behind one lock: the
 //! loader calls [`start`] once per page (again to replace the policy), then
 //! [`choose`] / [`reset`] on each choice, and reads [`state`].
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use consentry_core::{Consent, ConsentId, Decision, Policy, Signals, consent_from_headers, decide};
 use wasm_bindgen::prelude::*;
@@ -49,12 +49,26 @@ struct Banner {
     signals: Signals,
 }
 
-thread_local! {
-    static STATE: RefCell<Option<Banner>> = const { RefCell::new(None) };
+// A lock rather than a thread-local (half a kilobyte less wasm). It is never
+// contended nor re-entered: the module calls no JavaScript, so no call can
+// come back in while another holds it.
+static STATE: Mutex<Option<Banner>> = Mutex::new(None);
+
+/// Replaces the state. The previous one is leaked, not dropped: a page
+/// replaces its policy rarely (a second `init` with another policy), and
+/// dropping a policy would add two kilobytes of destructor code to the wasm
+/// every visitor downloads.
+fn replace(new: Option<Banner>) {
+    std::mem::forget(std::mem::replace(&mut *lock(), new));
+}
+
+/// The state, locked (a poisoned lock cannot happen: the banner aborts on panic).
+fn lock() -> std::sync::MutexGuard<'static, Option<Banner>> {
+    STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn with<T: Default>(f: impl FnOnce(&Banner) -> T) -> T {
-    STATE.with(|s| s.borrow().as_ref().map(f)).unwrap_or_default()
+    lock().as_ref().map(f).unwrap_or_default()
 }
 
 /// A JSON string literal of an id-like value (policy ids, reasons, cookie
@@ -96,14 +110,14 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
         Ok(read) => read,
         Err(e) => {
             // Refused rules replace earlier ones: from now on nothing is granted.
-            STATE.with(|s| *s.borrow_mut() = None);
+            replace(None);
             return e.code();
         }
     };
     let signals = Signals::from_navigator(dnt.as_deref(), gpc);
     let consent = consent_from_headers([cookies.as_bytes()], &policy.cookie().name);
     let decision = decide(&policy, consent.as_ref(), signals, now as u64);
-    STATE.with(|s| *s.borrow_mut() = Some(Banner { policy, consent, decision, signals }));
+    replace(Some(Banner { policy, consent, decision, signals }));
     STARTED
 }
 
@@ -224,39 +238,31 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool) -> String {
     for (b, r) in bytes.iter_mut().zip(random) {
         *b = *r;
     }
-    STATE.with(|s| {
-        let mut guard = s.borrow_mut();
-        let Some(b) = guard.as_mut() else { return String::new() };
-        let choice = b.policy.choice(granted.split('~'));
-        let consent = Consent::new(
-            b.policy.revision(),
-            now as u64,
-            choice.iter().copied(),
-            ConsentId::from_random(bytes),
-        );
-        let mut out = b.policy.cookie().set_cookie(&consent.encode(), secure);
-        if let Some(url) = b.policy.consent_endpoint() {
-            out.push('\t');
-            out.push_str(url);
-            out.push('\t');
-            out.push_str(&consentry_core::choice_json(&choice));
-        }
-        b.decision = decide(&b.policy, Some(&consent), b.signals, now as u64);
-        b.consent = Some(consent);
-        out
-    })
+    let mut guard = lock();
+    let Some(b) = guard.as_mut() else { return String::new() };
+    let choice = b.policy.choice(granted.split('~'));
+    let consent =
+        Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes));
+    let mut out = b.policy.cookie().set_cookie(&consent.encode(), secure);
+    if let Some(url) = b.policy.consent_endpoint() {
+        out.push('\t');
+        out.push_str(url);
+        out.push('\t');
+        out.push_str(&consentry_core::choice_json(&choice));
+    }
+    b.decision = decide(&b.policy, Some(&consent), b.signals, now as u64);
+    b.consent = Some(consent);
+    out
 }
 
 /// Forgets the choice; returns the cookie line that deletes the consent cookie.
 #[wasm_bindgen]
 pub fn reset(now: f64, secure: bool) -> String {
-    STATE.with(|s| {
-        let mut guard = s.borrow_mut();
-        let Some(b) = guard.as_mut() else { return String::new() };
-        b.consent = None;
-        b.decision = decide(&b.policy, None, b.signals, now as u64);
-        b.policy.cookie().delete_cookie(secure)
-    })
+    let mut guard = lock();
+    let Some(b) = guard.as_mut() else { return String::new() };
+    b.consent = None;
+    b.decision = decide(&b.policy, None, b.signals, now as u64);
+    b.policy.cookie().delete_cookie(secure)
 }
 
 /// Whether the policy declares this category.
@@ -286,5 +292,12 @@ pub fn category_of(service: &str) -> String {
 pub fn refused_cookies(cookies: &str) -> String {
     let names =
         cookies.split(';').filter_map(|p| p.split('=').next()).map(str::trim).filter(|n| !n.is_empty());
-    with(|b| b.decision.refused_cookies(&b.policy, names).join("\n"))
+    with(|b| {
+        let mut out = String::new();
+        for name in b.decision.refused_cookies(&b.policy, names) {
+            out.push_str(name);
+            out.push('\n');
+        }
+        out
+    })
 }

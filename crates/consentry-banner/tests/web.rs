@@ -66,7 +66,7 @@ fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
     assert_eq!(s["needsBanner"], false);
     assert_eq!(s["signal"], true);
     assert_eq!(s["reason"], "gpc");
-    assert_eq!(consentry_banner::refused_cookies("_ga=1; _ga_X=2; other=3; _ga=4"), "_ga\n_ga_X");
+    assert_eq!(consentry_banner::refused_cookies("_ga=1; _ga_X=2; other=3; _ga=4"), "_ga\n_ga_X\n");
     let delete = consentry_banner::reset(2_000.0, false);
     assert_eq!(delete, "consentry=; Path=/; Max-Age=0; SameSite=Lax");
 }
