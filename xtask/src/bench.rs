@@ -261,57 +261,53 @@ fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-/// vanilla-cookieconsent 3.1.0 from npm, installed once under
-/// `target/bench/`; returns its `dist` directory.
-fn vanilla_cookieconsent(root: &Path) -> Result<PathBuf, String> {
-    let vcc_dir = root.join("target").join("bench").join("vanilla-cookieconsent");
-    let vcc = vcc_dir.join("node_modules").join("vanilla-cookieconsent").join("dist");
-    if !vcc.join("cookieconsent.umd.js").is_file() {
-        std::fs::create_dir_all(&vcc_dir).map_err(|e| e.to_string())?;
-        println!("  npm install vanilla-cookieconsent@3.1.0 (the baseline) into {}", vcc_dir.display());
+/// An npm package installed once under `target/bench/<dir>` as a baseline;
+/// returns `node_modules/<name>/<sub>`, the directory holding `marker`.
+fn npm_baseline(
+    root: &Path,
+    dir: &str,
+    spec: &str,
+    sub: &str,
+    marker: &str,
+    what: &str,
+) -> Result<PathBuf, String> {
+    let prefix = root.join("target").join("bench").join(dir);
+    let name = spec.rsplit_once('@').map_or(spec, |(n, _)| n);
+    let files = prefix.join("node_modules").join(name).join(sub);
+    if !files.join(marker).is_file() {
+        std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+        println!("  npm install {spec} ({what}) into {}", prefix.display());
         run::program(
-            &vcc_dir,
+            &prefix,
             "npm",
-            &[
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-                ".",
-                "vanilla-cookieconsent@3.1.0",
-            ],
+            &["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", ".", spec],
         )?;
     }
-    Ok(vcc)
+    Ok(files)
 }
 
-/// The Osano cookie banner (npm `cookieconsent` 3.1.1), installed once under
-/// `target/bench/`; returns its `build` directory.
+/// vanilla-cookieconsent 3.1.0 from npm; returns its `dist` directory.
+fn vanilla_cookieconsent(root: &Path) -> Result<PathBuf, String> {
+    npm_baseline(
+        root,
+        "vanilla-cookieconsent",
+        "vanilla-cookieconsent@3.1.0",
+        "dist",
+        "cookieconsent.umd.js",
+        "the baseline",
+    )
+}
+
+/// The Osano cookie banner (npm `cookieconsent` 3.1.1); returns its `build` directory.
 fn osano(root: &Path) -> Result<PathBuf, String> {
-    let dir = root.join("target").join("bench").join("osano");
-    let build = dir.join("node_modules").join("cookieconsent").join("build");
-    if !build.join("cookieconsent.min.js").is_file() {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        println!(
-            "  npm install cookieconsent@3.1.1 (Osano's banner, a second baseline) into {}",
-            dir.display()
-        );
-        run::program(
-            &dir,
-            "npm",
-            &[
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-                ".",
-                "cookieconsent@3.1.1",
-            ],
-        )?;
-    }
-    Ok(build)
+    npm_baseline(
+        root,
+        "osano",
+        "cookieconsent@3.1.1",
+        "build",
+        "cookieconsent.min.js",
+        "Osano's banner, a second baseline",
+    )
 }
 
 /// Bytes a visitor downloads for the banner (gzip -9), against

@@ -413,7 +413,7 @@ impl Policy {
     }
 
     /// Reads and validates a policy from any JSON value: a `serde_json::Value`,
-    /// or (in the banner) the object the browser's `JSON.parse` returned.
+    /// or any other [`JsonValue`](crate::JsonValue) implementation.
     pub fn from_value<V: crate::read::JsonValue>(value: &V) -> Result<Self, PolicyError> {
         Self::validate(crate::read::policy(value)?)
     }

@@ -1,8 +1,9 @@
 //! Reading a policy from any JSON value, with the JSON path in every error.
 //!
-//! The schema is written once, here, over the small [`JsonValue`] trait: the
-//! server reads a `serde_json::Value`, the wasm banner reads the object the
-//! browser's own `JSON.parse` made (so no JSON library is compiled into it).
+//! The schema is written once, here, over the small [`JsonValue`] trait, so
+//! the reader does not depend on one JSON library: the server, the CLI and the
+//! policy builder hand it a `serde_json::Value`. (The browser banner reads no
+//! policy source at all, only the ready policy's rules: see [`crate::ready`].)
 
 use std::collections::BTreeMap;
 
