@@ -10,7 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::BoxError;
-use crate::rewrite::Rewriter;
+use crate::pipeline::Pipeline;
 
 pin_project! {
     /// Response body of [`ConsentService`](crate::ConsentService).
@@ -30,7 +30,9 @@ pin_project! {
         Passthrough { #[pin] inner: B },
         Rewrite {
             #[pin] inner: B,
-            rewriter: Box<Rewriter>,
+            pipeline: Box<Pipeline>,
+            // Input received but not yet fed to the pipeline.
+            pending: Bytes,
             trailers: Option<HeaderMap>,
             done: bool,
         },
@@ -43,8 +45,16 @@ impl<B> ConsentBody<B> {
         Self { kind: Kind::Passthrough { inner } }
     }
 
-    pub(crate) fn rewrite(inner: B, rewriter: Rewriter) -> Self {
-        Self { kind: Kind::Rewrite { inner, rewriter: Box::new(rewriter), trailers: None, done: false } }
+    pub(crate) fn rewrite(inner: B, pipeline: Pipeline) -> Self {
+        Self {
+            kind: Kind::Rewrite {
+                inner,
+                pipeline: Box::new(pipeline),
+                pending: Bytes::new(),
+                trailers: None,
+                done: false,
+            },
+        }
     }
 
     pub(crate) fn full(data: impl Into<Bytes>) -> Self {
@@ -68,38 +78,39 @@ where
         match self.project().kind.project() {
             KindProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            KindProj::Rewrite { mut inner, rewriter, trailers, done } => loop {
+            KindProj::Rewrite { mut inner, pipeline, pending, trailers, done } => loop {
+                if !pending.is_empty() {
+                    // A compressed body is fed in bounded slices, one output
+                    // frame each, so memory stays bounded however well it
+                    // compressed.
+                    let piece = pending.split_to(pending.len().min(pipeline.feed_size()));
+                    let out = pipeline.push(&piece)?;
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(out))));
+                    }
+                    continue;
+                }
                 if *done {
                     return Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))));
                 }
-                match ready!(inner.as_mut().poll_frame(cx)) {
+                let last = match ready!(inner.as_mut().poll_frame(cx)) {
                     Some(Ok(frame)) => match frame.into_data() {
                         Ok(data) => {
-                            let out = rewriter.write(&data).map_err(BoxError::from)?;
-                            if !out.is_empty() {
-                                return Poll::Ready(Some(Ok(Frame::data(out))));
-                            }
+                            *pending = data;
+                            continue;
                         }
+                        // Trailers end the data: finish the document first.
                         Err(frame) => {
-                            // Trailers end the data: finish the document first.
-                            if let Ok(t) = frame.into_trailers() {
-                                *trailers = Some(t);
-                            }
-                            *done = true;
-                            let out = rewriter.end().map_err(BoxError::from)?;
-                            if !out.is_empty() {
-                                return Poll::Ready(Some(Ok(Frame::data(out))));
-                            }
+                            *trailers = frame.into_trailers().ok();
+                            pipeline.finish()?
                         }
                     },
                     Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
-                    None => {
-                        *done = true;
-                        let out = rewriter.end().map_err(BoxError::from)?;
-                        if !out.is_empty() {
-                            return Poll::Ready(Some(Ok(Frame::data(out))));
-                        }
-                    }
+                    None => pipeline.finish()?,
+                };
+                *done = true;
+                if !last.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(last))));
                 }
             },
         }
@@ -109,7 +120,9 @@ where
         match &self.kind {
             Kind::Passthrough { inner } => inner.is_end_stream(),
             Kind::Full { data } => data.is_none(),
-            Kind::Rewrite { done, trailers, .. } => *done && trailers.is_none(),
+            Kind::Rewrite { done, trailers, pending, .. } => {
+                *done && pending.is_empty() && trailers.is_none()
+            }
         }
     }
 

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use consentry_core::Decision;
-use http::{Method, Response, header};
+use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use crate::body::ConsentBody;
 use crate::headers::{self, Rewritable};
-use crate::layer::Config;
+use crate::layer::{Config, UnreadableHtml};
+use crate::pipeline::{Coding, MakeRewriter, Pipeline};
 use crate::rewrite::Rewriter;
 use crate::{BoxError, CspNonce};
 
@@ -46,6 +47,8 @@ pub(crate) struct Ctx {
     pub return_to: String,
     /// Chooses the banner's language, with `<html lang>` (a cheap clone).
     pub accept_language: Option<http::HeaderValue>,
+    /// A document request: a `304` answering it revalidates a rewritten page.
+    pub page_request: bool,
 }
 
 impl<F> ResponseFuture<F> {
@@ -90,22 +93,89 @@ where
 {
     let (mut parts, body) = res.into_parts();
     headers::set_tk(&mut parts.headers, &ctx.decision);
-    match headers::rewritable(&ctx.method, parts.status, &parts.headers) {
-        Rewritable::No => Response::from_parts(parts, ConsentBody::passthrough(body)),
-        Rewritable::Yes(encoding) => {
+    let class = headers::rewritable(&ctx.method, parts.status, &parts.headers);
+    if class == Rewritable::No {
+        if parts.status == StatusCode::NOT_MODIFIED && ctx.page_request {
+            // The cached copy being confirmed is a rewritten page: same
+            // validator, same `Vary` as the page itself.
             headers::merge_vary(&mut parts.headers);
             headers::adjust_etag(&mut parts.headers, &ctx.decision);
-            parts.headers.remove(header::CONTENT_LENGTH);
-            let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
-            let rewriter = Rewriter::new(
-                &ctx.config.plan,
-                ctx.decision,
-                nonce,
-                ctx.return_to,
-                ctx.accept_language.as_ref(),
-                encoding,
+        }
+        return Response::from_parts(parts, ConsentBody::passthrough(body));
+    }
+    let coding = match Coding::of(&parts.headers) {
+        Ok(_) if parts.status == StatusCode::PARTIAL_CONTENT => {
+            return unreadable(
+                parts,
+                body,
+                &ctx.config,
+                "a partial (206) page cannot be checked as a whole".to_owned(),
             );
-            Response::from_parts(parts, ConsentBody::rewrite(body, rewriter))
+        }
+        Ok(coding) => coding,
+        Err(reason) => return unreadable(parts, body, &ctx.config, reason),
+    };
+    let Ctx { config, decision, return_to, accept_language, .. } = ctx;
+    let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
+    headers::merge_vary(&mut parts.headers);
+    headers::adjust_etag(&mut parts.headers, &decision);
+    let plan = Arc::clone(&config.plan);
+    let make: MakeRewriter = Box::new(move |encoding| {
+        Rewriter::new(&plan, decision, nonce, return_to, accept_language.as_ref(), encoding)
+    });
+    let pipeline = match class {
+        Rewritable::Page(label) => {
+            if !label.is_ascii_compatible() {
+                // Transcoded: the page goes out as UTF-8 and says so.
+                parts
+                    .headers
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            }
+            Pipeline::page(coding, label, make)
+        }
+        _ => Pipeline::sniff(coding, make),
+    };
+    let pipeline = match pipeline {
+        Ok(p) => p,
+        Err(e) => return unreadable(parts, body, &config, format!("no decoder: {e}")),
+    };
+    // The body changes: its length, coding and byte ranges are no longer the
+    // inner service's.
+    for name in [header::CONTENT_LENGTH, header::CONTENT_ENCODING, header::ACCEPT_RANGES] {
+        parts.headers.remove(name);
+    }
+    Response::from_parts(parts, ConsentBody::rewrite(body, pipeline))
+}
+
+/// A page the layer cannot read — an unknown or stacked `Content-Encoding`,
+/// a partial response — must not leave ungated: `502 Bad Gateway` with the
+/// reason logged, unless the layer was told to let such pages through.
+fn unreadable<B>(
+    mut parts: http::response::Parts,
+    body: B,
+    config: &Config,
+    reason: String,
+) -> Response<ConsentBody<B>> {
+    match config.unreadable_html {
+        UnreadableHtml::PassThrough => {
+            tracing::warn!(%reason, "page passed through ungated (UnreadableHtml::PassThrough)");
+            Response::from_parts(parts, ConsentBody::passthrough(body))
+        }
+        UnreadableHtml::Reject => {
+            tracing::error!(%reason, "page refused with 502: it cannot be checked for trackers");
+            let tk = parts.headers.remove(headers::TK.clone());
+            let mut res = Response::new(ConsentBody::full(format!(
+                "502 Bad Gateway: this page could not be checked for trackers before it is sent ({reason}).\n"
+            )));
+            *res.status_mut() = StatusCode::BAD_GATEWAY;
+            *res.version_mut() = parts.version;
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Some(tk) = tk {
+                h.insert(headers::TK.clone(), tk);
+            }
+            res
         }
     }
 }

@@ -51,17 +51,21 @@ pub fn set_cookie(policy: &Policy, value: &str, secure: bool) -> Option<HeaderVa
     HeaderValue::from_str(&policy.cookie().set_cookie(value, secure)).ok()
 }
 
-/// What a response's `Content-Type` says about rewriting it.
+/// What a response's head says about rewriting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rewritable {
-    /// HTML in an ASCII-compatible encoding: rewrite.
-    Yes(&'static encoding_rs::Encoding),
+    /// A page: `text/html`, read in this charset (UTF-8 when none is
+    /// given; a byte-order mark in the body still outranks it).
+    Page(&'static encoding_rs::Encoding),
+    /// No `Content-Type` (or an "unknown" one) and no `nosniff`: a browser
+    /// sniffs the body, and so does the layer.
+    Sniff,
     /// Anything else: pass through untouched.
     No,
 }
 
-/// Only `text/html` responses with a body, not compressed, in an
-/// ASCII-compatible charset are rewritten; everything else passes through.
+/// Which responses may carry a page that must be gated: `text/html`, and
+/// typeless ones a browser would sniff; not `HEAD`, 1xx, 204 or 304.
 pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> Rewritable {
     if method == Method::HEAD
         || status.is_informational()
@@ -70,18 +74,24 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
     {
         return Rewritable::No;
     }
-    let encoded = headers
-        .get_all(header::CONTENT_ENCODING)
+    let nosniff = headers
+        .get_all("x-content-type-options")
         .iter()
-        .any(|v| !v.to_str().is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity")));
-    if encoded {
-        return Rewritable::No;
-    }
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return Rewritable::No;
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("nosniff"))));
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
+    };
+    // A value that is not text is not a type a browser can read: it sniffs.
+    let Ok(ct) = ct.to_str() else {
+        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
     };
     let mut parts = ct.split(';');
     let essence = parts.next().unwrap_or("").trim();
+    if essence.is_empty()
+        || ["unknown/unknown", "application/unknown", "*/*"].iter().any(|u| essence.eq_ignore_ascii_case(u))
+    {
+        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
+    }
     if !essence.eq_ignore_ascii_case("text/html") {
         return Rewritable::No;
     }
@@ -89,14 +99,34 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
         let (k, v) = p.split_once('=')?;
         k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
     });
-    let encoding = match charset {
-        None => encoding_rs::UTF_8,
-        Some(label) => match encoding_rs::Encoding::for_label(label.as_bytes()) {
-            Some(e) => e,
-            None => encoding_rs::UTF_8,
-        },
-    };
-    if encoding.is_ascii_compatible() { Rewritable::Yes(encoding) } else { Rewritable::No }
+    Rewritable::Page(
+        charset
+            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8),
+    )
+}
+
+/// Whether a request is for a document (a navigation or a frame): its
+/// response is the page the layer rewrites. `Sec-Fetch-Dest` says so in
+/// current browsers; an `Accept` naming `text/html` in older ones.
+pub fn is_page_request(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+        Some(dest) => matches!(dest.trim(), "document" | "iframe" | "frame" | "embed" | "object"),
+        None => headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',')
+                .any(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html")))
+        }),
+    }
+}
+
+/// Readies a page request for the inner service: its response will be
+/// decoded and rewritten here anyway, so it is asked for uncompressed (an
+/// outer compression layer compresses the rewritten page) and whole (a
+/// partial page could not be gated).
+pub fn prepare_page_request(headers: &mut HeaderMap) {
+    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    headers.remove(header::RANGE);
+    headers.remove(header::IF_RANGE);
 }
 
 /// Adds `Cookie, DNT, Sec-GPC` to `Vary`, keeping what is there (and leaving
@@ -136,14 +166,48 @@ pub fn adjust_etag(headers: &mut HeaderMap, decision: &Decision) {
         return;
     };
     let opaque = etag.trim_start_matches("W/").trim_matches('"');
-    let granted: Vec<&str> = decision.granted().collect();
-    let fingerprint = format!("{}{}", u8::from(decision.needs_banner()), granted.join("+"));
-    match HeaderValue::from_str(&format!("W/\"{opaque}-c{:x}\"", fnv(fingerprint.as_bytes()))) {
+    match HeaderValue::from_str(&format!("W/\"{opaque}-{}\"", fingerprint(decision))) {
         Ok(v) => {
             headers.insert(header::ETAG, v);
         }
         Err(_) => {
             headers.remove(header::ETAG);
+        }
+    }
+}
+
+/// What a rewritten page's entity tag carries of the decision it was
+/// rendered for.
+fn fingerprint(decision: &Decision) -> String {
+    let granted: Vec<&str> = decision.granted().collect();
+    let text = format!("{}{}", u8::from(decision.needs_banner()), granted.join("+"));
+    format!("c{:x}", fnv(text.as_bytes()))
+}
+
+/// A cached page was rendered for the decision of its day: it may be
+/// revalidated (`304`) only while the decision is the same. Entity tags
+/// carrying this decision's fingerprint go to the inner service as its own
+/// tags; tags of another decision are dropped, so the page is sent again;
+/// `If-Modified-Since` is dropped (a date cannot tell decisions apart).
+pub fn revalidate_for(headers: &mut HeaderMap, decision: &Decision) {
+    headers.remove(header::IF_MODIFIED_SINCE);
+    let Some(tags) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    if tags.trim() == "*" {
+        return;
+    }
+    let suffix = format!("-{}\"", fingerprint(decision));
+    let kept: Vec<String> = tags
+        .split(',')
+        .filter_map(|t| t.trim().strip_suffix(&suffix).map(|opaque| format!("{opaque}\"")))
+        .collect();
+    match HeaderValue::from_str(&kept.join(", ")) {
+        Ok(v) if !kept.is_empty() => {
+            headers.insert(header::IF_NONE_MATCH, v);
+        }
+        _ => {
+            headers.remove(header::IF_NONE_MATCH);
         }
     }
 }
@@ -168,24 +232,27 @@ mod tests {
     }
 
     #[test]
-    fn only_uncompressed_html_with_a_body_is_rewritten() {
+    fn html_and_typeless_responses_with_a_body_are_rewritten() {
         let get = Method::GET;
         let ok = StatusCode::OK;
-        assert!(matches!(
-            rewritable(&get, ok, &headers(&[("content-type", "text/html; charset=utf-8")])),
-            Rewritable::Yes(_)
-        ));
-        assert!(matches!(
-            rewritable(&get, ok, &headers(&[("content-type", "TEXT/HTML")])),
-            Rewritable::Yes(_)
-        ));
-        for h in [
-            headers(&[("content-type", "application/json")]),
-            headers(&[("content-type", "text/html"), ("content-encoding", "gzip")]),
-            headers(&[("content-type", "text/html; charset=utf-16")]),
-            headers(&[]),
+        for (h, want) in [
+            (headers(&[("content-type", "text/html; charset=utf-8")]), Rewritable::Page(encoding_rs::UTF_8)),
+            (headers(&[("content-type", "TEXT/HTML")]), Rewritable::Page(encoding_rs::UTF_8)),
+            (
+                headers(&[("content-type", "text/html"), ("content-encoding", "gzip")]),
+                Rewritable::Page(encoding_rs::UTF_8),
+            ),
+            (
+                headers(&[("content-type", "text/html; charset=utf-16")]),
+                Rewritable::Page(encoding_rs::UTF_16LE),
+            ),
+            (headers(&[]), Rewritable::Sniff),
+            (headers(&[("content-type", "unknown/unknown")]), Rewritable::Sniff),
+            (headers(&[("x-content-type-options", "nosniff")]), Rewritable::No),
+            (headers(&[("content-type", "application/json")]), Rewritable::No),
+            (headers(&[("content-type", "text/plain")]), Rewritable::No),
         ] {
-            assert_eq!(rewritable(&get, ok, &h), Rewritable::No, "{h:?}");
+            assert_eq!(rewritable(&get, ok, &h), want, "{h:?}");
         }
         let html = headers(&[("content-type", "text/html")]);
         assert_eq!(rewritable(&Method::HEAD, ok, &html), Rewritable::No);
@@ -194,9 +261,18 @@ mod tests {
     }
 
     #[test]
+    fn page_requests_are_recognised_by_fetch_metadata_or_accept() {
+        assert!(is_page_request(&headers(&[("sec-fetch-dest", "document")])));
+        assert!(is_page_request(&headers(&[("sec-fetch-dest", "iframe"), ("accept", "*/*")])));
+        assert!(!is_page_request(&headers(&[("sec-fetch-dest", "script"), ("accept", "text/html")])));
+        assert!(is_page_request(&headers(&[("accept", "text/html,application/xhtml+xml;q=0.9")])));
+        assert!(!is_page_request(&headers(&[("accept", "*/*")])));
+    }
+
+    #[test]
     fn latin1_pages_are_rewritten_in_their_own_encoding() {
         let h = headers(&[("content-type", "text/html; charset=\"ISO-8859-1\"")]);
-        assert_eq!(rewritable(&Method::GET, StatusCode::OK, &h), Rewritable::Yes(encoding_rs::WINDOWS_1252));
+        assert_eq!(rewritable(&Method::GET, StatusCode::OK, &h), Rewritable::Page(encoding_rs::WINDOWS_1252));
     }
 
     #[test]

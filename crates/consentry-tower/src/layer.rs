@@ -24,6 +24,20 @@ pub enum SecureCookie {
     Never,
 }
 
+/// What happens to a page the layer cannot read, so cannot check for
+/// trackers: one with an unknown or stacked `Content-Encoding`, or a partial
+/// (`206`) one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnreadableHtml {
+    /// `502 Bad Gateway`, the reason logged at `error`: nothing ungated
+    /// leaves. The default.
+    #[default]
+    Reject,
+    /// Sent on as it is, the reason logged at `warn`. Only for a site that
+    /// knows such pages carry no trackers.
+    PassThrough,
+}
+
 /// Applies a consent policy to every request of the wrapped service.
 ///
 /// See the [crate documentation](crate) for what it does and an example.
@@ -55,6 +69,7 @@ pub(crate) struct Config {
     pub secure: SecureCookie,
     pub inject_services: bool,
     pub server_banner: bool,
+    pub unreadable_html: UnreadableHtml,
 }
 
 impl ConsentLayer {
@@ -73,6 +88,7 @@ impl ConsentLayer {
             secure: SecureCookie::Auto,
             inject_services: true,
             server_banner: true,
+            unreadable_html: UnreadableHtml::Reject,
         })
     }
 
@@ -89,6 +105,7 @@ impl ConsentLayer {
             secure: c.secure,
             inject_services: c.inject_services,
             server_banner: c.server_banner,
+            unreadable_html: c.unreadable_html,
         };
         f(&mut p);
         Self::from_parts(p)
@@ -148,6 +165,13 @@ impl ConsentLayer {
         self.rebuild(|p| p.secure = secure)
     }
 
+    /// What happens to a page the layer cannot read (an unknown or stacked
+    /// `Content-Encoding`, a `206` partial page). Default
+    /// [`UnreadableHtml::Reject`]: `502`, so nothing leaves ungated.
+    pub fn unreadable_html(self, what: UnreadableHtml) -> Self {
+        self.rebuild(|p| p.unreadable_html = what)
+    }
+
     /// The policy as the banner receives it.
     pub fn policy(&self) -> &Policy {
         &self.config.policy
@@ -163,11 +187,21 @@ struct Parts {
     secure: SecureCookie,
     inject_services: bool,
     server_banner: bool,
+    unreadable_html: UnreadableHtml,
 }
 
 fn build(p: Parts) -> Config {
-    let Parts { policy, prefix, assets, receipts, gpc_last_update, secure, inject_services, server_banner } =
-        p;
+    let Parts {
+        policy,
+        prefix,
+        assets,
+        receipts,
+        gpc_last_update,
+        secure,
+        inject_services,
+        server_banner,
+        unreadable_html,
+    } = p;
     let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
     let json = policy.to_json();
     let policy_hash = crate::sha256_hex(json.as_bytes());
@@ -193,6 +227,7 @@ fn build(p: Parts) -> Config {
         secure,
         inject_services,
         server_banner,
+        unreadable_html,
     }
 }
 

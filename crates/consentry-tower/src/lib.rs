@@ -43,13 +43,31 @@
 //!     .layer(ConsentLayer::new(policy));
 //! ```
 //!
-//! # What is not rewritten
+//! # Which responses are rewritten
 //!
-//! Responses that are not `text/html`, `HEAD` requests, `204`/`304`
-//! responses, and bodies with a `Content-Encoding` pass through
-//! byte-identical. Put compression *outside* this layer (e.g.
-//! `.layer(ConsentLayer::new(p)).layer(CompressionLayer::new())`), so it
-//! compresses the rewritten page.
+//! Every response that can carry a page is read the way the browser will
+//! read it, and gated; nothing that could be a page leaves ungated:
+//!
+//! - `text/html` in any charset: ASCII-compatible ones are rewritten in
+//!   place; UTF-16 (by its label or its byte-order mark, which outranks the
+//!   label as in browsers) is decoded and sent as UTF-8.
+//! - A `Content-Encoding` of `gzip`, `x-gzip`, `deflate`, `br` or `zstd` is
+//!   decoded and the rewritten page sent uncompressed: put a compression
+//!   layer *outside* this one to compress it (its order no longer matters
+//!   for safety, only for size). Requests for documents (`Sec-Fetch-Dest:
+//!   document`/`iframe`, or an `Accept` naming `text/html`) reach the inner
+//!   service with `Accept-Encoding: identity` and without `Range`, so a
+//!   `ServeDir` with precompressed files or an inner compression layer does
+//!   no needless work; stylesheets and scripts still go out precompressed.
+//! - No `Content-Type` (or `unknown/unknown`) and no `X-Content-Type-Options:
+//!   nosniff`: the first bytes are sniffed as a browser does (WHATWG MIME
+//!   Sniffing) and the body is rewritten when they look like HTML.
+//! - A page the layer cannot read — an unknown or stacked
+//!   `Content-Encoding`, a `206` partial page — is refused with `502 Bad
+//!   Gateway` and the reason logged ([`UnreadableHtml`] can let it through).
+//!
+//! Everything else passes through byte-identical: other types, `HEAD`
+//! requests, `204`/`304` responses.
 //!
 //! # Content Security Policy
 //!
@@ -70,6 +88,7 @@ mod extract;
 mod future;
 mod headers;
 mod layer;
+mod pipeline;
 pub mod receipts;
 mod rewrite;
 mod routes;
@@ -81,7 +100,7 @@ pub use body::ConsentBody;
 pub use extract::{ConsentDecision, MissingConsentLayer};
 pub use future::ResponseFuture;
 pub use headers::{DNT, SEC_GPC, TK};
-pub use layer::{ConsentLayer, SecureCookie};
+pub use layer::{ConsentLayer, SecureCookie, UnreadableHtml};
 pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
 pub use rewrite::RewriteError;
 pub use routes::MAX_CONSENT_BODY;

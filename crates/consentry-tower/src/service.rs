@@ -63,6 +63,11 @@ where
             return ResponseFuture::route(routes::serve(Arc::clone(&self.config), route, req));
         }
         let decision = self.config.decide(req.headers());
+        let page_request = headers::is_page_request(req.headers());
+        if page_request {
+            headers::prepare_page_request(req.headers_mut());
+            headers::revalidate_for(req.headers_mut(), &decision);
+        }
         req.extensions_mut().insert(decision.clone());
         let ctx = Ctx {
             config: Arc::clone(&self.config),
@@ -70,6 +75,7 @@ where
             method: req.method().clone(),
             return_to: req.uri().path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
             accept_language: req.headers().get(http::header::ACCEPT_LANGUAGE).cloned(),
+            page_request,
         };
         ResponseFuture::inner(self.inner.call(req), ctx)
     }
