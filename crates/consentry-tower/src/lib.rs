@@ -76,10 +76,15 @@
 //!
 //! # Limits
 //!
-//! Rewriting streams: memory per response is one body chunk plus lol_html's
-//! buffer, capped at 16 MiB (a single tag bigger than that ends the response
-//! with an error rather than passing it unchecked); an inline script is held
-//! back up to 64 KiB while looking for tracker calls.
+//! Rewriting streams: memory per response is one body chunk (a compressed
+//! body is decoded 4 KiB of input at a time) plus lol_html's buffer, capped
+//! at 16 MiB: a single tag bigger than that ends the response with an error
+//! rather than passing it unchecked. An inline script is held back up to
+//! 1 MiB while looking for tracker calls; a longer one that arrives in
+//! pieces is judged on that prefix, and made inert (`type="text/plain"
+//! data-consentry="unchecked"`, a warning logged) when the prefix names no
+//! service — a call further on could not be caught — unless every service
+//! may run anyway.
 
 mod assets;
 mod body;

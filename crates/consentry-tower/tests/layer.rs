@@ -173,29 +173,37 @@ async fn live_tracker_frames_are_blocked_and_restorable() {
     assert!(live(&html).frame_srcs.is_empty());
 }
 
-static LONG_SCRIPT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
+/// A page whose inline script calls Matomo after `pad` bytes of code.
+fn long_script(pad: usize) -> &'static str {
+    let html = format!(
         "<html><head><script>var x = '{}'; _paq.push(['x']);</script></head><body></body></html>",
-        "a".repeat(100_000)
-    )
-});
+        "a".repeat(pad)
+    );
+    Box::leak(html.into_boxed_str())
+}
 
 #[tokio::test]
-async fn an_inline_script_longer_than_the_scan_window_is_kept_whole() {
+async fn a_tracker_call_deep_in_a_long_inline_script_never_runs_before_consent() {
     let layer = ConsentLayer::new(ga_policy()).inject_services(false);
-    // Arriving in one piece, the whole code is seen: the call makes it inert.
-    let html = get_page(&chunked_app(layer.clone(), LONG_SCRIPT.as_str(), usize::MAX), &[]).await.text();
-    assert!(html.contains(&format!("'{}'; _paq.push(['x']);</script>", "a".repeat(100_000))));
-    assert!(
-        html.contains(
-            "<script type=\"text/plain\" data-category=\"analytics\" data-service=\"matomo\">var x"
-        )
-    );
-    // Arriving in 1 KiB chunks, it is judged on its first 64 KiB and streamed
-    // on: still whole, still well-formed, and live (the call came too late).
-    let html = get_page(&chunked_app(layer, LONG_SCRIPT.as_str(), 1024), &[]).await.text();
-    assert!(html.contains(&format!("<script>var x = '{}'; _paq.push(['x']);</script>", "a".repeat(100_000))));
+    let inert = "<script type=\"text/plain\" data-category=\"analytics\" data-service=\"matomo\">var x";
+    // 100 KB of code before the call, in one piece or in 1 KiB chunks: held
+    // whole, the call is seen, the script inert.
+    for chunk in [usize::MAX, 1024] {
+        let html = get_page(&chunked_app(layer.clone(), long_script(100_000), chunk), &[]).await.text();
+        assert!(html.contains(inert), "chunk {chunk}");
+        assert!(html.contains(&format!("'{}'; _paq.push(['x']);</script>", "a".repeat(100_000))));
+    }
+    // Past the 1 MiB the layer holds, arriving in pieces: the rest cannot be
+    // checked, so the script is inert (marked) rather than live...
+    let page = long_script(1_100_000);
+    let html = get_page(&chunked_app(layer.clone(), page, 1024), &[]).await.text();
+    assert!(html.contains("<script type=\"text/plain\" data-consentry=\"unchecked\">var x"), "fails closed");
+    assert!(html.contains(&format!("'{}'; _paq.push(['x']);</script>", "a".repeat(1_100_000))), "kept whole");
     assert_eq!(html.matches("<script").count(), html.matches("</script>").count());
+    // ...unless every service may run anyway.
+    let all = consent_cookie(&ga_policy(), &["analytics", "advertising"]);
+    let html = get_page(&chunked_app(layer, page, 1024), &[("cookie", all.as_str())]).await.text();
+    assert!(html.contains("<script>var x = 'aaa"), "live when everything is granted");
 }
 
 #[tokio::test]

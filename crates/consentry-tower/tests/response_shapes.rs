@@ -465,3 +465,37 @@ async fn a_page_cached_under_consent_is_not_revalidated_after_withdrawal() {
     }
     assert!(page.header("vary").is_some_and(|v| v.contains("Cookie")), "shared caches key on the cookie");
 }
+
+#[tokio::test]
+async fn a_single_tag_beyond_the_rewriter_memory_cap_ends_the_page_in_an_error() {
+    // A tracker tag with 17 MiB of attributes: lol_html cannot hold it, so the
+    // response breaks off there; what was sent before it was gated.
+    let html = format!(
+        "<!doctype html><html><head><title>t</title><script async src=\"{GTAG}\" data-pad=\"{}\"></script></head></html>",
+        "a".repeat(17 * 1024 * 1024)
+    );
+    let router = Router::new()
+        .route(
+            "/",
+            get(move || {
+                let pieces: Vec<Result<Bytes, std::convert::Infallible>> =
+                    html.as_bytes().chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+                std::future::ready(
+                    Response::builder()
+                        .header("content-type", "text/html")
+                        .body(Body::from_stream(Stream(pieces.into_iter())))
+                        .unwrap_or_default(),
+                )
+            }),
+        )
+        .layer(ConsentLayer::new(policy()).inject_services(false));
+    let server = serve(router).await;
+    match try_get_from(&server, "/", FETCH, None).await {
+        Err(_) => {}
+        Ok(got) => {
+            assert!(got.body.is_err(), "the response ends in an error");
+            let text = String::from_utf8_lossy(got.body.as_deref().unwrap_or_default()).into_owned();
+            assert!(!text.contains("gtag/js"), "the tag never went out");
+        }
+    }
+}

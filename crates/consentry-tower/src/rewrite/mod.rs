@@ -27,9 +27,12 @@ use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
 
 pub(crate) use gating::is_executable_type;
 
-/// Most of an inline script buffered while looking for tracker calls; a
-/// longer one is judged on this prefix and the rest streamed.
-const INLINE_SCRIPT_LIMIT: usize = 64 * 1024;
+/// Most of an inline script held back while looking for tracker calls. A
+/// longer one is judged on this prefix and the rest streamed: inert when
+/// the prefix names a service that may not run, and — since a call further
+/// on could not be caught — inert too when it names none, unless every
+/// service may run (it fails closed, never open).
+const INLINE_SCRIPT_LIMIT: usize = 1024 * 1024;
 
 /// Bound on lol_html's own buffering (one tag's attributes, mostly). A page
 /// that needs more fails closed: the response ends with an error rather
@@ -516,7 +519,18 @@ fn on_script_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerRes
     // Too long to hold: judge on what was seen, then stream the rest.
     let this_chunk = chunk.as_str().len();
     let seen = pending.code.len() - this_chunk;
-    let start = start_tag_for(&st.plan.policy, &st.decision, pending);
+    let policy = &st.plan.policy;
+    let unchecked = gating::service_for_inline(policy, &pending.code).is_none()
+        && !policy.services().iter().all(|s| gating::service_live(&st.decision, s));
+    let start = if unchecked {
+        tracing::warn!(
+            limit = INLINE_SCRIPT_LIMIT,
+            "an inline script longer than the limit was made inert: the rest of it could not be checked for tracker calls"
+        );
+        unchecked_start_tag(pending)
+    } else {
+        start_tag_for(policy, &st.decision, pending)
+    };
     let mut html = start;
     html.push_str(&pending.code[..seen]);
     chunk.before(&html, ContentType::Html);
@@ -566,6 +580,27 @@ fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) 
         ));
     }
     out.push('>');
+    out
+}
+
+/// The start tag of an inline script too long to check: inert, marked
+/// `data-consentry="unchecked"` so a site can find it.
+fn unchecked_start_tag(pending: &PendingInline) -> String {
+    let mut out = String::from("<script");
+    for (name, value) in &pending.attrs {
+        if name == "type" {
+            if !value.trim().is_empty() {
+                out.push_str(&format!(" data-type=\"{}\"", escape::html(value)));
+            }
+            continue;
+        }
+        out.push(' ');
+        out.push_str(name);
+        if !value.is_empty() {
+            out.push_str(&format!("=\"{}\"", escape::html(value)));
+        }
+    }
+    out.push_str(" type=\"text/plain\" data-consentry=\"unchecked\">");
     out
 }
 
