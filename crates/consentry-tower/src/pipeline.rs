@@ -350,7 +350,7 @@ impl Pipeline {
                 None => self.rewriter = Some(make(label)),
             },
             Start::Sniff { make } => {
-                if sniffs_as_html(&buf) {
+                if sniffs_as_html(buf.get(..SNIFF_LEN).unwrap_or(&buf)) {
                     self.rewriter = Some(make(encoding_rs::UTF_8));
                 }
             }
