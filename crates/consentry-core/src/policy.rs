@@ -469,7 +469,7 @@ impl Policy {
         if !texts::valid_language_tag(&language) {
             return Err(PolicyError::at("language", Problem::InvalidLanguage { tag: language }));
         }
-        if !texts::BUILTIN_LANGUAGES.contains(&language.as_str()) && !raw.texts.contains_key(&language) {
+        if !texts::has_builtin_pack(&language) && !raw.texts.contains_key(&language) {
             return Err(PolicyError::at(
                 "language",
                 Problem::MissingText { lang: language, key: "title".to_owned() },

@@ -16,7 +16,7 @@ use crate::policy::{Category, Policy};
 macro_rules! text_keys {
     ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
         /// The texts of one language, as written in the policy. Every field is
-        /// optional for a language with a built-in pack ([`BUILTIN_LANGUAGES`]).
+        /// optional for a language with a built-in pack ([`PACK_SOURCES`]).
         #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
         pub struct Texts {
             $( $(#[$doc])* #[serde(skip_serializing_if = "Option::is_none")] pub $field: Option<String>, )*
@@ -118,11 +118,12 @@ pub struct CategoryText {
 /// Category ids with built-in titles and descriptions.
 pub const STANDARD_CATEGORIES: &[&str] = &["essential", "functional", "analytics", "advertising"];
 
-/// Languages with a built-in pack, English first (the last fallback).
-pub const BUILTIN_LANGUAGES: &[&str] =
-    &["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs"];
+/// Whether `lang` has a built-in pack.
+pub fn has_builtin_pack(lang: &str) -> bool {
+    PACK_SOURCES.iter().any(|(l, _)| *l == lang)
+}
 
-/// The packs as shipped: (language, JSON). Order as [`BUILTIN_LANGUAGES`].
+/// The packs as shipped: (language, JSON), English first (the last fallback).
 pub const PACK_SOURCES: &[(&str, &str)] = &[
     ("en", include_str!("../lang/en.json")),
     ("fr", include_str!("../lang/fr.json")),
@@ -366,7 +367,7 @@ impl Policy {
     /// then the built-in packs.
     pub fn languages(&self) -> Vec<&str> {
         let mut all: Vec<&str> = self.texts().keys().map(String::as_str).collect();
-        for b in BUILTIN_LANGUAGES {
+        for (b, _) in PACK_SOURCES {
             if !all.contains(b) {
                 all.push(b);
             }

@@ -74,23 +74,20 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
     {
         return Rewritable::No;
     }
-    let nosniff = headers
-        .get_all("x-content-type-options")
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("nosniff"))));
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
-        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
+    let nosniff = || {
+        headers
+            .get_all("x-content-type-options")
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("nosniff"))))
     };
-    // A value that is not text is not a type a browser can read: it sniffs.
-    let Ok(ct) = ct.to_str() else {
-        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
-    };
+    // No type, one that is not text, or an "unknown" one: a browser sniffs.
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut parts = ct.split(';');
     let essence = parts.next().unwrap_or("").trim();
     if essence.is_empty()
         || ["unknown/unknown", "application/unknown", "*/*"].iter().any(|u| essence.eq_ignore_ascii_case(u))
     {
-        return if nosniff { Rewritable::No } else { Rewritable::Sniff };
+        return if nosniff() { Rewritable::No } else { Rewritable::Sniff };
     }
     if !essence.eq_ignore_ascii_case("text/html") {
         return Rewritable::No;

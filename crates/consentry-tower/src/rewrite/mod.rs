@@ -558,9 +558,29 @@ fn on_inline_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
 fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) -> String {
     let service =
         gating::service_for_inline(policy, &pending.code).filter(|s| !gating::service_live(decision, s));
+    let inert = service.map(|s| {
+        format!(
+            " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
+            escape::html(&s.category),
+            escape::html(&s.id)
+        )
+    });
+    script_start_tag(pending, inert.as_deref(), &["data-category", "data-service"])
+}
+
+/// The start tag of an inline script too long to check: inert, marked
+/// `data-consentry="unchecked"` so a site can find it.
+fn unchecked_start_tag(pending: &PendingInline) -> String {
+    script_start_tag(pending, Some(" type=\"text/plain\" data-consentry=\"unchecked\""), &[])
+}
+
+/// `<script` with the held-back attributes. When `inert` (the attributes
+/// that make it so) is given, they replace `type` (kept as `data-type`) and
+/// the attributes named in `replaced`.
+fn script_start_tag(pending: &PendingInline, inert: Option<&str>, replaced: &[&str]) -> String {
     let mut out = String::from("<script");
     for (name, value) in &pending.attrs {
-        if service.is_some() && (name == "type" || name == "data-category" || name == "data-service") {
+        if inert.is_some() && (name == "type" || replaced.contains(&name.as_str())) {
             if name == "type" && !value.trim().is_empty() {
                 out.push_str(&format!(" data-type=\"{}\"", escape::html(value)));
             }
@@ -572,35 +592,8 @@ fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) 
             out.push_str(&format!("=\"{}\"", escape::html(value)));
         }
     }
-    if let Some(s) = service {
-        out.push_str(&format!(
-            " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
-            escape::html(&s.category),
-            escape::html(&s.id)
-        ));
-    }
+    out.push_str(inert.unwrap_or_default());
     out.push('>');
-    out
-}
-
-/// The start tag of an inline script too long to check: inert, marked
-/// `data-consentry="unchecked"` so a site can find it.
-fn unchecked_start_tag(pending: &PendingInline) -> String {
-    let mut out = String::from("<script");
-    for (name, value) in &pending.attrs {
-        if name == "type" {
-            if !value.trim().is_empty() {
-                out.push_str(&format!(" data-type=\"{}\"", escape::html(value)));
-            }
-            continue;
-        }
-        out.push(' ');
-        out.push_str(name);
-        if !value.is_empty() {
-            out.push_str(&format!("=\"{}\"", escape::html(value)));
-        }
-    }
-    out.push_str(" type=\"text/plain\" data-consentry=\"unchecked\">");
     out
 }
 
