@@ -52,7 +52,7 @@ pub use pattern::Glob;
 pub use policy::{
     Category, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, MAX_AGE_DAYS_LIMIT,
     MAX_CATEGORIES, MAX_ID_LEN, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
-    SignalHandling, SignalPolicy, UrlHint, choice_json,
+    SignalHandling, SignalPolicy, choice_json,
 };
 pub use read::JsonValue;
 pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts};

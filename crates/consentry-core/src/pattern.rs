@@ -32,9 +32,16 @@ impl Glob {
         wildcard(self.0.as_bytes(), text.as_bytes())
     }
 
-    /// URL match: substring when there is no `*`, else a whole-string glob.
+    /// URL match: substring when there is no `*`, else a whole-string glob;
+    /// ASCII case is ignored (`url` is expected lower-case, as
+    /// [`Service::matches_url`](crate::Service::matches_url) passes it).
     pub fn matches_url(&self, url: &str) -> bool {
-        if self.0.contains('*') { self.matches(url) } else { url.contains(self.0.as_str()) }
+        let pattern = self.0.to_ascii_lowercase();
+        if pattern.contains('*') {
+            wildcard(pattern.as_bytes(), url.as_bytes())
+        } else {
+            url.contains(pattern.as_str())
+        }
     }
 }
 

@@ -304,60 +304,119 @@ impl Service {
         }
     }
 
+    /// Where a service of this kind loads from and sends its hits to
+    /// (matched as substrings of the URL without its scheme, lower-cased).
     fn builtin_url_patterns(&self) -> &'static [&'static str] {
         match self.kind {
             ServiceKind::Matomo => &["matomo.js", "piwik.js", "matomo.php", "piwik.php"],
-            ServiceKind::Ga4 => &["googletagmanager.com/gtag/js"],
-            ServiceKind::Gtm => &["googletagmanager.com/gtm.js"],
+            // gtag.js, and the collection endpoints: `/g/collect` (GA4),
+            // `/collect`, `/j/collect`, `/r/collect`, `/mp/collect`,
+            // `analytics.js` and regional hosts (`region1.google-analytics.com`),
+            // and the Google Signals endpoint on doubleclick.
+            ServiceKind::Ga4 => &[
+                "googletagmanager.com/gtag/",
+                "google-analytics.com/",
+                "analytics.google.com/g/",
+                "stats.g.doubleclick.net/g/",
+            ],
+            // gtm.js, and the `<noscript>` frame of Google's install snippet.
+            ServiceKind::Gtm => &["googletagmanager.com/gtm.js", "googletagmanager.com/ns.html"],
             ServiceKind::Custom => &[],
         }
     }
 
-    /// Cheap pre-filters for [`matches_url`](Self::matches_url): every URL it
-    /// matches starts with one of the `Prefix` hints or contains one of the
-    /// `Contains` hints (an empty `Contains` means "any URL"). The middleware
-    /// turns them into CSS attribute selectors, so elements that cannot match
-    /// never reach a handler.
-    pub fn url_hints(&self) -> Vec<UrlHint> {
-        let mut hints: Vec<UrlHint> =
-            self.builtin_url_patterns().iter().map(|b| UrlHint::Contains((*b).to_owned())).collect();
-        match &self.config {
-            ServiceConfig::Matomo(m) if m.url.len() > 1 => hints.push(UrlHint::Prefix(m.url.clone())),
-            ServiceConfig::Ga4(Ga4Config { script_url: Some(u), .. })
-            | ServiceConfig::Gtm(GtmConfig { script_url: Some(u), .. })
-            | ServiceConfig::Custom(CustomConfig { src: Some(u) }) => hints.push(UrlHint::Prefix(u.clone())),
-            _ => {}
-        }
-        for p in &self.patterns {
-            let longest = p.as_str().split('*').max_by_key(|seg| seg.len()).unwrap_or("");
-            hints.push(UrlHint::Contains(longest.to_owned()));
-        }
-        hints
-    }
-
-    /// Whether a script or frame URL belongs to this service: the built-in
-    /// patterns of its kind, its configured script URL, or its own `patterns`.
+    /// Whether a URL the browser would fetch belongs to this service: the
+    /// built-in hosts and paths of its kind (GA4: gtag.js and its collection
+    /// endpoints; GTM: `gtm.js` and `ns.html`; Matomo: `matomo.js|php` and
+    /// `piwik.js|php`), its configured `url`/`script_url`/`src` (as a
+    /// prefix), or its own `patterns`.
+    ///
+    /// `url` should be the absolute URL as the browser resolves it (the
+    /// middleware decodes entities and resolves against the document and its
+    /// `<base href>` first). The comparison ignores the scheme (`http`,
+    /// `https` or protocol-relative alike), ASCII case and repeated slashes:
+    /// when in doubt, a URL is the service's.
+    ///
+    /// ```
+    /// let policy = consentry_core::Policy::from_json(r#"{
+    ///     "revision": 1,
+    ///     "categories": [{ "id": "essential", "required": true }, { "id": "analytics" }],
+    ///     "services": [{ "id": "ga", "kind": "ga4", "category": "analytics",
+    ///                    "config": { "measurement_id": "G-AB12CD34" } }]
+    /// }"#).unwrap();
+    /// let ga = &policy.services()[0];
+    /// assert!(ga.matches_url("HTTPS://WWW.GoogleTagManager.com/gtag/js?id=G-AB12CD34"));
+    /// assert!(ga.matches_url("https://region1.google-analytics.com/g/collect?v=2"));
+    /// assert!(!ga.matches_url("https://example.org/app.js"));
+    /// ```
     pub fn matches_url(&self, url: &str) -> bool {
-        let builtin = self.builtin_url_patterns();
+        let url = comparable(url);
+        let bare = without_scheme(&url);
+        let path = path_of(bare);
+        // A configured location: absolute (compared without its scheme) or
+        // a path on the site itself.
+        let under = |prefix: &str| {
+            let prefix = comparable(prefix);
+            match prefix.strip_prefix('/') {
+                Some(rest) if !rest.starts_with('/') => path.starts_with(prefix.as_ref()),
+                _ => {
+                    let p = without_scheme(&prefix);
+                    p.len() > 1 && bare.starts_with(p)
+                }
+            }
+        };
         let configured = match &self.config {
-            ServiceConfig::Matomo(m) => url.starts_with(m.url.as_str()) && m.url.len() > 1,
-            ServiceConfig::Ga4(g) => g.script_url.as_deref().is_some_and(|s| url.starts_with(s)),
-            ServiceConfig::Gtm(g) => g.script_url.as_deref().is_some_and(|s| url.starts_with(s)),
-            ServiceConfig::Custom(c) => c.src.as_deref().is_some_and(|s| url == s),
+            ServiceConfig::Matomo(m) => m.url.len() > 1 && under(&m.url),
+            ServiceConfig::Ga4(g) => g.script_url.as_deref().is_some_and(under),
+            ServiceConfig::Gtm(g) => g.script_url.as_deref().is_some_and(under),
+            ServiceConfig::Custom(c) => c.src.as_deref().is_some_and(under),
         };
         configured
-            || builtin.iter().any(|b| url.contains(b))
-            || self.patterns.iter().any(|p| p.matches_url(url))
+            || self.builtin_url_patterns().iter().any(|b| bare.contains(b))
+            || self.patterns.iter().any(|p| p.matches_url(&url) || p.matches_url(bare))
     }
 }
 
-/// A pre-filter for the URLs of a service; see [`Service::url_hints`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UrlHint {
-    /// The URL starts with this.
-    Prefix(String),
-    /// The URL contains this (empty: any URL).
-    Contains(String),
+/// A URL as compared: trimmed, ASCII lower-case, runs of `/` after the host
+/// made one (`//gtag//js` reaches the same file on most servers).
+fn comparable(url: &str) -> std::borrow::Cow<'_, str> {
+    let url = url.trim();
+    let host_end = without_scheme_at(url);
+    let tail = &url[host_end..];
+    if !url.bytes().any(|b| b.is_ascii_uppercase()) && !tail.contains("//") {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..host_end].to_ascii_lowercase());
+    let mut prev_slash = false;
+    for c in tail.chars() {
+        if c == '/' && prev_slash {
+            continue;
+        }
+        prev_slash = c == '/';
+        out.push(c.to_ascii_lowercase());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Where the part after `scheme://` or `//` starts (0 when there is none).
+fn without_scheme_at(url: &str) -> usize {
+    if url.starts_with("//") {
+        return 2;
+    }
+    match url.find("://") {
+        Some(i) if url[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => i + 3,
+        _ => 0,
+    }
+}
+
+fn without_scheme(url: &str) -> &str {
+    &url[without_scheme_at(url)..]
+}
+
+/// The path (and query) of a URL without its scheme: from the first `/`.
+fn path_of(bare: &str) -> &str {
+    bare.find('/').map_or("", |i| &bare[i..])
 }
 
 /// Default gtag.js location.

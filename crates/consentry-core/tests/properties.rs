@@ -77,43 +77,48 @@ proptest! {
     }
 }
 
-fn passes_a_hint(service: &consentry_core::Service, url: &str) -> bool {
-    service.url_hints().iter().any(|h| match h {
-        consentry_core::UrlHint::Prefix(p) => url.starts_with(p.as_str()),
-        consentry_core::UrlHint::Contains(c) => url.contains(c.as_str()),
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// The middleware pre-filters elements with the hints; a URL the service
-    /// matches must never be filtered out.
+    /// A browser fetches the same file whatever the case of the scheme and
+    /// host, with `http:`, `https:` or no scheme, and with doubled slashes:
+    /// a service that claims one spelling claims them all.
     #[test]
-    fn every_url_a_service_matches_passes_one_of_its_hints(
-        before in "[a-z:/.]{0,20}", after in "[a-z0-9/?=&.]{0,20}", glob_fill in "[a-z]{0,5}",
+    fn matching_ignores_scheme_case_and_doubled_slashes(
+        before in "[a-z.]{0,12}", after in "[a-z0-9/?=&.]{0,20}", glob_fill in "[a-z]{0,5}",
+        scheme in prop::sample::select(vec!["https://", "http://", "//", "HTTPS://"]),
+        upper: bool, doubled: bool,
     ) {
         let p = Policy::from_json(
             r#"{"revision": 1, "categories": [{"id": "a"}], "services": [
                 {"id": "m", "kind": "matomo", "category": "a", "config": {"url": "https://stats.example.org/", "site_id": "1"}},
                 {"id": "g", "kind": "ga4", "category": "a", "config": {"measurement_id": "G-AB12CD34", "script_url": "/t/gtag/js"}},
+                {"id": "t", "kind": "gtm", "category": "a", "config": {"container_id": "GTM-AB12CD"}},
                 {"id": "c", "kind": "custom", "category": "a", "patterns": ["cdn.x.com/a*b.js", "/plain/"]}]}"#,
         ).unwrap_or_else(|e| panic!("{e}"));
-        let candidates = [
-            format!("{before}matomo.js{after}"),
-            format!("https://stats.example.org/{after}"),
-            format!("/t/gtag/js{after}"),
-            format!("{before}googletagmanager.com/gtag/js{after}"),
-            format!("cdn.x.com/a{glob_fill}b.js"),
-            format!("{before}/plain/{after}"),
-            format!("{before}{after}"),
+        let cases = [
+            ("m", format!("{before}x.org/matomo.js{after}")),
+            ("m", format!("stats.example.org/{after}")),
+            ("g", format!("{before}www.googletagmanager.com/gtag/js{after}")),
+            ("g", format!("region1.google-analytics.com/g/collect{after}")),
+            ("t", format!("www.googletagmanager.com/ns.html?id=GTM-AB12CD{after}")),
+            ("c", format!("cdn.x.com/a{glob_fill}b.js")),
+            ("c", format!("{before}.org/plain/{after}")),
         ];
-        for s in p.services() {
-            for url in &candidates {
-                if s.matches_url(url) {
-                    prop_assert!(passes_a_hint(s, url), "{} matches {url} but no hint lets it through", s.id);
-                }
+        for (id, bare) in &cases {
+            let mut url = format!("{scheme}{bare}");
+            if upper {
+                url = url.to_ascii_uppercase();
             }
+            if doubled {
+                url = url.replacen(".com/", ".com//", 1).replacen(".org/", ".org//", 1);
+            }
+            let found = p.services().iter().find(|s| s.matches_url(&url)).map(|s| s.id.as_str());
+            prop_assert!(found.is_some(), "{url} should belong to {id}");
+            let service = p.services().iter().find(|s| s.id == *id);
+            prop_assert!(service.is_some_and(|s| s.matches_url(&url)), "{url} should belong to {id}");
         }
+        let plain = format!("{scheme}example.net/{after}");
+        prop_assert!(p.services().iter().all(|s| !s.matches_url(&plain)), "{plain} belongs to nobody");
     }
 }

@@ -14,7 +14,7 @@ use crate::body::ConsentBody;
 use crate::headers::{self, Rewritable};
 use crate::layer::{Config, UnreadableHtml};
 use crate::pipeline::{Coding, MakeRewriter, Pipeline};
-use crate::rewrite::Rewriter;
+use crate::rewrite::{Page, Rewriter};
 use crate::{BoxError, CspNonce};
 
 /// A response produced by one of Consentry's own routes.
@@ -47,6 +47,8 @@ pub(crate) struct Ctx {
     pub return_to: String,
     /// Chooses the banner's language, with `<html lang>` (a cheap clone).
     pub accept_language: Option<http::HeaderValue>,
+    /// Where the page's relative URLs resolve (with its path and query).
+    pub host: Option<http::HeaderValue>,
     /// A document request: a `304` answering it revalidates a rewritten page.
     pub page_request: bool,
 }
@@ -115,13 +117,14 @@ where
         Ok(coding) => coding,
         Err(reason) => return unreadable(parts, body, &ctx.config, reason),
     };
-    let Ctx { config, decision, return_to, accept_language, .. } = ctx;
+    let Ctx { config, decision, return_to, accept_language, host, .. } = ctx;
     let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
     headers::merge_vary(&mut parts.headers);
     headers::adjust_etag(&mut parts.headers, &decision);
     let plan = Arc::clone(&config.plan);
     let make: MakeRewriter = Box::new(move |encoding| {
-        Rewriter::new(&plan, decision, nonce, return_to, accept_language.as_ref(), encoding)
+        let page = Page { return_to, accept_language: accept_language.as_ref(), host: host.as_ref() };
+        Rewriter::new(&plan, decision, nonce, page, encoding)
     });
     let pipeline = match class {
         Rewritable::Page(label) => {

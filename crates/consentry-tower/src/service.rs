@@ -75,6 +75,7 @@ where
             method: req.method().clone(),
             return_to: req.uri().path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
             accept_language: req.headers().get(http::header::ACCEPT_LANGUAGE).cloned(),
+            host: req.headers().get(http::header::HOST).cloned(),
             page_request,
         };
         ResponseFuture::inner(self.inner.call(req), ctx)

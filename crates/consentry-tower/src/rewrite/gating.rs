@@ -38,13 +38,13 @@ pub fn marked_allowed(
     decision.allows_marked(policy, category, service)
 }
 
-/// The service a live script, frame or pixel URL belongs to, if any.
-pub fn service_for_url<'p>(policy: &'p Policy, url: &str) -> Option<&'p Service> {
-    let url = url.trim();
-    if url.is_empty() {
+/// The first service that may not run now and that one of `urls` (as
+/// [`fetch::candidates`](super::fetch::candidates) gives them) belongs to.
+pub fn blocked_by<'p>(policy: &'p Policy, decision: &Decision, urls: &[String]) -> Option<&'p Service> {
+    if urls.is_empty() {
         return None;
     }
-    policy.services().iter().find(|s| s.matches_url(url))
+    policy.services().iter().filter(|s| !service_live(decision, s)).find(|s| urls.iter().any(|u| s.matches_url(u)))
 }
 
 /// Calls that identify an inline tracker snippet, by the kind of service.
@@ -77,10 +77,16 @@ pub fn service_for_inline<'p>(policy: &'p Policy, code: &str) -> Option<&'p Serv
             }
         }
     }
-    policy.services().iter().find(|s| {
-        s.script_url().is_some_and(|u| code.contains(u.split('?').next().unwrap_or(&u)))
-            || s.patterns.iter().any(|p| !p.as_str().contains('*') && code.contains(p.as_str()))
-    })
+    policy
+        .services()
+        .iter()
+        .find(|s| {
+            s.script_url().is_some_and(|u| code.contains(u.split('?').next().unwrap_or(&u)))
+                || s.patterns.iter().any(|p| !p.as_str().contains('*') && code.contains(p.as_str()))
+        })
+        // A hit sent by hand (`new Image().src = "…/g/collect?…"`): the
+        // service's hosts and paths anywhere in the code.
+        .or_else(|| policy.services().iter().find(|s| s.matches_url(code)))
 }
 
 #[cfg(test)]
@@ -121,13 +127,23 @@ mod tests {
     #[test]
     fn tracker_urls_are_recognised_by_builtin_configured_and_policy_patterns() {
         let p = policy("require_consent");
-        let id = |u: &str| service_for_url(&p, u).map(|s| s.id.as_str());
+        let nobody = decide(&p, None, Signals { dnt: true, gpc: false }, 1);
+        let id = |u: &str| blocked_by(&p, &nobody, &[u.to_owned()]).map(|s| s.id.as_str());
         assert_eq!(id("https://stats.example.org/matomo.js"), Some("matomo"));
         assert_eq!(id("https://cdn.example.net/piwik.js"), Some("matomo"));
         assert_eq!(id("https://www.googletagmanager.com/gtag/js?id=G-AB12CD34"), Some("ga4"));
+        assert_eq!(id("https://region1.google-analytics.com/g/collect?v=2"), Some("ga4"));
         assert_eq!(id("https://cdn.segment.com/analytics.js/v1/x/analytics.min.js"), Some("seg"));
-        assert_eq!(id("/app.js"), None);
-        assert_eq!(id(""), None);
+        assert_eq!(id("https://shop.example/app.js"), None);
+        assert_eq!(blocked_by(&p, &nobody, &[]).map(|s| s.id.as_str()), None);
+        let everyone = consentry_core::Consent::new(
+            1,
+            1,
+            ["analytics"],
+            consentry_core::ConsentId::from_random([0; 16]),
+        );
+        let all = decide(&p, Some(&everyone), Signals::NONE, 1);
+        assert!(blocked_by(&p, &all, &["https://stats.example.org/matomo.js".to_owned()]).is_none());
     }
 
     #[test]
@@ -139,6 +155,7 @@ mod tests {
             id("window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"),
             Some("ga4")
         );
+        assert_eq!(id("new Image().src = 'https://www.google-analytics.com/g/collect?v=2'"), Some("ga4"));
         assert_eq!(id("console.log('hello')"), None);
     }
 

@@ -6,12 +6,15 @@
 //! selectors that consult that request's [`Decision`]:
 //!
 //! - `gating`: which scripts, frames and pixels may be live;
+//! - `fetch`: the URLs an element makes the browser fetch, resolved as the
+//!   browser resolves them (entities, `<base href>`, case, encodings);
 //! - `injection`: what goes into `<head>`;
 //!
 //! and the server-rendered banner goes into `<body>`, written by
 //! consentry-core's renderer (the markup the browser banner inserts too).
 
 pub(crate) mod escape;
+mod fetch;
 mod gating;
 mod injection;
 
@@ -20,10 +23,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use consentry_core::render::{self, RenderedBy};
-use consentry_core::{Decision, Policy};
+use consentry_core::{Decision, Policy, Service};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
+use url::Url;
 
 pub(crate) use gating::is_executable_type;
 
@@ -53,60 +57,37 @@ pub(crate) struct Plan {
     sel: Selectors,
 }
 
-/// Selectors built from the policy once. Elements that cannot concern a
-/// service never reach a handler: lol_html's selector VM filters them.
+/// The selectors, parsed once.
 struct Selectors {
     html: Selector,
     head: Selector,
     body: Selector,
     /// Every script in `<head>`: where the injection goes.
     head_script: Selector,
-    /// Scripts whose `src` may belong to a service.
-    script_src: Option<Selector>,
+    /// `<base href>`: where relative URLs resolve from then on.
+    base: Selector,
     /// Inline scripts: their code is checked for tracker calls.
     script_inline: Selector,
     /// Scripts marked by the author (`data-category` / `data-service`).
     script_marked: Selector,
-    /// Frames and images whose `src` may belong to a service, or marked ones.
-    frame: Selector,
-    img: Selector,
+    /// Every element with an attribute that makes the browser fetch (see
+    /// [`fetch::shape`]), and author-marked frames and images. Matching
+    /// happens in the handler, on the URL as the browser resolves it: an
+    /// attribute selector sees the value as written (entities, case).
+    fetching: Selector,
     noscript: Selector,
 }
 
-/// `tag[src^="…"], tag[src*="…"]` for every URL hint of the policy, plus
-/// `extra`; `None` when nothing can match.
-fn hinted(policy: &Policy, tag: &str, extra: Option<&str>) -> Option<Selector> {
-    let mut parts: Vec<String> = extra.map(str::to_owned).into_iter().collect();
-    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    for service in policy.services() {
-        for hint in service.url_hints() {
-            parts.push(match hint {
-                consentry_core::UrlHint::Prefix(p) => format!("{tag}[src^=\"{}\"]", quote(&p)),
-                consentry_core::UrlHint::Contains(c) if c.is_empty() => format!("{tag}[src]"),
-                consentry_core::UrlHint::Contains(c) => format!("{tag}[src*=\"{}\"]", quote(&c)),
-            });
-        }
-    }
-    parts.sort();
-    parts.dedup();
-    if parts.is_empty() {
-        return None;
-    }
-    // Hints come from a validated policy (no quotes or control characters);
-    // should one still not parse, fall back to every element with a `src`.
-    Some(parts.join(", ").parse().unwrap_or_else(|_| selector_owned(&format!("{tag}[src]"))))
-}
+/// What [`Selectors::fetching`] selects.
+const FETCHING: &str = "[src], [srcset], [poster], [background], a[ping], area[ping], link[href], \
+     link[imagesrcset], object[data], image[href], use[href], feImage[href], [xlink\\:href], \
+     meta[http-equiv], iframe[srcdoc], iframe[data-src], img[data-src]";
 
 /// Parses one of the constant selectors below (checked by a unit test; no
 /// request or page can influence it).
 #[allow(clippy::expect_used)]
 fn selector(s: &'static str) -> Selector {
     s.parse().expect("constant selector")
-}
-
-#[allow(clippy::expect_used)]
-fn selector_owned(s: &str) -> Selector {
-    s.parse().expect("simple selector")
 }
 
 impl Plan {
@@ -118,7 +99,6 @@ impl Plan {
         inject_services: bool,
         banner: bool,
     ) -> Self {
-        let plan_policy = policy.clone();
         let policy_scripts = policy
             .languages()
             .into_iter()
@@ -143,13 +123,10 @@ impl Plan {
                 head: selector("head"),
                 body: selector("body"),
                 head_script: selector("head script"),
-                script_src: hinted(&plan_policy, "script", None),
+                base: selector("base[href]"),
                 script_inline: selector("script:not([src])"),
                 script_marked: selector("script[data-category], script[data-service]"),
-                frame: hinted(&plan_policy, "iframe", Some("iframe[data-src]"))
-                    .unwrap_or_else(|| selector("iframe[data-src]")),
-                img: hinted(&plan_policy, "img", Some("img[data-src]"))
-                    .unwrap_or_else(|| selector("img[data-src]")),
+                fetching: selector(FETCHING),
                 noscript: selector("noscript"),
             },
         }
@@ -171,6 +148,17 @@ struct State {
     body_done: bool,
     inline: Option<PendingInline>,
     noscript: Option<Nested>,
+    /// The document's URL, then the first `<base href>`'s.
+    base: Option<Url>,
+    base_seen: bool,
+}
+
+/// About the page being rewritten, from its request.
+pub(crate) struct Page<'a> {
+    /// Its path and query: where the no-JavaScript banner returns to.
+    pub return_to: String,
+    pub accept_language: Option<&'a http::HeaderValue>,
+    pub host: Option<&'a http::HeaderValue>,
 }
 
 /// `<noscript>` content is raw text to lol_html (it assumes scripting), but a
@@ -188,10 +176,27 @@ struct PendingInline {
     flushed: bool,
 }
 
-type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type HandlerResult = Result<(), BoxError>;
 
 fn lock(state: &Mutex<State>) -> Result<MutexGuard<'_, State>, Box<dyn std::error::Error + Send + Sync>> {
     state.lock().map_err(|_| "rewriter state poisoned".into())
+}
+
+/// An element handler of the rewriter: gets the shared state.
+type ElementHandler = fn(&Arc<Mutex<State>>, &mut Element<'_, '_>) -> HandlerResult;
+
+/// `handler` on the elements `selector` matches, with its own reference to `state`.
+fn on_element<'s>(
+    selector: &'s Selector,
+    state: &Arc<Mutex<State>>,
+    handler: ElementHandler,
+) -> (Cow<'s, Selector>, ElementContentHandlers<'static>) {
+    let state = Arc::clone(state);
+    (
+        Cow::Borrowed(selector),
+        ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| handler(&state, el)),
+    )
 }
 
 #[derive(Clone, Default)]
@@ -234,19 +239,22 @@ impl Rewriter {
         plan: &Arc<Plan>,
         decision: Decision,
         nonce: Option<String>,
-        return_to: String,
-        accept_language: Option<&http::HeaderValue>,
+        page: Page<'_>,
         encoding: &'static encoding_rs::Encoding,
     ) -> Self {
-        let accept_language = accept_language
+        let accept_language = page
+            .accept_language
             .and_then(|v| v.to_str().ok())
             .map(|v| consentry_core::accept_language(v).into_iter().map(str::to_owned).collect())
             .unwrap_or_default();
+        let host = page.host.and_then(|h| h.to_str().ok());
         let state = Arc::new(Mutex::new(State {
             plan: Arc::clone(plan),
             decision,
             nonce,
-            return_to,
+            base: fetch::document_url(host, &page.return_to),
+            base_seen: false,
+            return_to: page.return_to,
             lang: None,
             accept_language,
             in_head: false,
@@ -255,65 +263,36 @@ impl Rewriter {
             inline: None,
             noscript: None,
         }));
-        let s = |st: &Arc<Mutex<State>>| Arc::clone(st);
-        let [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11] = std::array::from_fn(|_| s(&state));
         let sink = Sink::default();
         let encoding = AsciiCompatibleEncoding::new(encoding).unwrap_or_else(AsciiCompatibleEncoding::utf_8);
+        let sel = &plan.sel;
         let settings = Settings::new_send()
             .with_encoding(encoding)
             .with_strict(false)
             .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.html),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                    lock(&s1)?.lang = el.get_attribute("lang");
-                    Ok(())
-                }),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.head),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_head(&s2, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.body),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_body(&s3, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.head_script),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| on_head_script(&s4, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.script_marked),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| on_marked_script(&s9, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.script_inline),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| on_inline_script(&s10, el))
-                    .text(move |t: &mut TextChunk<'_>| on_script_text(&s5, t)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.frame),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_frame(&s6, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.img),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| on_frame(&s7, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Borrowed(&plan.sel.noscript),
-                ElementContentHandlers::default().text(move |t: &mut TextChunk<'_>| on_noscript_text(&s8, t)),
-            ));
-        let settings = match &plan.sel.script_src {
-            Some(sel) => settings.append_element_content_handler((
-                Cow::Borrowed(sel),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| on_src_script(&s11, el)),
-            )),
-            None => settings,
-        };
+            .append_element_content_handler(on_element(&sel.html, &state, |s, el| {
+                lock(s)?.lang = el.get_attribute("lang");
+                Ok(())
+            }))
+            .append_element_content_handler(on_element(&sel.head, &state, on_head))
+            .append_element_content_handler(on_element(&sel.body, &state, on_body))
+            .append_element_content_handler(on_element(&sel.head_script, &state, on_head_script))
+            .append_element_content_handler(on_element(&sel.base, &state, on_base))
+            .append_element_content_handler(on_element(&sel.script_marked, &state, on_marked_script))
+            .append_element_content_handler({
+                let (sel, handlers) = on_element(&sel.script_inline, &state, on_inline_script);
+                let state = Arc::clone(&state);
+                (sel, handlers.text(move |t: &mut TextChunk<'_>| on_script_text(&state, t)))
+            })
+            .append_element_content_handler(on_element(&sel.fetching, &state, on_fetching))
+            .append_element_content_handler({
+                let state = Arc::clone(&state);
+                (
+                    Cow::Borrowed(&sel.noscript),
+                    ElementContentHandlers::default()
+                        .text(move |t: &mut TextChunk<'_>| on_noscript_text(&state, t)),
+                )
+            });
         let inner = HtmlRewriter::new(settings, sink.clone());
         Self { inner: Some(inner), sink }
     }
@@ -386,7 +365,7 @@ fn on_head(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
     Ok(())
 }
 
-fn on_body(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
     if st.body_done {
         return Ok(());
@@ -435,14 +414,14 @@ fn activate_marked(st: &State, el: &mut Element<'_, '_>, src_attr: &str) -> Hand
     Ok(())
 }
 
-fn mark_inert(el: &mut Element<'_, '_>, service: &consentry_core::Service) -> HandlerResult {
+fn mark_inert(el: &mut Element<'_, '_>, service: &Service) -> HandlerResult {
     el.set_attribute("data-category", &service.category)?;
     el.set_attribute("data-service", &service.id)?;
     Ok(())
 }
 
 /// First script of `<head>`: the injection goes just before it.
-fn on_head_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+fn on_head_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
     if st.in_head && !st.head_done {
         st.head_done = true;
@@ -456,7 +435,7 @@ fn is_text_plain(ty: Option<&str>) -> bool {
 }
 
 /// `<script type="text/plain" data-category|data-service>`: made live when granted.
-fn on_marked_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+fn on_marked_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     if is_text_plain(attr(el, "type").as_deref()) {
         let st = lock(state)?;
         activate_marked(&st, el, "type")?;
@@ -464,24 +443,191 @@ fn on_marked_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerRe
     Ok(())
 }
 
-/// A live `<script src>` of a service that may not run becomes inert.
-fn on_src_script(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
-    let ty = attr(el, "type");
-    if !is_executable_type(ty.as_deref()) {
-        return Ok(());
+/// `<base href>`: the first one moves where relative URLs resolve (and,
+/// in `<head>` before any script, the injection goes before it, so that
+/// our own URLs load from this site whatever it says).
+fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+    let mut st = lock(state)?;
+    if st.in_head && !st.head_done {
+        st.head_done = true;
+        el.before(&head_html(&st), ContentType::Html);
     }
+    if !st.base_seen {
+        st.base_seen = true;
+        if let Some(href) = attr(el, "href") {
+            let base = fetch::base_url(st.base.as_ref(), &href);
+            if base.is_some() {
+                st.base = base;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every element that makes the browser fetch something.
+fn on_fetching(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let st = lock(state)?;
-    let Some(src) = attr(el, "src") else { return Ok(()) };
-    if let Some(service) = gating::service_for_url(&st.plan.policy, &src) {
-        if !gating::service_live(&st.decision, service) {
+    let gate = Gate { plan: &st.plan, decision: &st.decision, base: st.base.as_ref(), depth: 0 };
+    gate.element(el).map(drop)
+}
+
+/// What gating an element needs: the rules, this request's decision and
+/// where the page's relative URLs resolve.
+struct Gate<'a> {
+    plan: &'a Arc<Plan>,
+    decision: &'a Decision,
+    base: Option<&'a Url>,
+    /// 0 for the page itself, 1 inside an `<iframe srcdoc>`.
+    depth: u8,
+}
+
+impl Gate<'_> {
+    fn policy(&self) -> &Policy {
+        &self.plan.policy
+    }
+
+    /// Gates one element; returns the service it was gated for, if any.
+    fn element(&self, el: &mut Element<'_, '_>) -> Result<Option<&Service>, BoxError> {
+        let tag = el.tag_name();
+        if tag == "script" {
+            return self.script(el);
+        }
+        if matches!(tag.as_str(), "iframe" | "img")
+            && el.has_attribute("data-src")
+            && (el.has_attribute("data-category") || el.has_attribute("data-service"))
+        {
+            self.activate_marked_embed(el)?;
+            return Ok(None);
+        }
+        let refresh = tag == "meta"
+            && attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+        let mut blocked: Option<&Service> = None;
+        let mut gated: Vec<(String, String)> = Vec::new();
+        for a in el.attributes() {
+            let name = a.name();
+            let shape = match name.as_str() {
+                "content" if refresh => Some(fetch::Shape::Refresh),
+                "srcdoc" if tag == "iframe" => {
+                    let value = a.value();
+                    if let Some(s) = self.srcdoc(&value) {
+                        blocked.get_or_insert(s);
+                        gated.push((name.clone(), value));
+                    }
+                    None
+                }
+                n => fetch::shape(&tag, n),
+            };
+            let Some(shape) = shape else { continue };
+            let value = a.value();
+            let urls = fetch::candidates(self.base, shape, &value);
+            if let Some(s) = gating::blocked_by(self.policy(), self.decision, &urls) {
+                blocked.get_or_insert(s);
+                gated.push((name, value));
+            }
+        }
+        let Some(service) = blocked else { return Ok(None) };
+        // The value moves to `data-<name>` (`data-src` is what the banner
+        // restores once the service is allowed).
+        for (name, value) in gated {
+            el.remove_attribute(&name);
+            el.set_attribute(&format!("data-{}", name.replace(':', "-")), &value)?;
+        }
+        mark_inert(el, service)?;
+        Ok(Some(service))
+    }
+
+    /// A live `<script src>` of a service that may not run becomes inert.
+    fn script(&self, el: &mut Element<'_, '_>) -> Result<Option<&Service>, BoxError> {
+        let ty = attr(el, "type");
+        if !is_executable_type(ty.as_deref()) {
+            return Ok(None);
+        }
+        let Some(src) = attr(el, "src") else { return Ok(None) };
+        let urls = fetch::candidates(self.base, fetch::Shape::Url, &src);
+        if let Some(service) = gating::blocked_by(self.policy(), self.decision, &urls) {
             if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
                 el.set_attribute("data-type", &t)?;
             }
             el.set_attribute("type", "text/plain")?;
             mark_inert(el, service)?;
+            return Ok(Some(service));
+        }
+        Ok(None)
+    }
+
+    /// An author-marked `<iframe>` or `<img>` (`data-src` and
+    /// `data-category`/`data-service`): made live when allowed, kept
+    /// without `src` otherwise.
+    fn activate_marked_embed(&self, el: &mut Element<'_, '_>) -> HandlerResult {
+        let allowed = gating::marked_allowed(
+            self.policy(),
+            self.decision,
+            attr(el, "data-category").as_deref(),
+            attr(el, "data-service").as_deref(),
+        );
+        if allowed {
+            if let Some(src) = attr(el, "data-src") {
+                el.set_attribute("src", &src)?;
+            }
+        } else {
+            el.remove_attribute("src");
+        }
+        Ok(())
+    }
+
+    /// An `<iframe srcdoc>` is a document of its own, loaded with the page's
+    /// base: the service of the first tracker it would load, by the same
+    /// rules (its markup gated by a nested rewriter, its text searched for
+    /// tracker URLs and calls, as in an inline script).
+    fn srcdoc(&self, raw: &str) -> Option<&Service> {
+        let html = fetch::decoded(raw);
+        let policy = self.policy();
+        let in_text = gating::service_for_inline(policy, &html).filter(|s| !gating::service_live(self.decision, s));
+        if in_text.is_some() || self.depth > 0 {
+            return in_text;
+        }
+        let found = Arc::new(Mutex::new(None::<String>));
+        let mut nested = nested_gate(self.plan, self.decision, self.base, 1, Some(Arc::clone(&found)));
+        let ok = nested.rewriter.write(html.as_bytes()).is_ok();
+        let ended = nested.rewriter.end().is_ok();
+        let id = found.lock().ok().and_then(|mut f| f.take());
+        match id {
+            Some(id) => policy.service(&id),
+            // A document the nested rewriter could not read is not let through.
+            None if !(ok && ended) => policy.services().iter().find(|s| !gating::service_live(self.decision, s)),
+            None => None,
         }
     }
-    Ok(())
+}
+
+/// A rewriter for markup the page's own rewriter sees as text (`<noscript>`
+/// content, an `<iframe srcdoc>`): every fetching element gated the same
+/// way. When `found` is given, the id of the first service gated is put there.
+fn nested_gate(
+    plan: &Arc<Plan>,
+    decision: &Decision,
+    base: Option<&Url>,
+    depth: u8,
+    found: Option<Arc<Mutex<Option<String>>>>,
+) -> Nested {
+    let (plan, decision, base) = (Arc::clone(plan), decision.clone(), base.cloned());
+    let sink = Sink::default();
+    let settings = Settings::new_send()
+        .with_strict(false)
+        .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
+        .append_element_content_handler((
+            Cow::Owned(plan.sel.fetching.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let gate = Gate { plan: &plan, decision: &decision, base: base.as_ref(), depth };
+                let gated = gate.element(el)?;
+                if let (Some(found), Some(service)) = (&found, gated) {
+                    let mut f = found.lock().map_err(|_| "nested state poisoned")?;
+                    f.get_or_insert_with(|| service.id.clone());
+                }
+                Ok(())
+            }),
+        ));
+    Nested { rewriter: HtmlRewriter::new(settings, sink.clone()), sink }
 }
 
 /// Inline code: hold the start tag back until the code has been seen, then
@@ -597,64 +743,11 @@ fn script_start_tag(pending: &PendingInline, inert: Option<&str>, replaced: &[&s
     out
 }
 
-/// `<iframe>` and `<img>`: author-marked ones are activated when allowed;
-/// live ones pointing at a service that may not run lose their `src` (kept
-/// in `data-src` for the banner to restore).
-fn on_frame(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
-    let st = lock(state)?;
-    gate_frame(&st.plan.policy, &st.decision, el)
-}
-
-fn gate_frame(policy: &Policy, decision: &Decision, el: &mut Element<'_, '_>) -> HandlerResult {
-    if el.has_attribute("data-src") && (el.has_attribute("data-category") || el.has_attribute("data-service"))
-    {
-        let allowed = gating::marked_allowed(
-            policy,
-            decision,
-            attr(el, "data-category").as_deref(),
-            attr(el, "data-service").as_deref(),
-        );
-        if allowed {
-            if let Some(src) = attr(el, "data-src") {
-                el.set_attribute("src", &src)?;
-            }
-        } else {
-            el.remove_attribute("src");
-        }
-        return Ok(());
-    }
-    let Some(src) = attr(el, "src") else { return Ok(()) };
-    if let Some(service) = gating::service_for_url(policy, &src) {
-        if !gating::service_live(decision, service) {
-            el.remove_attribute("src");
-            el.set_attribute("data-src", &src)?;
-            mark_inert(el, service)?;
-        }
-    }
-    Ok(())
-}
-
 fn on_noscript_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
     let mut st = lock(state)?;
     let st = &mut *st;
     if st.noscript.is_none() {
-        let (plan, decision) = (Arc::clone(&st.plan), st.decision.clone());
-        let (p1, d1, p2, d2) = (Arc::clone(&plan), decision.clone(), plan, decision);
-        let sink = Sink::default();
-        let settings = Settings::new_send()
-            .with_strict(false)
-            .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
-            .append_element_content_handler((
-                Cow::Owned(p1.sel.frame.clone()),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| gate_frame(&p1.policy, &d1, el)),
-            ))
-            .append_element_content_handler((
-                Cow::Owned(p2.sel.img.clone()),
-                ElementContentHandlers::default()
-                    .element(move |el: &mut Element<'_, '_>| gate_frame(&p2.policy, &d2, el)),
-            ));
-        st.noscript = Some(Nested { rewriter: HtmlRewriter::new(settings, sink.clone()), sink });
+        st.noscript = Some(nested_gate(&st.plan, &st.decision, st.base.as_ref(), 0, None));
     }
     let last = chunk.last_in_text_node();
     let mut out = Vec::new();

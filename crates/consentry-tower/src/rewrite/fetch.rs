@@ -1,0 +1,226 @@
+//! The URLs an element makes the browser fetch, as the browser resolves
+//! them: character references decoded, leading and trailing whitespace
+//! dropped, resolved against the document URL and its `<base href>` with the
+//! WHATWG URL parser (scheme and host lower-cased, `\` read as `/`, tabs and
+//! newlines removed, IDNA applied to the host), and percent-decoded for
+//! matching. Gating compares services against these, never against the
+//! attribute as written, so an entity, an upper-case host, a relative or
+//! protocol-relative URL cannot hide a tracker.
+
+use std::borrow::Cow;
+
+use url::Url;
+
+/// How an attribute's value names what the browser fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// One URL (`src`, `href`, `data`, `poster`, `background`).
+    Url,
+    /// A `srcset`: URLs with width or density descriptors, comma-separated.
+    SrcSet,
+    /// Space-separated URLs (`ping`).
+    List,
+    /// `<meta http-equiv="refresh" content="5; url=…">`.
+    Refresh,
+}
+
+/// The attribute of an element (`tag` lower-case) that makes the browser
+/// fetch, if `name` (lower-case) is one. `<script src>` is handled apart
+/// (its `type` decides whether it runs); `<iframe srcdoc>` is a document of
+/// its own, checked by the rewriter.
+pub(crate) fn shape(tag: &str, name: &str) -> Option<Shape> {
+    match (tag, name) {
+        (_, "src" | "poster" | "background" | "xlink:href") => Some(Shape::Url),
+        (_, "srcset") | ("link", "imagesrcset") => Some(Shape::SrcSet),
+        ("a" | "area", "ping") => Some(Shape::List),
+        ("link" | "image" | "use" | "feimage", "href") | ("object", "data") => Some(Shape::Url),
+        _ => None,
+    }
+}
+
+/// The document's own URL, where relative URLs resolve until a
+/// `<base href>` says otherwise. The scheme is a guess (`https`); matching
+/// ignores schemes, so it never decides anything.
+pub(crate) fn document_url(host: Option<&str>, path_and_query: &str) -> Option<Url> {
+    let host = host.filter(|h| !h.is_empty()).unwrap_or("localhost");
+    Url::parse(&format!("https://{host}{path_and_query}"))
+        .ok()
+        .or_else(|| Url::parse("https://localhost/").ok())
+}
+
+/// An attribute value as the browser reads it: character references decoded
+/// (`gtag&#47;js`, `&period;`, and references without their `;` where an
+/// attribute allows them).
+pub(crate) fn decoded(raw: &str) -> Cow<'_, str> {
+    if raw.contains('&') { htmlize::unescape_attribute(raw) } else { Cow::Borrowed(raw) }
+}
+
+/// Where a `<base href>` makes relative URLs resolve: its URL resolved
+/// against the document's, when it parses.
+pub(crate) fn base_url(document: Option<&Url>, href: &str) -> Option<Url> {
+    let href = decoded(href);
+    let href = href.trim_matches(is_html_space);
+    match document {
+        Some(doc) => doc.join(href).ok(),
+        None => Url::parse(href).ok(),
+    }
+}
+
+/// The strings to match services against for one attribute value (raw,
+/// as in the page): every URL it names, resolved, in its serialized form
+/// and, where it differs, percent-decoded (a server decodes `gt%61g/js`
+/// to `gtag/js`). A value that does not parse as a URL is matched as it
+/// reads, so a parser difference can only make matching broader.
+pub(crate) fn candidates(base: Option<&Url>, shape: Shape, raw: &str) -> Vec<String> {
+    let value = decoded(raw);
+    let mut out = Vec::new();
+    let mut push = |one: &str| {
+        let one = one.trim_matches(is_html_space);
+        if one.is_empty() {
+            return;
+        }
+        let resolved = match base {
+            Some(b) => b.join(one),
+            None => Url::parse(one),
+        };
+        let text = match resolved {
+            Ok(url) => url.to_string(),
+            Err(_) => one.to_owned(),
+        };
+        if let Some(plain) = percent_decoded(&text) {
+            out.push(plain);
+        }
+        out.push(text);
+    };
+    match shape {
+        Shape::Url => push(&value),
+        // Every run of non-space, and every comma-separated piece of it: a
+        // descriptor read as a URL resolves somewhere harmless, a URL never
+        // goes unread.
+        Shape::SrcSet => {
+            for token in value.split(is_html_space) {
+                push(token);
+                if token.contains(',') {
+                    token.split(',').for_each(&mut push);
+                }
+            }
+        }
+        Shape::List => value.split(is_html_space).for_each(push),
+        Shape::Refresh => {
+            if let Some(url) = refresh_url(&value) {
+                push(url);
+            }
+        }
+    }
+    out
+}
+
+/// The URL of a `<meta http-equiv="refresh">` `content` (`5; url=…`,
+/// `0,URL='…'`, `3;…`), as the HTML standard reads it.
+fn refresh_url(content: &str) -> Option<&str> {
+    let content = content.trim_start_matches(is_html_space);
+    let after_delay = content.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let rest = after_delay.trim_start_matches(is_html_space);
+    let rest = rest.strip_prefix([';', ','])?.trim_start_matches(is_html_space);
+    let rest = match rest.get(..3) {
+        Some(u) if u.eq_ignore_ascii_case("url") => {
+            let after = rest[3..].trim_start_matches(is_html_space);
+            after.strip_prefix('=').map_or(rest, |a| a.trim_start_matches(is_html_space))
+        }
+        _ => rest,
+    };
+    let url = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            let inner = &rest[1..];
+            inner.find(q).map_or(inner, |end| &inner[..end])
+        }
+        _ => rest,
+    };
+    (!url.is_empty()).then_some(url)
+}
+
+/// `%XX` sequences decoded (invalid UTF-8 replaced); `None` when there are none.
+fn percent_decoded(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn is_html_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0C' | '\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Option<Url> {
+        document_url(Some("shop.example"), "/products/a?x=1")
+    }
+
+    fn one(raw: &str) -> Vec<String> {
+        candidates(doc().as_ref(), Shape::Url, raw)
+    }
+
+    #[test]
+    fn entities_case_backslashes_and_whitespace_resolve_as_a_browser_does() {
+        assert_eq!(one("https://www.googletagmanager.com/gtag&#47;js?id=G-1"), [
+            "https://www.googletagmanager.com/gtag/js?id=G-1"
+        ]);
+        assert_eq!(one(" HTTPS://WWW.GoogleTagManager.COM/gtag/js "), ["https://www.googletagmanager.com/gtag/js"]);
+        assert_eq!(one("https:\\\\www.googletagmanager.com\\gtag\\js"), ["https://www.googletagmanager.com/gtag/js"]);
+        assert_eq!(one("https://www.google\n-analytics.com/g/collect"), ["https://www.google-analytics.com/g/collect"]);
+        assert_eq!(one("//www.google-analytics.com/collect"), ["https://www.google-analytics.com/collect"]);
+        assert_eq!(one("/matomo/matomo.js"), ["https://shop.example/matomo/matomo.js"]);
+        assert_eq!(one("../t.js"), ["https://shop.example/t.js"]);
+        // IDNA: a mathematical "g" (here as a named reference) is a "g".
+        assert_eq!(one("https://www.&gopf;oogletagmanager.com/gtm.js"), ["https://www.googletagmanager.com/gtm.js"]);
+        assert_eq!(one("https://www.googletagmanager.com/gt%61g/js"), [
+            "https://www.googletagmanager.com/gtag/js",
+            "https://www.googletagmanager.com/gt%61g/js"
+        ]);
+    }
+
+    #[test]
+    fn a_base_href_moves_relative_urls() {
+        let base = base_url(doc().as_ref(), "https://www.googletagmanager.com/");
+        assert_eq!(candidates(base.as_ref(), Shape::Url, "gtm.js?id=GTM-1"), [
+            "https://www.googletagmanager.com/gtm.js?id=GTM-1"
+        ]);
+    }
+
+    #[test]
+    fn srcset_ping_and_refresh_name_every_url() {
+        let all = candidates(doc().as_ref(), Shape::SrcSet, "a.png 1x,https://t.example/p.gif 2x");
+        assert!(all.contains(&"https://t.example/p.gif".to_owned()), "{all:?}");
+        let all = candidates(doc().as_ref(), Shape::List, "/a https://t.example/ping");
+        assert!(all.contains(&"https://t.example/ping".to_owned()), "{all:?}");
+        for content in ["0; url=https://t.example/r", "0;URL='https://t.example/r'", "5 , https://t.example/r"] {
+            assert_eq!(candidates(doc().as_ref(), Shape::Refresh, content), ["https://t.example/r"], "{content}");
+        }
+        assert!(candidates(doc().as_ref(), Shape::Refresh, "30").is_empty());
+    }
+
+    #[test]
+    fn what_does_not_parse_is_matched_as_written() {
+        assert_eq!(one("http://[::1"), ["http://[::1"]);
+        assert!(one("  ").is_empty());
+    }
+}
