@@ -91,6 +91,9 @@ function append(markup) {
   document.body.insertAdjacentHTML("beforeend", markup);
 }
 
+// The attributes that make a browser fetch, as the server gates them.
+const LAZY = ["src", "srcset", "srcdoc", "poster", "data", "href", "imagesrcset", "ping", "background"];
+
 // Inert tags the decision now allows become live. Scripts are replaced by
 // fresh elements (a browser never runs a script whose type changed after
 // insertion); external ones keep document order (async = false).
@@ -107,9 +110,15 @@ function activate() {
     fresh.text = old.text;
     old.replaceWith(fresh);
   }
-  for (const el of $$("iframe[data-src]:not([src]),img[data-src]:not([src])")) {
+  // Embeds, pixels and hints the server (or the author) made inert: each
+  // fetching attribute was moved to data-<name>.
+  for (const el of $$(LAZY.map((a) => `[data-${a}]:not([${a}])`).join())) {
+    if (el.tagName === "SCRIPT" || !(el.hasAttribute("data-category") || el.hasAttribute("data-service"))) continue;
     if (!allowed(el)) continue;
-    el.src = el.getAttribute("data-src");
+    for (const a of LAZY) {
+      const v = el.getAttribute(`data-${a}`);
+      if (v !== null && !el.hasAttribute(a)) el.setAttribute(a, v);
+    }
     const notice = placeholderOf(el);
     if (notice) notice.remove();
     if (el.hasAttribute("data-consentry-hid")) el.removeAttribute("hidden");
@@ -206,7 +215,8 @@ function choose(granted) {
   // the server's cookie (same name and path, the receipt's id) replaces it.
   if (endpoint) {
     const headers = { "content-type": "application/json" };
-    fetch(endpoint, { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
+    // Against the page's own URL: a <base href> elsewhere must not move it.
+    fetch(new URL(endpoint, location.href), { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
   }
   closeDialog(false);
   effects(before);

@@ -1,0 +1,122 @@
+//! Every way of embedding a tracker listed in
+//! `tests/browser/fixtures/embeds/cases.json`, over real HTTP through the
+//! layer: without consent the case's markup is gated for its service (the
+//! element marked with it, the markup no longer as written); with every
+//! category accepted it goes out exactly as written. The browser test
+//! `tests/browser/embeds.test.mjs` loads the same cases in Chromium.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::response::Html;
+use axum::routing::get;
+use bytes::Bytes;
+use consentry_core::Policy;
+use consentry_tower::ConsentLayer;
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/fixtures/embeds")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+struct Case {
+    name: String,
+    service: String,
+    head: String,
+    body: String,
+}
+
+fn cases() -> Vec<Case> {
+    let json: serde_json::Value = serde_json::from_str(&read("cases.json")).unwrap_or_else(|e| panic!("{e}"));
+    let s = |c: &serde_json::Value, k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    json.get("cases")
+        .and_then(|c| c.as_array())
+        .unwrap_or_else(|| panic!("cases.json: no `cases` array"))
+        .iter()
+        .map(|c| Case { name: s(c, "name"), service: s(c, "service"), head: s(c, "head"), body: s(c, "body") })
+        .collect()
+}
+
+fn page(c: &Case) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>case</title>\n{}\n</head>\n\
+         <body>\n<h1>Embedding case</h1>\n{}\n<p>End of the case.</p>\n</body>\n</html>\n",
+        c.head, c.body
+    )
+}
+
+async fn fetch(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>) -> String {
+    let client: Client<_, http_body_util::Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = axum::http::Request::get(format!("http://{addr}{path}"))
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip, br");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = client.request(req.body(Default::default()).unwrap_or_default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), 200, "{path}");
+    let body = res.into_body().collect().await.unwrap_or_else(|e| panic!("{e}")).to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[tokio::test]
+async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
+    let policy = Policy::from_json(&read("policy.json")).unwrap_or_else(|e| panic!("{e}"));
+    let cases = cases();
+    assert!(cases.len() >= 30, "the table keeps growing, never shrinking");
+    let pages: Vec<String> = cases.iter().map(page).collect();
+    let app = Router::new()
+        .route("/case/{n}", get(move |Path(n): Path<usize>| {
+            let p = pages.get(n).cloned().unwrap_or_default();
+            async move { Html(p) }
+        }))
+        .layer(ConsentLayer::new(policy.clone()).inject_services(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let optional: Vec<&str> = policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
+    let everything = common_cookie(&policy, &optional);
+    let mut failures = Vec::new();
+    for (n, c) in cases.iter().enumerate() {
+        let path = format!("/case/{n}");
+        let before = fetch(addr, &path, None).await;
+        if !before.contains(&format!("data-service=\"{}\"", c.service)) {
+            failures.push(format!("{}: not marked as `{}` before consent:\n{before}", c.name, c.service));
+        }
+        for part in [&c.head, &c.body] {
+            if !part.is_empty() && before.contains(part.as_str()) {
+                failures.push(format!("{}: went out as written before consent", c.name));
+            }
+        }
+        let after = fetch(addr, &path, Some(&everything)).await;
+        for part in [&c.head, &c.body] {
+            if !after.contains(part.as_str()) {
+                failures.push(format!("{}: changed although every category is accepted:\n{after}", c.name));
+            }
+        }
+    }
+    server.abort();
+    assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+fn common_cookie(policy: &Policy, granted: &[&str]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let c = consentry_core::Consent::new(
+        policy.revision(),
+        now - 60,
+        granted.iter().copied(),
+        consentry_core::ConsentId::from_random([7; 16]),
+    );
+    format!("{}={}", policy.cookie().name, c.encode())
+}

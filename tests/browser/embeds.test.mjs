@@ -1,0 +1,96 @@
+// Every way of embedding a tracker in fixtures/embeds/cases.json, served
+// through ConsentLayer (the `embed_cases` example of consentry-tower) and
+// loaded in headless Chromium with JavaScript on and off: before consent not
+// one request may reach a tracker; with every category accepted, each
+// observable case does request one (so the case is a real tracker, and the
+// test can see it). Requests that leave 127.0.0.1 are answered here, never
+// sent to the network.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { browser, root } from "./harness.mjs";
+
+const dir = path.join(root, "tests", "browser", "fixtures", "embeds");
+const { cases } = JSON.parse(fs.readFileSync(path.join(dir, "cases.json"), "utf8"));
+const policy = JSON.parse(fs.readFileSync(path.join(dir, "policy.json"), "utf8"));
+
+let server;
+let base;
+let chrome;
+
+before(async () => {
+  const bin = process.env.CONSENTRY_EMBEDS_BIN || path.join(root, "target", "debug", "examples", "embed_cases");
+  if (!fs.existsSync(bin)) throw new Error(`build it first (cargo build -p consentry-tower --example embed_cases): ${bin}`);
+  server = spawn(bin, ["127.0.0.1:0", path.join(root, "www", "dist"), dir], { stdio: ["ignore", "pipe", "inherit"] });
+  base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("embed_cases did not start")), 20000);
+    server.stdout.on("data", (d) => {
+      const m = String(d).match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  chrome = await browser();
+});
+
+after(async () => {
+  await chrome?.close();
+  server?.kill();
+});
+
+/** A request a tracker would receive: any other host, or Matomo's files on this one. */
+function isTracker(url) {
+  const u = new URL(url);
+  if (u.protocol === "data:" || u.protocol === "about:") return false;
+  return u.host !== new URL(base).host || /\/(matomo|piwik)\.(js|php)$/.test(u.pathname);
+}
+
+/**
+ * Loads case `n` in a fresh context; returns the tracker URLs requested
+ * until the network has been quiet for 400 ms (at most 6 s).
+ */
+async function load(n, { js, consent }) {
+  const context = await chrome.newContext({ javaScriptEnabled: js });
+  if (consent) {
+    const now = Math.floor(Date.now() / 1000);
+    const granted = policy.categories.filter((c) => !c.required).map((c) => c.id).join("~");
+    await context.addCookies([
+      { name: "consentry", value: `v1.${policy.revision}.${now}.${granted}.AAAAAAAAAAAAAAAAAAAAAA`, url: base },
+    ]);
+  }
+  const trackers = [];
+  let lastActivity = Date.now();
+  await context.route("**/*", async (route) => {
+    lastActivity = Date.now();
+    const url = route.request().url();
+    if (!isTracker(url)) return route.continue();
+    trackers.push(url);
+    const type = route.request().resourceType();
+    const contentType = type === "document" ? "text/html" : type === "stylesheet" ? "text/css" : "text/javascript";
+    return route.fulfill({ status: 200, contentType, body: "" });
+  });
+  const page = await context.newPage();
+  page.on("request", () => (lastActivity = Date.now()));
+  await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
+  const deadline = Date.now() + 6000;
+  while (Date.now() - lastActivity < 400 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await context.close();
+  return trackers;
+}
+
+cases.forEach((c, n) => {
+  test(`embedding: ${c.name}`, { timeout: 60000 }, async () => {
+    for (const js of [true, false]) {
+      const seen = await load(n, { js, consent: false });
+      assert.deepEqual(seen, [], `${c.name}, JavaScript ${js ? "on" : "off"}, no consent: tracker requested`);
+    }
+    if (c.observable === false) return;
+    const withConsent = [...(await load(n, { js: true, consent: true })), ...(await load(n, { js: false, consent: true }))];
+    assert.ok(withConsent.length > 0, `${c.name}: with consent, the case should reach its tracker (else it tests nothing)`);
+  });
+});
