@@ -92,7 +92,7 @@ function append(markup) {
 }
 
 // The attributes that make a browser fetch, as the server gates them.
-const LAZY = ["src", "srcset", "srcdoc", "poster", "data", "href", "imagesrcset", "ping", "background"];
+const LAZY = "src srcset srcdoc poster data href imagesrcset ping background".split(" ");
 
 // Inert tags the decision now allows become live. Scripts are replaced by
 // fresh elements (a browser never runs a script whose type changed after
@@ -112,13 +112,13 @@ function activate() {
   }
   // Embeds, pixels and hints the server (or the author) made inert: each
   // fetching attribute was moved to data-<name>.
-  for (const el of $$(LAZY.map((a) => `[data-${a}]:not([${a}])`).join())) {
-    if (el.tagName === "SCRIPT" || !(el.hasAttribute("data-category") || el.hasAttribute("data-service"))) continue;
-    if (!allowed(el)) continue;
+  for (const el of $$(":not(script)[data-category],:not(script)[data-service]")) {
+    let live;
     for (const a of LAZY) {
       const v = el.getAttribute(`data-${a}`);
-      if (v !== null && !el.hasAttribute(a)) el.setAttribute(a, v);
+      if (v !== null && !el.hasAttribute(a) && allowed(el)) live = el.setAttribute(a, v) ?? 1;
     }
+    if (!live) continue;
     const notice = placeholderOf(el);
     if (notice) notice.remove();
     if (el.hasAttribute("data-consentry-hid")) el.removeAttribute("hidden");
@@ -216,7 +216,7 @@ function choose(granted) {
   if (endpoint) {
     const headers = { "content-type": "application/json" };
     // Against the page's own URL: a <base href> elsewhere must not move it.
-    fetch(new URL(endpoint, location.href), { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
+    fetch(new URL(endpoint, location), { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
   }
   closeDialog(false);
   effects(before);

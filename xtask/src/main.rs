@@ -130,15 +130,25 @@ fn test() -> Result<(), String> {
         &["build", "--quiet", "--package", "consentry-demo", "--package", "consentry-cli"],
         &[],
     )?;
+    run::cargo(
+        &root,
+        &["build", "--quiet", "--package", "consentry-tower", "--example", "embed_cases"],
+        &[],
+    )?;
     let browser = root.join("tests").join("browser");
     bootstrap::npm_ci(&browser)?;
     let demo = root.join("target").join("debug").join("consentry-demo");
     let cli = root.join("target").join("debug").join("consentry");
+    let embeds = root.join("target").join("debug").join("examples").join("embed_cases");
     counts += run::counted(
         &browser,
         "node",
         &["--test", "--test-concurrency=1", "--test-reporter=tap"],
-        &[("CONSENTRY_DEMO_BIN", &demo.to_string_lossy()), ("CONSENTRY_CLI_BIN", &cli.to_string_lossy())],
+        &[
+            ("CONSENTRY_DEMO_BIN", &demo.to_string_lossy()),
+            ("CONSENTRY_CLI_BIN", &cli.to_string_lossy()),
+            ("CONSENTRY_EMBEDS_BIN", &embeds.to_string_lossy()),
+        ],
     )?;
 
     step.done();

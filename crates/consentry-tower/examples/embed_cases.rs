@@ -50,11 +50,15 @@ async fn main() {
         let path = std::path::Path::new(dir).join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())))
     };
-    let policy = Policy::from_json(&read("policy.json")).unwrap_or_else(|e| fail(format!("policy.json: {e}")));
+    let policy =
+        Policy::from_json(&read("policy.json")).unwrap_or_else(|e| fail(format!("policy.json: {e}")));
     let cases: serde_json::Value =
         serde_json::from_str(&read("cases.json")).unwrap_or_else(|e| fail(format!("cases.json: {e}")));
-    let pages: Vec<String> =
-        cases.get("cases").and_then(|c| c.as_array()).map(|c| c.iter().map(page).collect()).unwrap_or_default();
+    let pages: Vec<String> = cases
+        .get("cases")
+        .and_then(|c| c.as_array())
+        .map(|c| c.iter().map(page).collect())
+        .unwrap_or_default();
     let assets = Assets::from_dir(dist).unwrap_or_else(|e| fail(format!("{dist}: {e}")));
     let app = Router::new()
         .route(

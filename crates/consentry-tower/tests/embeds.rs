@@ -40,7 +40,12 @@ fn cases() -> Vec<Case> {
         .and_then(|c| c.as_array())
         .unwrap_or_else(|| panic!("cases.json: no `cases` array"))
         .iter()
-        .map(|c| Case { name: s(c, "name"), service: s(c, "service"), head: s(c, "head"), body: s(c, "body") })
+        .map(|c| Case {
+            name: s(c, "name"),
+            service: s(c, "service"),
+            head: s(c, "head"),
+            body: s(c, "body"),
+        })
         .collect()
 }
 
@@ -60,7 +65,10 @@ async fn fetch(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>) -> 
     if let Some(c) = cookie {
         req = req.header("cookie", c);
     }
-    let res = client.request(req.body(Default::default()).unwrap_or_default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client
+        .request(req.body(Default::default()).unwrap_or_default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), 200, "{path}");
     let body = res.into_body().collect().await.unwrap_or_else(|e| panic!("{e}")).to_bytes();
     String::from_utf8_lossy(&body).into_owned()
@@ -73,16 +81,20 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
     assert!(cases.len() >= 30, "the table keeps growing, never shrinking");
     let pages: Vec<String> = cases.iter().map(page).collect();
     let app = Router::new()
-        .route("/case/{n}", get(move |Path(n): Path<usize>| {
-            let p = pages.get(n).cloned().unwrap_or_default();
-            async move { Html(p) }
-        }))
+        .route(
+            "/case/{n}",
+            get(move |Path(n): Path<usize>| {
+                let p = pages.get(n).cloned().unwrap_or_default();
+                async move { Html(p) }
+            }),
+        )
         .layer(ConsentLayer::new(policy.clone()).inject_services(false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let optional: Vec<&str> = policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
+    let optional: Vec<&str> =
+        policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
     let everything = common_cookie(&policy, &optional);
     let mut failures = Vec::new();
     for (n, c) in cases.iter().enumerate() {

@@ -181,29 +181,43 @@ mod tests {
 
     #[test]
     fn entities_case_backslashes_and_whitespace_resolve_as_a_browser_does() {
-        assert_eq!(one("https://www.googletagmanager.com/gtag&#47;js?id=G-1"), [
-            "https://www.googletagmanager.com/gtag/js?id=G-1"
-        ]);
-        assert_eq!(one(" HTTPS://WWW.GoogleTagManager.COM/gtag/js "), ["https://www.googletagmanager.com/gtag/js"]);
-        assert_eq!(one("https:\\\\www.googletagmanager.com\\gtag\\js"), ["https://www.googletagmanager.com/gtag/js"]);
-        assert_eq!(one("https://www.google\n-analytics.com/g/collect"), ["https://www.google-analytics.com/g/collect"]);
+        assert_eq!(
+            one("https://www.googletagmanager.com/gtag&#47;js?id=G-1"),
+            ["https://www.googletagmanager.com/gtag/js?id=G-1"]
+        );
+        assert_eq!(
+            one(" HTTPS://WWW.GoogleTagManager.COM/gtag/js "),
+            ["https://www.googletagmanager.com/gtag/js"]
+        );
+        assert_eq!(
+            one("https:\\\\www.googletagmanager.com\\gtag\\js"),
+            ["https://www.googletagmanager.com/gtag/js"]
+        );
+        assert_eq!(
+            one("https://www.google\n-analytics.com/g/collect"),
+            ["https://www.google-analytics.com/g/collect"]
+        );
         assert_eq!(one("//www.google-analytics.com/collect"), ["https://www.google-analytics.com/collect"]);
         assert_eq!(one("/matomo/matomo.js"), ["https://shop.example/matomo/matomo.js"]);
         assert_eq!(one("../t.js"), ["https://shop.example/t.js"]);
         // IDNA: a mathematical "g" (here as a named reference) is a "g".
-        assert_eq!(one("https://www.&gopf;oogletagmanager.com/gtm.js"), ["https://www.googletagmanager.com/gtm.js"]);
-        assert_eq!(one("https://www.googletagmanager.com/gt%61g/js"), [
-            "https://www.googletagmanager.com/gtag/js",
-            "https://www.googletagmanager.com/gt%61g/js"
-        ]);
+        assert_eq!(
+            one("https://www.&gopf;oogletagmanager.com/gtm.js"),
+            ["https://www.googletagmanager.com/gtm.js"]
+        );
+        assert_eq!(
+            one("https://www.googletagmanager.com/gt%61g/js"),
+            ["https://www.googletagmanager.com/gtag/js", "https://www.googletagmanager.com/gt%61g/js"]
+        );
     }
 
     #[test]
     fn a_base_href_moves_relative_urls() {
         let base = base_url(doc().as_ref(), "https://www.googletagmanager.com/");
-        assert_eq!(candidates(base.as_ref(), Shape::Url, "gtm.js?id=GTM-1"), [
-            "https://www.googletagmanager.com/gtm.js?id=GTM-1"
-        ]);
+        assert_eq!(
+            candidates(base.as_ref(), Shape::Url, "gtm.js?id=GTM-1"),
+            ["https://www.googletagmanager.com/gtm.js?id=GTM-1"]
+        );
     }
 
     #[test]
@@ -212,8 +226,14 @@ mod tests {
         assert!(all.contains(&"https://t.example/p.gif".to_owned()), "{all:?}");
         let all = candidates(doc().as_ref(), Shape::List, "/a https://t.example/ping");
         assert!(all.contains(&"https://t.example/ping".to_owned()), "{all:?}");
-        for content in ["0; url=https://t.example/r", "0;URL='https://t.example/r'", "5 , https://t.example/r"] {
-            assert_eq!(candidates(doc().as_ref(), Shape::Refresh, content), ["https://t.example/r"], "{content}");
+        for content in
+            ["0; url=https://t.example/r", "0;URL='https://t.example/r'", "5 , https://t.example/r"]
+        {
+            assert_eq!(
+                candidates(doc().as_ref(), Shape::Refresh, content),
+                ["https://t.example/r"],
+                "{content}"
+            );
         }
         assert!(candidates(doc().as_ref(), Shape::Refresh, "30").is_empty());
     }

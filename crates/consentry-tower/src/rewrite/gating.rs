@@ -44,7 +44,11 @@ pub fn blocked_by<'p>(policy: &'p Policy, decision: &Decision, urls: &[String]) 
     if urls.is_empty() {
         return None;
     }
-    policy.services().iter().filter(|s| !service_live(decision, s)).find(|s| urls.iter().any(|u| s.matches_url(u)))
+    policy
+        .services()
+        .iter()
+        .filter(|s| !service_live(decision, s))
+        .find(|s| urls.iter().any(|u| s.matches_url(u)))
 }
 
 /// Calls that identify an inline tracker snippet, by the kind of service.

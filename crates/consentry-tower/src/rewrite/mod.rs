@@ -499,8 +499,8 @@ impl Gate<'_> {
             self.activate_marked_embed(el)?;
             return Ok(None);
         }
-        let refresh = tag == "meta"
-            && attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+        let refresh =
+            tag == "meta" && attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
         let mut blocked: Option<&Service> = None;
         let mut gated: Vec<(String, String)> = Vec::new();
         for a in el.attributes() {
@@ -582,7 +582,8 @@ impl Gate<'_> {
     fn srcdoc(&self, raw: &str) -> Option<&Service> {
         let html = fetch::decoded(raw);
         let policy = self.policy();
-        let in_text = gating::service_for_inline(policy, &html).filter(|s| !gating::service_live(self.decision, s));
+        let in_text =
+            gating::service_for_inline(policy, &html).filter(|s| !gating::service_live(self.decision, s));
         if in_text.is_some() || self.depth > 0 {
             return in_text;
         }
@@ -594,7 +595,9 @@ impl Gate<'_> {
         match id {
             Some(id) => policy.service(&id),
             // A document the nested rewriter could not read is not let through.
-            None if !(ok && ended) => policy.services().iter().find(|s| !gating::service_live(self.decision, s)),
+            None if !(ok && ended) => {
+                policy.services().iter().find(|s| !gating::service_live(self.decision, s))
+            }
             None => None,
         }
     }
