@@ -101,6 +101,7 @@ where
             // The cached copy being confirmed is a rewritten page: same
             // validator, same `Vary` as the page itself.
             headers::merge_vary(&mut parts.headers);
+            headers::keep_out_of_shared_caches(&mut parts.headers);
             headers::adjust_etag(&mut parts.headers, &ctx.decision);
         }
         return Response::from_parts(parts, ConsentBody::passthrough(body));
@@ -120,6 +121,7 @@ where
     let Ctx { config, decision, return_to, accept_language, host, .. } = ctx;
     let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
     headers::merge_vary(&mut parts.headers);
+    headers::keep_out_of_shared_caches(&mut parts.headers);
     headers::adjust_etag(&mut parts.headers, &decision);
     let plan = Arc::clone(&config.plan);
     let make: MakeRewriter = Box::new(move |encoding| {

@@ -151,6 +151,37 @@ pub fn merge_vary(headers: &mut HeaderMap) {
     }
 }
 
+/// A rewritten page is rendered for one visitor's decision: a shared cache
+/// (a CDN, a proxy) must not hand it to another, and several ignore `Vary`.
+/// `public` and `s-maxage` are dropped and `private` added; the browser's
+/// own cache keeps the page under the rest (`max-age`, validators) and the
+/// `Vary` above. `no-store` pages are left as they are.
+pub fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+    let directives: Vec<String> = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let name = |d: &str| d.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+    if directives.iter().any(|d| name(d) == "no-store") {
+        return;
+    }
+    let mut kept: Vec<&str> = directives
+        .iter()
+        .filter(|d| !matches!(name(d).as_str(), "public" | "s-maxage" | "proxy-revalidate"))
+        .map(String::as_str)
+        .collect();
+    if !directives.iter().any(|d| name(d) == "private") {
+        kept.insert(0, "private");
+    }
+    if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+}
+
 /// Sets `Tk` from the decision.
 pub fn set_tk(headers: &mut HeaderMap, decision: &Decision) {
     headers.insert(TK.clone(), HeaderValue::from_static(decision.tk().as_str()));
@@ -283,6 +314,26 @@ mod tests {
         let mut star = headers(&[("vary", "*")]);
         merge_vary(&mut star);
         assert_eq!(star.get(header::VARY).and_then(|v| v.to_str().ok()), Some("*"));
+    }
+
+    #[test]
+    fn rewritten_pages_stay_out_of_shared_caches() {
+        let cc = |given: Option<&str>| {
+            let mut h = HeaderMap::new();
+            if let Some(g) = given {
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_str(g).unwrap_or_else(|e| panic!("{e}")));
+            }
+            keep_out_of_shared_caches(&mut h);
+            h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        assert_eq!(cc(None).as_deref(), Some("private"));
+        assert_eq!(cc(Some("public, max-age=600, s-maxage=3600")).as_deref(), Some("private, max-age=600"));
+        assert_eq!(
+            cc(Some("max-age=0, must-revalidate")).as_deref(),
+            Some("private, max-age=0, must-revalidate")
+        );
+        assert_eq!(cc(Some("private, max-age=60")).as_deref(), Some("private, max-age=60"));
+        assert_eq!(cc(Some("no-store")).as_deref(), Some("no-store"));
     }
 
     #[test]

@@ -9,9 +9,13 @@
 //!
 //! - `<script type="text/plain" data-category="analytics">` (and
 //!   `data-service="ga4"`, `<iframe data-src>`) become live when granted;
-//! - live `<script src>`, `<iframe src>`, `<img src>` and inline snippets of a
-//!   configured service (Matomo, GA4, GTM, or a policy pattern) become inert
-//!   when it is not granted — no need to edit the page;
+//! - live scripts, frames, pixels, `srcset`s, preload/prefetch/preconnect
+//!   links, `<object>`/`<embed>`, posters, `<meta http-equiv=refresh>`,
+//!   `<iframe srcdoc>` and inline snippets of a configured service (Matomo,
+//!   GA4, GTM, or a policy pattern) become inert when it is not granted, also
+//!   inside `<noscript>` — judged by the URL the browser would fetch
+//!   (entities decoded, resolved against `<base href>`, case-insensitive);
+//!   no need to edit the page;
 //! - the policy's services are injected into `<head>` (Consent Mode v2
 //!   defaults first), live or inert, with the policy JSON, the stylesheet and
 //!   the banner loader;
@@ -19,8 +23,9 @@
 //!   `<body>` in the page's language, visible at first paint and usable
 //!   without JavaScript.
 //!
-//! It adds `Vary: Cookie, DNT, Sec-GPC` to rewritten pages and `Tk` to every
-//! response, and serves its routes under a prefix (default `/consentry/`):
+//! It adds `Vary: Cookie, DNT, Sec-GPC` and `Cache-Control: private` to
+//! rewritten pages (a page rendered for one visitor's decision never reaches
+//! another through a shared cache) and `Tk` to every response, and serves its routes under a prefix (default `/consentry/`):
 //! `policy.json`, `POST consent`, `receipt/{id}`, banner assets, and
 //! `/.well-known/gpc.json`.
 //!

@@ -504,3 +504,32 @@ async fn a_single_tag_beyond_the_rewriter_memory_cap_ends_the_page_in_an_error()
         }
     }
 }
+
+#[tokio::test]
+async fn a_rewritten_page_is_kept_out_of_shared_caches() {
+    let router = fixed(
+        &[
+            ("content-type", "text/html; charset=utf-8"),
+            ("cache-control", "public, max-age=600, s-maxage=3600"),
+        ],
+        page().into_bytes(),
+    )
+    .route(
+        "/style.css",
+        get(|| async { ([("content-type", "text/css"), ("cache-control", "public, max-age=600")], "p{}") }),
+    )
+    .layer(ConsentLayer::new(policy()));
+    let server = serve(router).await;
+    for cookie in [None, Some(granted())] {
+        let got = get_from(&server, "/", NAVIGATION, cookie.as_deref()).await;
+        // A CDN that ignores `Vary` cannot hand one visitor's page to another.
+        assert_eq!(got.header("cache-control"), Some("private, max-age=600"), "{cookie:?}");
+        assert!(got.header("vary").is_some_and(|v| v.contains("Cookie")), "{cookie:?}");
+    }
+    let css = get_from(&server, "/style.css", FETCH, None).await;
+    assert_eq!(
+        css.header("cache-control"),
+        Some("public, max-age=600"),
+        "assets are not the layer's to change"
+    );
+}
