@@ -1,4 +1,5 @@
-//! Any response body, declared with any of a few content types and codings,
+//! Any response body, declared with any of a few content types (XHTML
+//! among them) and codings,
 //! through the whole layer: it never panics, and a body the layer takes for
 //! a page either comes out rewritten or ends in an error.
 #![no_main]
@@ -31,7 +32,11 @@ fn now<F: Future>(f: F) -> Option<F::Output> {
 fuzz_target!(|input: &[u8]| {
     let Some((&selector, body)) = input.split_first() else { return };
     let Ok(policy) = Policy::from_json(POLICY) else { return };
-    let content_type = ["text/html", "text/html; charset=utf-16", "", "text/html; charset=shift_jis"][usize::from(selector & 3)];
+    let content_type = if selector & 0x20 != 0 {
+        "application/xhtml+xml"
+    } else {
+        ["text/html", "text/html; charset=utf-16", "", "text/html; charset=shift_jis"][usize::from(selector & 3)]
+    };
     let coding = ["identity", "gzip", "deflate", "br", "zstd", "gzip, br", "x-gzip", "compress"][usize::from(selector >> 2 & 7)];
     let body = Bytes::copy_from_slice(body);
     let inner = tower::service_fn(move |_: Request<Full<Bytes>>| {

@@ -112,7 +112,7 @@ function activate() {
   }
   // Embeds, pixels and hints the server (or the author) made inert: each
   // fetching attribute was moved to data-<name>.
-  for (const el of $$(":not(script)[data-category],:not(script)[data-service]")) {
+  for (const el of $$("[data-category],[data-service]")) {
     let live;
     for (const a of LAZY) {
       const v = el.getAttribute(`data-${a}`);

@@ -95,7 +95,7 @@ pub fn banner(
         .text(consent_url)
         .raw("\">");
     if let Some(r) = return_to {
-        h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
     }
     h.raw("<div class=\"consentry-banner__body\"><h2 class=\"consentry-banner__title\" id=\"consentry-banner-title\">")
         .text(t.get(Key::title))
@@ -165,7 +165,7 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
         .text(t.get(Key::preferences_title))
         .raw("</h2><p class=\"consentry-dialog__text\">")
         .text(t.get(Key::preferences_description))
-        .raw("</p><p class=\"consentry-notice\" role=\"note\" hidden>")
+        .raw("</p><p class=\"consentry-notice\" role=\"note\" hidden=\"\">")
         .text(t.get(Key::signal_notice))
         .raw("</p>");
     for c in policy.categories() {
@@ -182,11 +182,11 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
             .raw(&id)
             .raw("\"");
         if c.required {
-            h.raw(" checked disabled><span class=\"consentry-always-on\">")
+            h.raw(" checked=\"\" disabled=\"\"/><span class=\"consentry-always-on\">")
                 .text(t.get(Key::always_on))
                 .raw("</span>");
         } else {
-            h.raw(">");
+            h.raw("/>");
         }
         h.raw("</div>");
         h.raw("<p class=\"consentry-category__text\" id=\"consentry-desc-").raw(&id).raw("\">");

@@ -87,7 +87,7 @@ fn server_and_browser_banners_are_the_same_markup_but_for_the_no_js_return_addre
     let server = render::banner(&p, &t, "/consentry/consent", Some("/page?x=1"), RenderedBy::Server);
     let client = render::banner(&p, &t, "/consentry/consent", None, RenderedBy::Client);
     let stripped = server
-        .replace("<input type=\"hidden\" name=\"return_to\" value=\"/page?x=1\">", "")
+        .replace("<input type=\"hidden\" name=\"return_to\" value=\"/page?x=1\"/>", "")
         .replace("data-consentry-rendered=\"server\"", "data-consentry-rendered=\"client\"");
     assert_eq!(stripped, client);
 }

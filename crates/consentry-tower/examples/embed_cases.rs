@@ -8,7 +8,8 @@
 //! ```
 //!
 //! - `/case/<n>`: case `n` (0-based) in a page: its `head` in `<head>`, its
-//!   `body` in `<body>`;
+//!   `body` in `<body>` (an XHTML page, as `application/xhtml+xml`, when the
+//!   case says `"xhtml": true`);
 //! - `/consentry/…`: the layer's routes and assets.
 //!
 //! The layer injects no service of its own (`inject_services(false)`): a
@@ -17,8 +18,8 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use consentry_core::Policy;
 use consentry_tower::{Assets, ConsentLayer};
@@ -28,16 +29,28 @@ fn fail(msg: String) -> ! {
     std::process::exit(1)
 }
 
-/// The page a case is served in.
-fn page(case: &serde_json::Value) -> String {
+/// The page a case is served in, and its `Content-Type`.
+fn page(case: &serde_json::Value) -> (String, &'static str) {
     let part = |k: &str| case.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    format!(
+    if case.get("xhtml").and_then(|v| v.as_bool()).unwrap_or(false) {
+        let page = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n\
+             <html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<title>{}</title>\n{}\n</head>\n\
+             <body>\n<h1>Embedding case</h1>\n{}\n<p>End of the case.</p>\n</body>\n</html>\n",
+            part("name"),
+            part("head"),
+            part("body")
+        );
+        return (page, "application/xhtml+xml; charset=utf-8");
+    }
+    let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n{}\n</head>\n\
          <body>\n<h1>Embedding case</h1>\n{}\n<p>End of the case.</p>\n</body>\n</html>\n",
         part("name"),
         part("head"),
         part("body")
-    )
+    );
+    (page, "text/html; charset=utf-8")
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +67,7 @@ async fn main() {
         Policy::from_json(&read("policy.json")).unwrap_or_else(|e| fail(format!("policy.json: {e}")));
     let cases: serde_json::Value =
         serde_json::from_str(&read("cases.json")).unwrap_or_else(|e| fail(format!("cases.json: {e}")));
-    let pages: Vec<String> = cases
+    let pages: Vec<(String, &'static str)> = cases
         .get("cases")
         .and_then(|c| c.as_array())
         .map(|c| c.iter().map(page).collect())
@@ -67,7 +80,7 @@ async fn main() {
                 let page = pages.get(n).cloned();
                 async move {
                     match page {
-                        Some(p) => Html(p).into_response(),
+                        Some((body, ty)) => ([(header::CONTENT_TYPE, ty)], body).into_response(),
                         None => (StatusCode::NOT_FOUND, "no such case").into_response(),
                     }
                 }

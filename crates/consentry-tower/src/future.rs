@@ -124,17 +124,18 @@ where
     headers::keep_out_of_shared_caches(&mut parts.headers);
     headers::adjust_etag(&mut parts.headers, &decision);
     let plan = Arc::clone(&config.plan);
+    let xml = matches!(class, Rewritable::Xhtml(_));
     let make: MakeRewriter = Box::new(move |encoding| {
-        let page = Page { return_to, accept_language: accept_language.as_ref(), host: host.as_ref() };
+        let page = Page { return_to, accept_language: accept_language.as_ref(), host: host.as_ref(), xml };
         Rewriter::new(&plan, decision, nonce, page, encoding)
     });
     let pipeline = match class {
-        Rewritable::Page(label) => {
+        Rewritable::Page(label) | Rewritable::Xhtml(label) => {
             if !label.is_ascii_compatible() {
                 // Transcoded: the page goes out as UTF-8 and says so.
-                parts
-                    .headers
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                let ty =
+                    if xml { "application/xhtml+xml; charset=utf-8" } else { "text/html; charset=utf-8" };
+                parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
             }
             Pipeline::page(coding, label, make)
         }

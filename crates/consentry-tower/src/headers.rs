@@ -57,6 +57,9 @@ pub enum Rewritable {
     /// A page: `text/html`, read in this charset (UTF-8 when none is
     /// given; a byte-order mark in the body still outranks it).
     Page(&'static encoding_rs::Encoding),
+    /// An XHTML page (`application/xhtml+xml`), read in this charset: the
+    /// same rewriting, with XML's self-closing tags made explicit first.
+    Xhtml(&'static encoding_rs::Encoding),
     /// No `Content-Type` (or an "unknown" one) and no `nosniff`: a browser
     /// sniffs the body, and so does the layer.
     Sniff,
@@ -89,18 +92,18 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
     {
         return if nosniff() { Rewritable::No } else { Rewritable::Sniff };
     }
-    if !essence.eq_ignore_ascii_case("text/html") {
+    let xhtml = essence.eq_ignore_ascii_case("application/xhtml+xml");
+    if !xhtml && !essence.eq_ignore_ascii_case("text/html") {
         return Rewritable::No;
     }
     let charset = parts.find_map(|p| {
         let (k, v) = p.split_once('=')?;
         k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
     });
-    Rewritable::Page(
-        charset
-            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
-            .unwrap_or(encoding_rs::UTF_8),
-    )
+    let encoding = charset
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    if xhtml { Rewritable::Xhtml(encoding) } else { Rewritable::Page(encoding) }
 }
 
 /// Whether a request is for a document (a navigation or a frame): its
@@ -278,6 +281,7 @@ mod tests {
             (headers(&[("content-type", "unknown/unknown")]), Rewritable::Sniff),
             (headers(&[("x-content-type-options", "nosniff")]), Rewritable::No),
             (headers(&[("content-type", "application/json")]), Rewritable::No),
+            (headers(&[("content-type", "application/xhtml+xml")]), Rewritable::Xhtml(encoding_rs::UTF_8)),
             (headers(&[("content-type", "text/plain")]), Rewritable::No),
         ] {
             assert_eq!(rewritable(&get, ok, &h), want, "{h:?}");

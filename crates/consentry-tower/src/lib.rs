@@ -56,6 +56,13 @@
 //! - `text/html` in any charset: ASCII-compatible ones are rewritten in
 //!   place; UTF-16 (by its label or its byte-order mark, which outranks the
 //!   label as in browsers) is decoded and sent as UTF-8.
+//! - `application/xhtml+xml`: the same, with XML's self-closed elements
+//!   (`<script src="…"/>`, which an HTML parser would read as the start of
+//!   a script swallowing the rest of the page) written with an end tag
+//!   first, markup inside `<title>`, `<iframe>`, `<style>`… gated (it is
+//!   markup in XML), and everything injected well-formed XML. A document
+//!   type with an internal subset (entities the layer cannot expand) or a
+//!   raw-text element name in upper case ends the page in an error.
 //! - A `Content-Encoding` of `gzip`, `x-gzip`, `deflate`, `br` or `zstd` is
 //!   decoded and the rewritten page sent uncompressed: put a compression
 //!   layer *outside* this one to compress it (its order no longer matters

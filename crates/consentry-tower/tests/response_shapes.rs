@@ -533,3 +533,28 @@ async fn a_rewritten_page_is_kept_out_of_shared_caches() {
         "assets are not the layer's to change"
     );
 }
+
+#[tokio::test]
+async fn xhtml_that_an_html_parser_would_misread_ends_in_an_error() {
+    let cases = [
+        (
+            "an internal subset declaring an entity",
+            "<?xml version=\"1.0\"?><!DOCTYPE html [<!ENTITY g \"www.googletagmanager.com\">]>\
+             <html xmlns=\"http://www.w3.org/1999/xhtml\"><head><script src=\"https://&g;/gtag/js?id=G-AB12CD34\"/></head><body/></html>",
+        ),
+        (
+            "an upper-case SCRIPT (not a script in XML, its content is markup)",
+            "<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"><head/><body>\
+             <SCRIPT><img src=\"https://www.googletagmanager.com/gtag/js?id=G-AB12CD34\"/></SCRIPT></body></html>",
+        ),
+    ];
+    for (case, page) in cases {
+        let router = fixed(&[("content-type", "application/xhtml+xml")], page.as_bytes().to_vec())
+            .layer(ConsentLayer::new(policy()));
+        let server = serve(router).await;
+        if let Ok(got) = try_get_from(&server, "/", NAVIGATION, None).await {
+            assert!(got.body.is_err(), "{case}: the page must not end normally:\n{}", got.text());
+            assert!(!got.text().contains("googletagmanager"), "{case}: nothing of the tracker sent");
+        }
+    }
+}

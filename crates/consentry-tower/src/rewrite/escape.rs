@@ -5,9 +5,21 @@
 pub use consentry_core::render::escape_html as html;
 
 /// A JSON document made safe inside `<script>`: `<` becomes `\u003c`, so
-/// neither `</script>` nor `<!--` can end or confuse the element.
+/// neither `</script>` nor `<!--` can end or confuse the element, and `&`
+/// and `>` are escaped too, so the element is also well-formed XML (an
+/// XHTML page).
 pub fn json_in_script(json: &str) -> String {
-    json.replace('<', "\\u003c").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// An attribute value as lol_html gives it (character references still
+/// written out) put back between double quotes: only `"` needs escaping.
+pub fn raw_attribute(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.contains('"') { value.replace('"', "&quot;").into() } else { value.into() }
 }
 
 /// A JavaScript string literal (JSON string syntax), safe inside `<script>`.
@@ -24,8 +36,9 @@ mod tests {
         assert_eq!(html(r#"<script>"x" & 'y'"#), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;");
         assert_eq!(
             json_in_script(r#"{"t":"</script><script>alert(1)"}"#),
-            r#"{"t":"\u003c/script>\u003cscript>alert(1)"}"#
+            r#"{"t":"\u003c/script\u003e\u003cscript\u003ealert(1)"}"#
         );
-        assert_eq!(js_string("a'b\"</script>"), r#""a'b\"\u003c/script>""#);
+        assert_eq!(js_string("a'b\"</script>"), r#""a'b\"\u003c/script\u003e""#);
+        assert_eq!(json_in_script(r#"{"u":"a&b"}"#), r#"{"u":"a\u0026b"}"#);
     }
 }

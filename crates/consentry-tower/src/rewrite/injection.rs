@@ -46,7 +46,7 @@ fn inline(out: &mut String, attrs: &ScriptAttrs<'_>, code: &str) {
 }
 
 fn external(out: &mut String, attrs: &ScriptAttrs<'_>, src: &str) {
-    let _ = write!(out, "<script async src=\"{}\"", escape::html(src));
+    let _ = write!(out, "<script async=\"\" src=\"{}\"", escape::html(src));
     attrs.write(out);
     out.push_str("></script>");
 }
@@ -162,7 +162,7 @@ impl Head<'_> {
         if let Some(href) = self.stylesheet {
             let _ = write!(
                 out,
-                "<link rel=\"stylesheet\" href=\"{}\" data-consentry-injected=\"\">",
+                "<link rel=\"stylesheet\" href=\"{}\" data-consentry-injected=\"\" />",
                 escape::html(href)
             );
         }

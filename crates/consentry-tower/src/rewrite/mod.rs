@@ -17,6 +17,7 @@ pub(crate) mod escape;
 mod fetch;
 mod gating;
 mod injection;
+mod xml;
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,6 +77,8 @@ struct Selectors {
     /// attribute selector sees the value as written (entities, case).
     fetching: Selector,
     noscript: Selector,
+    /// In XHTML, the other elements lol_html reads as raw text hold markup.
+    xml_raw_text: Selector,
 }
 
 /// What [`Selectors::fetching`] selects.
@@ -128,6 +131,7 @@ impl Plan {
                 script_marked: selector("script[data-category], script[data-service]"),
                 fetching: selector(FETCHING),
                 noscript: selector("noscript"),
+                xml_raw_text: selector("title, textarea, xmp, iframe, noembed, noframes, style, plaintext"),
             },
         }
     }
@@ -151,6 +155,8 @@ struct State {
     /// The document's URL, then the first `<base href>`'s.
     base: Option<Url>,
     base_seen: bool,
+    /// An XHTML page: entities count in script code.
+    xml: bool,
 }
 
 /// About the page being rewritten, from its request.
@@ -159,6 +165,8 @@ pub(crate) struct Page<'a> {
     pub return_to: String,
     pub accept_language: Option<&'a http::HeaderValue>,
     pub host: Option<&'a http::HeaderValue>,
+    /// An XHTML page (XML syntax).
+    pub xml: bool,
 }
 
 /// `<noscript>` content is raw text to lol_html (it assumes scripting), but a
@@ -171,6 +179,8 @@ struct Nested {
 
 /// An inline script whose start tag is held back until its code is known.
 struct PendingInline {
+    /// In XHTML, where character references in the code count.
+    xml: bool,
     attrs: Vec<(String, String)>,
     code: String,
     flushed: bool,
@@ -220,6 +230,8 @@ impl Sink {
 pub(crate) struct Rewriter {
     inner: Option<HtmlRewriter<'static, Sink>>,
     sink: Sink,
+    /// For an XHTML page: what makes its XML syntax safe to read as HTML.
+    xml: Option<xml::XmlFront>,
 }
 
 /// The rewriter could not go on; the response is ended with this error.
@@ -254,6 +266,7 @@ impl Rewriter {
             nonce,
             base: fetch::document_url(host, &page.return_to),
             base_seen: false,
+            xml: page.xml,
             return_to: page.return_to,
             lang: None,
             accept_language,
@@ -293,13 +306,34 @@ impl Rewriter {
                         .text(move |t: &mut TextChunk<'_>| on_noscript_text(&state, t)),
                 )
             });
+        let settings = if page.xml {
+            let state = Arc::clone(&state);
+            settings.append_element_content_handler((
+                Cow::Borrowed(&sel.xml_raw_text),
+                ElementContentHandlers::default()
+                    .text(move |t: &mut TextChunk<'_>| on_noscript_text(&state, t)),
+            ))
+        } else {
+            settings
+        };
         let inner = HtmlRewriter::new(settings, sink.clone());
-        Self { inner: Some(inner), sink }
+        Self { inner: Some(inner), sink, xml: page.xml.then(xml::XmlFront::default) }
     }
 
     /// Feeds a chunk of the original body; returns what is ready to send.
     pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<Bytes, RewriteError> {
         let inner = self.inner.as_mut().ok_or_else(|| RewriteError("already ended".into()))?;
+        let mut fronted = Vec::new();
+        let chunk = match self.xml.as_mut() {
+            Some(front) => {
+                if let Err(e) = front.feed(chunk, &mut fronted) {
+                    self.inner = None;
+                    return Err(RewriteError(e));
+                }
+                fronted.as_slice()
+            }
+            None => chunk,
+        };
         match inner.write(chunk) {
             Ok(()) => Ok(self.sink.take()),
             Err(e) => {
@@ -311,7 +345,12 @@ impl Rewriter {
 
     /// Ends the document; returns the last bytes.
     pub(crate) fn end(&mut self) -> Result<Bytes, RewriteError> {
-        let inner = self.inner.take().ok_or_else(|| RewriteError("already ended".into()))?;
+        let mut inner = self.inner.take().ok_or_else(|| RewriteError("already ended".into()))?;
+        if let Some(front) = self.xml.as_mut() {
+            let mut rest = Vec::new();
+            front.finish(&mut rest);
+            inner.write(&rest).map_err(|e| RewriteError(e.to_string()))?;
+        }
         inner.end().map_err(|e| RewriteError(e.to_string()))?;
         Ok(self.sink.take())
     }
@@ -642,7 +681,7 @@ fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> Hand
     let mut st = lock(state)?;
     let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
     el.start_tag().remove();
-    st.inline = Some(PendingInline { attrs, code: String::new(), flushed: false });
+    st.inline = Some(PendingInline { xml: st.xml, attrs, code: String::new(), flushed: false });
     drop(st);
     let state_end = Arc::clone(state);
     if let Some(handlers) = el.end_tag_handlers() {
@@ -669,7 +708,7 @@ fn on_script_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerRes
     let this_chunk = chunk.as_str().len();
     let seen = pending.code.len() - this_chunk;
     let policy = &st.plan.policy;
-    let unchecked = gating::service_for_inline(policy, &pending.code).is_none()
+    let unchecked = inline_service(policy, pending).is_none()
         && !policy.services().iter().all(|s| gating::service_live(&st.decision, s));
     let start = if unchecked {
         tracing::warn!(
@@ -702,11 +741,20 @@ fn on_inline_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
     Ok(())
 }
 
+/// The service a held-back script's code belongs to. In XHTML the XML
+/// parser decodes character references in it first (`gtag&#40;`).
+fn inline_service<'p>(policy: &'p Policy, pending: &PendingInline) -> Option<&'p Service> {
+    gating::service_for_inline(policy, &pending.code).or_else(|| {
+        (pending.xml && pending.code.contains('&'))
+            .then(|| gating::service_for_inline(policy, &htmlize::unescape(pending.code.as_str())))
+            .flatten()
+    })
+}
+
 /// The start tag of a held-back inline script: as written, or inert when its
 /// code belongs to a service that may not run.
 fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) -> String {
-    let service =
-        gating::service_for_inline(policy, &pending.code).filter(|s| !gating::service_live(decision, s));
+    let service = inline_service(policy, pending).filter(|s| !gating::service_live(decision, s));
     let inert = service.map(|s| {
         format!(
             " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
@@ -731,14 +779,16 @@ fn script_start_tag(pending: &PendingInline, inert: Option<&str>, replaced: &[&s
     for (name, value) in &pending.attrs {
         if inert.is_some() && (name == "type" || replaced.contains(&name.as_str())) {
             if name == "type" && !value.trim().is_empty() {
-                out.push_str(&format!(" data-type=\"{}\"", escape::html(value)));
+                out.push_str(&format!(" data-type=\"{}\"", escape::raw_attribute(value)));
             }
             continue;
         }
         out.push(' ');
         out.push_str(name);
-        if !value.is_empty() {
-            out.push_str(&format!("=\"{}\"", escape::html(value)));
+        // `async` as written in HTML; `async=""` in XHTML, where an
+        // attribute always has a value.
+        if !value.is_empty() || pending.xml {
+            out.push_str(&format!("=\"{}\"", escape::raw_attribute(value)));
         }
     }
     out.push_str(inert.unwrap_or_default());
