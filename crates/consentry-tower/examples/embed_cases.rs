@@ -9,7 +9,8 @@
 //!
 //! - `/case/<n>`: case `n` (0-based) in a page: its `head` in `<head>`, its
 //!   `body` in `<body>` (an XHTML page, as `application/xhtml+xml`, when the
-//!   case says `"xhtml": true`);
+//!   case says `"xhtml": true`; with no `Content-Type` when it says
+//!   `"typeless": true`);
 //! - `/consentry/…`: the layer's routes and assets.
 //!
 //! The layer injects no service of its own (`inject_services(false)`): a
@@ -50,7 +51,8 @@ fn page(case: &serde_json::Value) -> (String, &'static str) {
         part("head"),
         part("body")
     );
-    (page, "text/html; charset=utf-8")
+    let typeless = case.get("typeless").and_then(|v| v.as_bool()).unwrap_or(false);
+    (page, if typeless { "" } else { "text/html; charset=utf-8" })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -80,6 +82,8 @@ async fn main() {
                 let page = pages.get(n).cloned();
                 async move {
                     match page {
+                        // No `Content-Type` at all for a typeless case.
+                        Some((body, "")) => axum::body::Body::from(body).into_response(),
                         Some((body, ty)) => ([(header::CONTENT_TYPE, ty)], body).into_response(),
                         None => (StatusCode::NOT_FOUND, "no such case").into_response(),
                     }

@@ -31,6 +31,7 @@ struct Case {
     head: String,
     body: String,
     xhtml: bool,
+    typeless: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -46,6 +47,7 @@ fn cases() -> Vec<Case> {
             head: s(c, "head"),
             body: s(c, "body"),
             xhtml: c.get("xhtml").and_then(|v| v.as_bool()).unwrap_or(false),
+            typeless: c.get("typeless").and_then(|v| v.as_bool()).unwrap_or(false),
         })
         .collect()
 }
@@ -91,10 +93,12 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
     let pages: Vec<(String, &'static str)> = cases
         .iter()
         .map(|c| {
-            (
-                page(c),
-                if c.xhtml { "application/xhtml+xml; charset=utf-8" } else { "text/html; charset=utf-8" },
-            )
+            let ty = match (c.xhtml, c.typeless) {
+                (true, _) => "application/xhtml+xml; charset=utf-8",
+                (false, true) => "",
+                (false, false) => "text/html; charset=utf-8",
+            };
+            (page(c), ty)
         })
         .collect();
     let app = Router::new()
@@ -102,7 +106,13 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
             "/case/{n}",
             get(move |Path(n): Path<usize>| {
                 let (body, ty) = pages.get(n).cloned().unwrap_or_default();
-                async move { ([(axum::http::header::CONTENT_TYPE, ty)], body) }
+                async move {
+                    let mut res = axum::http::Response::builder();
+                    if !ty.is_empty() {
+                        res = res.header(axum::http::header::CONTENT_TYPE, ty);
+                    }
+                    res.body(axum::body::Body::from(body)).unwrap_or_default()
+                }
             }),
         )
         .layer(ConsentLayer::new(policy.clone()).inject_services(false));
