@@ -325,6 +325,38 @@ impl Service {
         }
     }
 
+    /// A cheap pre-filter for [`matches_url`](Self::matches_url): every URL
+    /// it matches contains, ASCII case aside, one of these runs of letters,
+    /// digits and `-` (one per pattern: its longest such run). `None` when a
+    /// pattern has no such run, and so nothing can be ruled out.
+    ///
+    /// Decoding entities or `%XX`, removing tabs and newlines or mapping
+    /// non-ASCII hosts can create such a run; resolving against a base,
+    /// dot segments, ports, case and doubled slashes cannot. The middleware
+    /// skips full URL resolution for a plain ASCII value in which, as in its
+    /// base URL, none of the tokens occurs.
+    pub fn url_tokens(&self) -> Option<Vec<String>> {
+        let mut patterns: Vec<&str> = self.builtin_url_patterns().to_vec();
+        match &self.config {
+            ServiceConfig::Matomo(m) if m.url.len() > 1 => patterns.push(&m.url),
+            ServiceConfig::Ga4(Ga4Config { script_url: Some(u), .. })
+            | ServiceConfig::Gtm(GtmConfig { script_url: Some(u), .. })
+            | ServiceConfig::Custom(CustomConfig { src: Some(u) }) => patterns.push(u),
+            _ => {}
+        }
+        patterns.extend(self.patterns.iter().map(Glob::as_str));
+        patterns
+            .into_iter()
+            .map(|p| {
+                let token = without_scheme(p)
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .max_by_key(|run| run.len())
+                    .unwrap_or("");
+                (!token.is_empty()).then(|| token.to_ascii_lowercase())
+            })
+            .collect()
+    }
+
     /// Whether a URL the browser would fetch belongs to this service: the
     /// built-in hosts and paths of its kind (GA4: gtag.js and its collection
     /// endpoints; GTM: `gtm.js` and `ns.html`; Matomo: `matomo.js|php` and
@@ -377,17 +409,29 @@ impl Service {
     }
 }
 
-/// A URL as compared: trimmed, ASCII lower-case, runs of `/` after the host
-/// made one (`//gtag//js` reaches the same file on most servers).
+/// A URL as compared: trimmed, ASCII lower-case, the host without user
+/// info, port or trailing dot (`www.googletagmanager.com.:443` is the same
+/// server), runs of `/` after it made one (`//gtag//js` reaches the same
+/// file on most servers).
 fn comparable(url: &str) -> std::borrow::Cow<'_, str> {
     let url = url.trim();
-    let host_end = without_scheme_at(url);
-    let tail = &url[host_end..];
-    if !url.bytes().any(|b| b.is_ascii_uppercase()) && !tail.contains("//") {
+    let start = without_scheme_at(url);
+    let end =
+        if start > 0 { url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i) } else { start };
+    let authority = &url[start..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let tail = &url[end..];
+    if !url.bytes().any(|b| b.is_ascii_uppercase()) && !tail.contains("//") && host.len() == authority.len() {
         return std::borrow::Cow::Borrowed(url);
     }
     let mut out = String::with_capacity(url.len());
-    out.push_str(&url[..host_end].to_ascii_lowercase());
+    out.push_str(&url[..start].to_ascii_lowercase());
+    out.push_str(&host.to_ascii_lowercase());
     let mut prev_slash = false;
     for c in tail.chars() {
         if c == '/' && prev_slash {

@@ -122,3 +122,43 @@ proptest! {
         prop_assert!(p.services().iter().all(|s| !s.matches_url(&plain)), "{plain} belongs to nobody");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The middleware skips URL resolution when none of a service's tokens
+    /// occurs: a URL a service matches must always contain one of them.
+    #[test]
+    fn every_url_a_service_matches_contains_one_of_its_tokens(
+        before in "[a-zA-Z:/.]{0,20}", after in "[a-z0-9/?=&.:]{0,20}", glob_fill in "[a-z]{0,5}",
+    ) {
+        let p = Policy::from_json(
+            r#"{"revision": 1, "categories": [{"id": "a"}], "services": [
+                {"id": "m", "kind": "matomo", "category": "a", "config": {"url": "https://stats.example.org/", "site_id": "1"}},
+                {"id": "g", "kind": "ga4", "category": "a", "config": {"measurement_id": "G-AB12CD34", "script_url": "/t/gtag/js"}},
+                {"id": "t", "kind": "gtm", "category": "a", "config": {"container_id": "GTM-AB12CD"}},
+                {"id": "c", "kind": "custom", "category": "a", "patterns": ["cdn.x.com/a*b.js", "/plain/", "HTTPS://Y.ORG/p"]}]}"#,
+        ).unwrap_or_else(|e| panic!("{e}"));
+        let candidates = [
+            format!("{before}matomo.js{after}"),
+            format!("https://stats.example.org/{after}"),
+            format!("//STATS.example.org.:8080/{after}"),
+            format!("/t/gtag/js{after}"),
+            format!("{before}googletagmanager.com//gtag/js{after}"),
+            format!("{before}region1.google-analytics.com:443/g/collect{after}"),
+            format!("cdn.x.com/a{glob_fill}b.js"),
+            format!("{before}/plain/{after}"),
+            format!("http://y.org/p{after}"),
+            format!("{before}{after}"),
+        ];
+        for s in p.services() {
+            let tokens = s.url_tokens().unwrap_or_else(|| panic!("{} has tokens", s.id));
+            for url in &candidates {
+                if s.matches_url(url) {
+                    let lower = url.to_ascii_lowercase();
+                    prop_assert!(tokens.iter().any(|t| lower.contains(t.as_str())), "{} matches {url}, tokens {tokens:?}", s.id);
+                }
+            }
+        }
+    }
+}

@@ -24,17 +24,25 @@ pub(crate) enum Shape {
     Refresh,
 }
 
-/// The attribute of an element (`tag` lower-case) that makes the browser
-/// fetch, if `name` (lower-case) is one. `<script src>` is handled apart
-/// (its `type` decides whether it runs); `<iframe srcdoc>` is a document of
-/// its own, checked by the rewriter.
-pub(crate) fn shape(tag: &str, name: &str) -> Option<Shape> {
-    match (tag, name) {
-        (_, "src" | "poster" | "background" | "xlink:href") => Some(Shape::Url),
-        (_, "srcset") | ("link", "imagesrcset") => Some(Shape::SrcSet),
-        ("a" | "area", "ping") => Some(Shape::List),
-        ("link" | "image" | "use" | "feimage", "href") | ("object", "data") => Some(Shape::Url),
-        _ => None,
+/// The attributes of an element (`tag` lower-case) that make the browser
+/// fetch. `<script src>` is handled apart (its `type` decides whether it
+/// runs); `<iframe srcdoc>` is a document of its own, checked by the
+/// rewriter; `<meta content>` counts only with `http-equiv="refresh"`.
+pub(crate) fn attributes(tag: &str) -> &'static [(&'static str, Shape)] {
+    use Shape::{List, Refresh, SrcSet, Url};
+    match tag {
+        "img" => &[("src", Url), ("srcset", SrcSet)],
+        "source" => &[("src", Url), ("srcset", SrcSet)],
+        "image" => &[("src", Url), ("href", Url), ("xlink:href", Url)],
+        "iframe" | "frame" | "embed" | "audio" | "track" | "input" => &[("src", Url)],
+        "video" => &[("src", Url), ("poster", Url)],
+        "object" => &[("data", Url)],
+        "link" => &[("href", Url), ("imagesrcset", SrcSet)],
+        "a" | "area" => &[("ping", List)],
+        "body" | "table" | "thead" | "tbody" | "tfoot" | "tr" | "td" | "th" => &[("background", Url)],
+        "meta" => &[("content", Refresh)],
+        "use" | "feimage" => &[("href", Url), ("xlink:href", Url)],
+        _ => &[],
     }
 }
 
@@ -63,6 +71,47 @@ pub(crate) fn base_url(document: Option<&Url>, href: &str) -> Option<Url> {
     match document {
         Some(doc) => doc.join(href).ok(),
         None => Url::parse(href).ok(),
+    }
+}
+
+/// The runs of letters, digits and `-` that every URL of some service
+/// contains (see `Service::url_tokens`), lower-case; `None` when the
+/// policy cannot rule any URL out.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens(Option<Vec<String>>);
+
+impl Tokens {
+    pub(crate) fn of(policy: &consentry_core::Policy) -> Self {
+        let mut all = Vec::new();
+        for s in policy.services() {
+            match s.url_tokens() {
+                Some(t) => all.extend(t),
+                None => return Self(None),
+            }
+        }
+        all.sort();
+        all.dedup();
+        Self(Some(all))
+    }
+
+    /// Whether `text` contains one of the tokens, ASCII case aside (always
+    /// true when there are no tokens to rule anything out with).
+    pub(crate) fn occur_in(&self, text: &str) -> bool {
+        let Some(tokens) = &self.0 else { return true };
+        let text = text.as_bytes();
+        tokens.iter().any(|t| text.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t.as_bytes())))
+    }
+
+    /// Whether `raw` (an attribute value as written) certainly names no
+    /// service's URL, without resolving it: it is printable ASCII without
+    /// `&`, `%` or `\` (so decoding and URL parsing cannot create a run of
+    /// letters that is not already there) and no token occurs in it, nor in
+    /// the base it resolves against (`base_hot` false).
+    pub(crate) fn rule_out(&self, base_hot: bool, raw: &str) -> bool {
+        !base_hot
+            && self.0.is_some()
+            && raw.bytes().all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'%' | b'\\'))
+            && !self.occur_in(raw)
     }
 }
 

@@ -56,6 +56,8 @@ pub(crate) struct Plan {
     inject_services: bool,
     banner: bool,
     sel: Selectors,
+    /// What lets most URLs be ruled out without resolving them.
+    tokens: fetch::Tokens,
 }
 
 /// The selectors, parsed once.
@@ -63,7 +65,9 @@ struct Selectors {
     html: Selector,
     head: Selector,
     body: Selector,
-    /// Every script in `<head>`: where the injection goes.
+    /// Every script: the first one in `<head>` is where the injection goes
+    /// (`on_head_script` checks; a descendant combinator would make lol_html
+    /// keep a stack of open elements for every element of the page).
     head_script: Selector,
     /// `<base href>`: where relative URLs resolve from then on.
     base: Selector,
@@ -72,7 +76,7 @@ struct Selectors {
     /// Scripts marked by the author (`data-category` / `data-service`).
     script_marked: Selector,
     /// Every element with an attribute that makes the browser fetch (see
-    /// [`fetch::shape`]), and author-marked frames and images. Matching
+    /// [`fetch::attributes`]), and author-marked frames and images. Matching
     /// happens in the handler, on the URL as the browser resolves it: an
     /// attribute selector sees the value as written (entities, case).
     fetching: Selector,
@@ -81,10 +85,12 @@ struct Selectors {
     xml_raw_text: Selector,
 }
 
-/// What [`Selectors::fetching`] selects.
-const FETCHING: &str = "[src], [srcset], [poster], [background], a[ping], area[ping], link[href], \
-     link[imagesrcset], object[data], image[href], use[href], feImage[href], [xlink\\:href], \
-     meta[http-equiv], iframe[srcdoc], iframe[data-src], img[data-src]";
+/// What [`Selectors::fetching`] selects: tag-qualified, so lol_html parses
+/// the attributes of these elements only (a bare `[src]` would make it parse
+/// every element's).
+const FETCHING: &str = "script[src], img, image, iframe, frame, embed, object, video, audio, source, track, \
+     input, link, a, area, body[background], table[background], thead[background], tbody[background], \
+     tfoot[background], tr[background], td[background], th[background], meta[http-equiv], use, feImage";
 
 /// Parses one of the constant selectors below (checked by a unit test; no
 /// request or page can influence it).
@@ -102,6 +108,7 @@ impl Plan {
         inject_services: bool,
         banner: bool,
     ) -> Self {
+        let tokens = fetch::Tokens::of(&policy);
         let policy_scripts = policy
             .languages()
             .into_iter()
@@ -121,11 +128,12 @@ impl Plan {
             consent_url,
             inject_services,
             banner,
+            tokens,
             sel: Selectors {
                 html: selector("html"),
                 head: selector("head"),
                 body: selector("body"),
-                head_script: selector("head script"),
+                head_script: selector("script"),
                 base: selector("base[href]"),
                 script_inline: selector("script:not([src])"),
                 script_marked: selector("script[data-category], script[data-service]"),
@@ -154,6 +162,8 @@ struct State {
     noscript: Option<Nested>,
     /// The document's URL, then the first `<base href>`'s.
     base: Option<Url>,
+    /// Whether a service's token occurs in `base` (see [`fetch::Tokens`]).
+    base_hot: bool,
     base_seen: bool,
     /// An XHTML page: entities count in script code.
     xml: bool,
@@ -264,7 +274,8 @@ impl Rewriter {
             plan: Arc::clone(plan),
             decision,
             nonce,
-            base: fetch::document_url(host, &page.return_to),
+            base: None,
+            base_hot: true,
             base_seen: false,
             xml: page.xml,
             return_to: page.return_to,
@@ -276,6 +287,10 @@ impl Rewriter {
             inline: None,
             noscript: None,
         }));
+        if let Ok(mut st) = state.lock() {
+            let base = fetch::document_url(host, &st.return_to);
+            st.set_base(base);
+        }
         let sink = Sink::default();
         let encoding = AsciiCompatibleEncoding::new(encoding).unwrap_or_else(AsciiCompatibleEncoding::utf_8);
         let sel = &plan.sel;
@@ -357,6 +372,11 @@ impl Rewriter {
 }
 
 impl State {
+    fn set_base(&mut self, base: Option<Url>) {
+        self.base_hot = base.as_ref().is_none_or(|b| self.plan.tokens.occur_in(b.as_str()));
+        self.base = base;
+    }
+
     /// The visitor's languages, best first: `<html lang>`, then `Accept-Language`.
     fn preferred(&self) -> Vec<&str> {
         self.lang.iter().chain(&self.accept_language).map(String::as_str).collect()
@@ -496,7 +516,7 @@ fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
         if let Some(href) = attr(el, "href") {
             let base = fetch::base_url(st.base.as_ref(), &href);
             if base.is_some() {
-                st.base = base;
+                st.set_base(base);
             }
         }
     }
@@ -506,7 +526,13 @@ fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
 /// Every element that makes the browser fetch something.
 fn on_fetching(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let st = lock(state)?;
-    let gate = Gate { plan: &st.plan, decision: &st.decision, base: st.base.as_ref(), depth: 0 };
+    let gate = Gate {
+        plan: &st.plan,
+        decision: &st.decision,
+        base: st.base.as_ref(),
+        base_hot: st.base_hot,
+        depth: 0,
+    };
     gate.element(el).map(drop)
 }
 
@@ -516,6 +542,8 @@ struct Gate<'a> {
     plan: &'a Arc<Plan>,
     decision: &'a Decision,
     base: Option<&'a Url>,
+    /// Whether a service's token occurs in `base`.
+    base_hot: bool,
     /// 0 for the page itself, 1 inside an `<iframe srcdoc>`.
     depth: u8,
 }
@@ -538,26 +566,25 @@ impl Gate<'_> {
             self.activate_marked_embed(el)?;
             return Ok(None);
         }
-        let refresh =
-            tag == "meta" && attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+        if tag == "meta" && !attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"))
+        {
+            return Ok(None);
+        }
         let mut blocked: Option<&Service> = None;
-        let mut gated: Vec<(String, String)> = Vec::new();
-        for a in el.attributes() {
-            let name = a.name();
-            let shape = match name.as_str() {
-                "content" if refresh => Some(fetch::Shape::Refresh),
-                "srcdoc" if tag == "iframe" => {
-                    let value = a.value();
-                    if let Some(s) = self.srcdoc(&value) {
-                        blocked.get_or_insert(s);
-                        gated.push((name.clone(), value));
-                    }
-                    None
+        let mut gated: Vec<(&str, String)> = Vec::new();
+        if tag == "iframe" {
+            if let Some(value) = attr(el, "srcdoc") {
+                if let Some(s) = self.srcdoc(&value) {
+                    blocked.get_or_insert(s);
+                    gated.push(("srcdoc", value));
                 }
-                n => fetch::shape(&tag, n),
-            };
-            let Some(shape) = shape else { continue };
-            let value = a.value();
+            }
+        }
+        for &(name, shape) in fetch::attributes(&tag) {
+            let Some(value) = attr(el, name) else { continue };
+            if self.plan.tokens.rule_out(self.base_hot, &value) {
+                continue;
+            }
             let urls = fetch::candidates(self.base, shape, &value);
             if let Some(s) = gating::blocked_by(self.policy(), self.decision, &urls) {
                 blocked.get_or_insert(s);
@@ -568,7 +595,7 @@ impl Gate<'_> {
         // The value moves to `data-<name>` (`data-src` is what the banner
         // restores once the service is allowed).
         for (name, value) in gated {
-            el.remove_attribute(&name);
+            el.remove_attribute(name);
             el.set_attribute(&format!("data-{}", name.replace(':', "-")), &value)?;
         }
         mark_inert(el, service)?;
@@ -582,6 +609,9 @@ impl Gate<'_> {
             return Ok(None);
         }
         let Some(src) = attr(el, "src") else { return Ok(None) };
+        if self.plan.tokens.rule_out(self.base_hot, &src) {
+            return Ok(None);
+        }
         let urls = fetch::candidates(self.base, fetch::Shape::Url, &src);
         if let Some(service) = gating::blocked_by(self.policy(), self.decision, &urls) {
             if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
@@ -627,7 +657,8 @@ impl Gate<'_> {
             return in_text;
         }
         let found = Arc::new(Mutex::new(None::<String>));
-        let mut nested = nested_gate(self.plan, self.decision, self.base, 1, Some(Arc::clone(&found)));
+        let mut nested =
+            nested_gate(self.plan, self.decision, (self.base, self.base_hot), 1, Some(Arc::clone(&found)));
         let ok = nested.rewriter.write(html.as_bytes()).is_ok();
         let ended = nested.rewriter.end().is_ok();
         let id = found.lock().ok().and_then(|mut f| f.take());
@@ -648,7 +679,7 @@ impl Gate<'_> {
 fn nested_gate(
     plan: &Arc<Plan>,
     decision: &Decision,
-    base: Option<&Url>,
+    (base, base_hot): (Option<&Url>, bool),
     depth: u8,
     found: Option<Arc<Mutex<Option<String>>>>,
 ) -> Nested {
@@ -660,7 +691,7 @@ fn nested_gate(
         .append_element_content_handler((
             Cow::Owned(plan.sel.fetching.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                let gate = Gate { plan: &plan, decision: &decision, base: base.as_ref(), depth };
+                let gate = Gate { plan: &plan, decision: &decision, base: base.as_ref(), base_hot, depth };
                 let gated = gate.element(el)?;
                 if let (Some(found), Some(service)) = (&found, gated) {
                     let mut f = found.lock().map_err(|_| "nested state poisoned")?;
@@ -800,7 +831,7 @@ fn on_noscript_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerR
     let mut st = lock(state)?;
     let st = &mut *st;
     if st.noscript.is_none() {
-        st.noscript = Some(nested_gate(&st.plan, &st.decision, st.base.as_ref(), 0, None));
+        st.noscript = Some(nested_gate(&st.plan, &st.decision, (st.base.as_ref(), st.base_hot), 0, None));
     }
     let last = chunk.last_in_text_node();
     let mut out = Vec::new();
