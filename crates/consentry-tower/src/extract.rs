@@ -9,6 +9,10 @@ use http::request::Parts;
 /// The request's [`Decision`], for handlers and templates that emit tags
 /// themselves: `if decision.allows("analytics") { ... }`.
 ///
+/// A route that may or may not be behind the layer (a handler shared by
+/// several routers) takes `Option<ConsentDecision>`: `None` there instead of
+/// a `500`.
+///
 /// ```
 /// use consentry_tower::ConsentDecision;
 ///
@@ -42,5 +46,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsentDecision {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Decision>().cloned().map(ConsentDecision).ok_or(MissingConsentLayer)
+    }
+}
+
+/// `Option<ConsentDecision>`: `None` when the route is not behind the layer.
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for ConsentDecision {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Decision>().cloned().map(ConsentDecision))
     }
 }

@@ -11,14 +11,12 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 
 use crate::body::ConsentBody;
+use crate::config::{Config, UnreadableHtml};
 use crate::headers::{self, Rewritable};
-use crate::layer::{Config, UnreadableHtml};
 use crate::pipeline::{Coding, MakeRewriter, Pipeline};
 use crate::rewrite::{Page, Rewriter};
+use crate::routes::RouteFuture;
 use crate::{BoxError, CspNonce};
-
-/// A response produced by one of Consentry's own routes.
-pub(crate) type RouteFuture = Pin<Box<dyn Future<Output = Response<bytes::Bytes>> + Send>>;
 
 pin_project! {
     /// Response future of [`ConsentService`](crate::ConsentService).

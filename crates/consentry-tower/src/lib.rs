@@ -100,6 +100,7 @@
 
 mod assets;
 mod body;
+mod config;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
@@ -113,11 +114,12 @@ mod service;
 
 pub use assets::{Assets, BUILTIN_CSS};
 pub use body::ConsentBody;
+pub use config::{SecureCookie, UnreadableHtml};
 #[cfg(feature = "axum")]
 pub use extract::{ConsentDecision, MissingConsentLayer};
 pub use future::ResponseFuture;
 pub use headers::{DNT, SEC_GPC, TK};
-pub use layer::{ConsentLayer, SecureCookie, UnreadableHtml};
+pub use layer::ConsentLayer;
 pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
 pub use rewrite::RewriteError;
 pub use routes::MAX_CONSENT_BODY;

@@ -18,10 +18,13 @@ use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 
-use crate::future::RouteFuture;
+use crate::config::Config;
 use crate::headers;
-use crate::layer::{Config, SecureCookie};
 use crate::{BoxError, now};
+
+/// A response produced by one of Consentry's own routes.
+pub(crate) type RouteFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Response<bytes::Bytes>> + Send>>;
 
 /// Largest consent request body accepted.
 pub const MAX_CONSENT_BODY: usize = 8 * 1024;
@@ -352,11 +355,7 @@ where
     let id = ConsentId::from_random(random);
     let at = now();
     let cookie = Consent::new(policy.revision(), at, granted_optional.iter().cloned(), id.clone());
-    let secure = match config.secure {
-        SecureCookie::Always => true,
-        SecureCookie::Never => false,
-        SecureCookie::Auto => headers::is_https(&parts.uri, &parts.headers),
-    };
+    let secure = config.secure_cookie(&parts.uri, &parts.headers);
 
     let granted_all: Vec<String> = policy
         .categories()

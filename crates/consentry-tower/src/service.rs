@@ -10,9 +10,9 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::body::ConsentBody;
+use crate::config::Config;
 use crate::future::{Ctx, ResponseFuture};
 use crate::headers;
-use crate::layer::Config;
 use crate::routes;
 
 /// Middleware that enforces the consent policy. Built by
@@ -33,6 +33,11 @@ impl<S> ConsentService<S> {
     /// Gets a reference to the inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// Gets a mutable reference to the inner service.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Consumes `self`, returning the inner service.
@@ -79,13 +84,5 @@ where
             page_request,
         };
         ResponseFuture::inner(self.inner.call(req), ctx)
-    }
-}
-
-/// Shared by the service and the routes: one cookie parse, one decide.
-impl Config {
-    pub(crate) fn decide(&self, headers: &http::HeaderMap) -> consentry_core::Decision {
-        let consent = headers::consent(headers, &self.policy);
-        consentry_core::decide(&self.policy, consent.as_ref(), headers::signals(headers), crate::now())
     }
 }

@@ -384,6 +384,41 @@ async fn the_decision_reaches_handlers_through_the_axum_extractor() {
     );
 }
 
+#[tokio::test]
+async fn an_optional_decision_is_none_outside_the_layer_instead_of_an_error() {
+    let handler = |d: Option<ConsentDecision>| async move {
+        d.map_or_else(|| "no layer".to_owned(), |d| d.allows("analytics").to_string())
+    };
+    let bare: Router = Router::new().route("/", get(handler));
+    assert_eq!(send(bare, request("GET", "/", &[], Body::empty())).await.text(), "no layer");
+    let layered = Router::new().route("/", get(handler)).layer(ConsentLayer::new(ga_policy()));
+    let cookie = consent_cookie(&ga_policy(), &["analytics"]);
+    assert_eq!(
+        send(layered, request("GET", "/", &[("cookie", &cookie)], Body::empty())).await.text(),
+        "true"
+    );
+}
+
+#[test]
+fn the_service_gives_its_inner_service_back() {
+    use tower::Layer as _;
+    let mut svc = ConsentLayer::new(ga_policy()).layer(7_u32);
+    *svc.get_mut() += 1;
+    assert_eq!(*svc.get_ref(), 8);
+    assert_eq!(svc.into_inner(), 8);
+}
+
+#[test]
+fn builder_settings_apply_whatever_their_order() {
+    let a = ConsentLayer::new(ga_policy()).prefix("cc").inject_services(false);
+    let b = ConsentLayer::new(ga_policy()).inject_services(false).prefix("/cc/");
+    assert_eq!(a.policy().consent_endpoint(), Some("/cc/consent"));
+    assert_eq!(b.policy().consent_endpoint(), a.policy().consent_endpoint());
+    // A setting changed after the policy was read still takes effect.
+    let c = a.prefix("other");
+    assert_eq!(c.policy().consent_endpoint(), Some("/other/consent"));
+}
+
 // --- routes -----------------------------------------------------------------------
 
 fn endpoint_app(store: Arc<MemoryStore>) -> Router {

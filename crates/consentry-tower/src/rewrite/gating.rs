@@ -23,21 +23,6 @@ pub fn is_executable_type(ty: Option<&str>) -> bool {
     )
 }
 
-/// Whether a service may run now (see [`Decision::service_may_run`]).
-pub fn service_live(decision: &Decision, service: &Service) -> bool {
-    decision.service_may_run(service)
-}
-
-/// For an element marked by the page author (see [`Decision::allows_marked`]).
-pub fn marked_allowed(
-    policy: &Policy,
-    decision: &Decision,
-    category: Option<&str>,
-    service: Option<&str>,
-) -> bool {
-    decision.allows_marked(policy, category, service)
-}
-
 /// The first service that may not run now and that one of `urls` (as
 /// [`fetch::candidates`](super::fetch::candidates) gives them) belongs to.
 pub fn blocked_by<'p>(policy: &'p Policy, decision: &Decision, urls: &[String]) -> Option<&'p Service> {
@@ -47,7 +32,7 @@ pub fn blocked_by<'p>(policy: &'p Policy, decision: &Decision, urls: &[String]) 
     policy
         .services()
         .iter()
-        .filter(|s| !service_live(decision, s))
+        .filter(|s| !decision.service_may_run(s))
         .find(|s| urls.iter().any(|u| s.matches_url(u)))
 }
 
@@ -167,18 +152,18 @@ mod tests {
     fn matomo_cookieless_mode_measures_only_while_the_visitor_has_not_answered() {
         let p = policy("require_cookie_consent");
         let m = p.service("matomo").unwrap_or_else(|| panic!());
-        assert!(service_live(&decide(&p, None, Signals::NONE, 1), m));
-        assert!(!service_live(&decide(&p, None, Signals { dnt: true, gpc: false }, 1), m));
+        assert!(decide(&p, None, Signals::NONE, 1).service_may_run(m));
+        assert!(!decide(&p, None, Signals { dnt: true, gpc: false }, 1).service_may_run(m));
         let refused = consentry_core::Consent::new(
             1,
             1,
             Vec::<String>::new(),
             consentry_core::ConsentId::from_random([0; 16]),
         );
-        assert!(!service_live(&decide(&p, Some(&refused), Signals::NONE, 1), m));
+        assert!(!decide(&p, Some(&refused), Signals::NONE, 1).service_may_run(m));
         let strict = policy("require_consent");
         let m = strict.service("matomo").unwrap_or_else(|| panic!());
-        assert!(!service_live(&decide(&strict, None, Signals::NONE, 1), m));
+        assert!(!decide(&strict, None, Signals::NONE, 1).service_may_run(m));
     }
 
     #[test]
@@ -191,10 +176,10 @@ mod tests {
             consentry_core::ConsentId::from_random([0; 16]),
         );
         let d = decide(&p, Some(&c), Signals::NONE, 1);
-        assert!(marked_allowed(&p, &d, Some("analytics"), None));
-        assert!(marked_allowed(&p, &d, Some("analytics"), Some("ga4")));
-        assert!(!marked_allowed(&p, &d, Some("analytics"), Some("unknown")));
-        assert!(!marked_allowed(&p, &d, Some("advertising"), None));
-        assert!(!marked_allowed(&p, &d, None, None));
+        assert!(d.allows_marked(&p, Some("analytics"), None));
+        assert!(d.allows_marked(&p, Some("analytics"), Some("ga4")));
+        assert!(!d.allows_marked(&p, Some("analytics"), Some("unknown")));
+        assert!(!d.allows_marked(&p, Some("advertising"), None));
+        assert!(!d.allows_marked(&p, None, None));
     }
 }

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use consentry_core::{Decision, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
 
 use super::escape;
-use super::gating::service_live;
 
 /// Attributes every injected script carries: nonce, gate, inertness.
 pub struct ScriptAttrs<'a> {
@@ -80,7 +79,7 @@ fn consent_mode(out: &mut String, policy: &Policy, decision: &Decision, nonce: O
 }
 
 fn service_tags(out: &mut String, policy: &Policy, decision: &Decision, s: &Service, nonce: Option<&str>) {
-    let live = service_live(decision, s);
+    let live = decision.service_may_run(s);
     let attrs = ScriptAttrs { nonce, live, category: &s.category, service: &s.id };
     match &s.config {
         ServiceConfig::Matomo(m) => {

@@ -5,18 +5,24 @@
 //! built. Per response, [`Rewriter::new`] attaches handlers to those
 //! selectors that consult that request's [`Decision`]:
 //!
-//! - `gating`: which scripts, frames and pixels may be live;
+//! - `elements`: every element that makes the browser fetch, `<base href>`,
+//!   and markup lol_html reads as text (`<noscript>`, `<iframe srcdoc>`);
+//! - `inline`: inline scripts, held back until their code is known;
+//! - `gating`: which scripts, frames and pixels may be live (the rules);
 //! - `fetch`: the URLs an element makes the browser fetch, resolved as the
 //!   browser resolves them (entities, `<base href>`, case, encodings);
+//! - `xml`: what makes an XHTML page safe to read with an HTML tokenizer;
 //! - `injection`: what goes into `<head>`;
 //!
 //! and the server-rendered banner goes into `<body>`, written by
 //! consentry-core's renderer (the markup the browser banner inserts too).
 
+mod elements;
 pub(crate) mod escape;
 mod fetch;
 mod gating;
 mod injection;
+mod inline;
 mod xml;
 
 use std::borrow::Cow;
@@ -30,14 +36,9 @@ use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
 use url::Url;
 
+use elements::{Nested, on_base, on_fetching, on_noscript_text};
 pub(crate) use gating::is_executable_type;
-
-/// Most of an inline script held back while looking for tracker calls. A
-/// longer one is judged on this prefix and the rest streamed: inert when
-/// the prefix names a service that may not run, and — since a call further
-/// on could not be caught — inert too when it names none, unless every
-/// service may run (it fails closed, never open).
-const INLINE_SCRIPT_LIMIT: usize = 1024 * 1024;
+use inline::{PendingInline, on_inline_script, on_script_text};
 
 /// Bound on lol_html's own buffering (one tag's attributes, mostly). A page
 /// that needs more fails closed: the response ends with an error rather
@@ -177,23 +178,6 @@ pub(crate) struct Page<'a> {
     pub host: Option<&'a http::HeaderValue>,
     /// An XHTML page (XML syntax).
     pub xml: bool,
-}
-
-/// `<noscript>` content is raw text to lol_html (it assumes scripting), but a
-/// browser without JavaScript renders it as markup: its pixels and frames go
-/// through a nested rewriter with the same gating.
-struct Nested {
-    rewriter: HtmlRewriter<'static, Sink>,
-    sink: Sink,
-}
-
-/// An inline script whose start tag is held back until its code is known.
-struct PendingInline {
-    /// In XHTML, where character references in the code count.
-    xml: bool,
-    attrs: Vec<(String, String)>,
-    code: String,
-    flushed: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -460,7 +444,7 @@ fn attr(el: &Element<'_, '_>, name: &str) -> Option<String> {
 fn activate_marked(st: &State, el: &mut Element<'_, '_>, src_attr: &str) -> HandlerResult {
     let category = attr(el, "data-category");
     let service = attr(el, "data-service");
-    if gating::marked_allowed(&st.plan.policy, &st.decision, category.as_deref(), service.as_deref()) {
+    if st.decision.allows_marked(&st.plan.policy, category.as_deref(), service.as_deref()) {
         if src_attr == "type" {
             match attr(el, "data-type") {
                 Some(t) if !t.is_empty() => el.set_attribute("type", &t)?,
@@ -499,352 +483,5 @@ fn on_marked_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> Hand
         let st = lock(state)?;
         activate_marked(&st, el, "type")?;
     }
-    Ok(())
-}
-
-/// `<base href>`: the first one moves where relative URLs resolve (and,
-/// in `<head>` before any script, the injection goes before it, so that
-/// our own URLs load from this site whatever it says).
-fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
-    let mut st = lock(state)?;
-    if st.in_head && !st.head_done {
-        st.head_done = true;
-        el.before(&head_html(&st), ContentType::Html);
-    }
-    if !st.base_seen {
-        st.base_seen = true;
-        if let Some(href) = attr(el, "href") {
-            let base = fetch::base_url(st.base.as_ref(), &href);
-            if base.is_some() {
-                st.set_base(base);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every element that makes the browser fetch something.
-fn on_fetching(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
-    let st = lock(state)?;
-    let gate = Gate {
-        plan: &st.plan,
-        decision: &st.decision,
-        base: st.base.as_ref(),
-        base_hot: st.base_hot,
-        depth: 0,
-    };
-    gate.element(el).map(drop)
-}
-
-/// What gating an element needs: the rules, this request's decision and
-/// where the page's relative URLs resolve.
-struct Gate<'a> {
-    plan: &'a Arc<Plan>,
-    decision: &'a Decision,
-    base: Option<&'a Url>,
-    /// Whether a service's token occurs in `base`.
-    base_hot: bool,
-    /// 0 for the page itself, 1 inside an `<iframe srcdoc>`.
-    depth: u8,
-}
-
-impl Gate<'_> {
-    fn policy(&self) -> &Policy {
-        &self.plan.policy
-    }
-
-    /// Gates one element; returns the service it was gated for, if any.
-    fn element(&self, el: &mut Element<'_, '_>) -> Result<Option<&Service>, BoxError> {
-        let tag = el.tag_name();
-        if tag == "script" {
-            return self.script(el);
-        }
-        if matches!(tag.as_str(), "iframe" | "img")
-            && el.has_attribute("data-src")
-            && (el.has_attribute("data-category") || el.has_attribute("data-service"))
-        {
-            self.activate_marked_embed(el)?;
-            return Ok(None);
-        }
-        if tag == "meta" && !attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"))
-        {
-            return Ok(None);
-        }
-        let mut blocked: Option<&Service> = None;
-        let mut gated: Vec<(&str, String)> = Vec::new();
-        if tag == "iframe" {
-            if let Some(value) = attr(el, "srcdoc") {
-                if let Some(s) = self.srcdoc(&value) {
-                    blocked.get_or_insert(s);
-                    gated.push(("srcdoc", value));
-                }
-            }
-        }
-        for &(name, shape) in fetch::attributes(&tag) {
-            let Some(value) = attr(el, name) else { continue };
-            if self.plan.tokens.rule_out(self.base_hot, &value) {
-                continue;
-            }
-            let urls = fetch::candidates(self.base, shape, &value);
-            if let Some(s) = gating::blocked_by(self.policy(), self.decision, &urls) {
-                blocked.get_or_insert(s);
-                gated.push((name, value));
-            }
-        }
-        let Some(service) = blocked else { return Ok(None) };
-        // The value moves to `data-<name>` (`data-src` is what the banner
-        // restores once the service is allowed).
-        for (name, value) in gated {
-            el.remove_attribute(name);
-            el.set_attribute(&format!("data-{}", name.replace(':', "-")), &value)?;
-        }
-        mark_inert(el, service)?;
-        Ok(Some(service))
-    }
-
-    /// A live `<script src>` of a service that may not run becomes inert.
-    fn script(&self, el: &mut Element<'_, '_>) -> Result<Option<&Service>, BoxError> {
-        let ty = attr(el, "type");
-        if !is_executable_type(ty.as_deref()) {
-            return Ok(None);
-        }
-        let Some(src) = attr(el, "src") else { return Ok(None) };
-        if self.plan.tokens.rule_out(self.base_hot, &src) {
-            return Ok(None);
-        }
-        let urls = fetch::candidates(self.base, fetch::Shape::Url, &src);
-        if let Some(service) = gating::blocked_by(self.policy(), self.decision, &urls) {
-            if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
-                el.set_attribute("data-type", &t)?;
-            }
-            el.set_attribute("type", "text/plain")?;
-            mark_inert(el, service)?;
-            return Ok(Some(service));
-        }
-        Ok(None)
-    }
-
-    /// An author-marked `<iframe>` or `<img>` (`data-src` and
-    /// `data-category`/`data-service`): made live when allowed, kept
-    /// without `src` otherwise.
-    fn activate_marked_embed(&self, el: &mut Element<'_, '_>) -> HandlerResult {
-        let allowed = gating::marked_allowed(
-            self.policy(),
-            self.decision,
-            attr(el, "data-category").as_deref(),
-            attr(el, "data-service").as_deref(),
-        );
-        if allowed {
-            if let Some(src) = attr(el, "data-src") {
-                el.set_attribute("src", &src)?;
-            }
-        } else {
-            el.remove_attribute("src");
-        }
-        Ok(())
-    }
-
-    /// An `<iframe srcdoc>` is a document of its own, loaded with the page's
-    /// base: the service of the first tracker it would load, by the same
-    /// rules (its markup gated by a nested rewriter, its text searched for
-    /// tracker URLs and calls, as in an inline script).
-    fn srcdoc(&self, raw: &str) -> Option<&Service> {
-        let html = fetch::decoded(raw);
-        let policy = self.policy();
-        let in_text =
-            gating::service_for_inline(policy, &html).filter(|s| !gating::service_live(self.decision, s));
-        if in_text.is_some() || self.depth > 0 {
-            return in_text;
-        }
-        let found = Arc::new(Mutex::new(None::<String>));
-        let mut nested =
-            nested_gate(self.plan, self.decision, (self.base, self.base_hot), 1, Some(Arc::clone(&found)));
-        let ok = nested.rewriter.write(html.as_bytes()).is_ok();
-        let ended = nested.rewriter.end().is_ok();
-        let id = found.lock().ok().and_then(|mut f| f.take());
-        match id {
-            Some(id) => policy.service(&id),
-            // A document the nested rewriter could not read is not let through.
-            None if !(ok && ended) => {
-                policy.services().iter().find(|s| !gating::service_live(self.decision, s))
-            }
-            None => None,
-        }
-    }
-}
-
-/// A rewriter for markup the page's own rewriter sees as text (`<noscript>`
-/// content, an `<iframe srcdoc>`): every fetching element gated the same
-/// way. When `found` is given, the id of the first service gated is put there.
-fn nested_gate(
-    plan: &Arc<Plan>,
-    decision: &Decision,
-    (base, base_hot): (Option<&Url>, bool),
-    depth: u8,
-    found: Option<Arc<Mutex<Option<String>>>>,
-) -> Nested {
-    let (plan, decision, base) = (Arc::clone(plan), decision.clone(), base.cloned());
-    let sink = Sink::default();
-    let settings = Settings::new_send()
-        .with_strict(false)
-        .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
-        .append_element_content_handler((
-            Cow::Owned(plan.sel.fetching.clone()),
-            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                let gate = Gate { plan: &plan, decision: &decision, base: base.as_ref(), base_hot, depth };
-                let gated = gate.element(el)?;
-                if let (Some(found), Some(service)) = (&found, gated) {
-                    let mut f = found.lock().map_err(|_| "nested state poisoned")?;
-                    f.get_or_insert_with(|| service.id.clone());
-                }
-                Ok(())
-            }),
-        ));
-    Nested { rewriter: HtmlRewriter::new(settings, sink.clone()), sink }
-}
-
-/// Inline code: hold the start tag back until the code has been seen, then
-/// write it (live or inert) just before the end tag.
-fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
-    if !is_executable_type(attr(el, "type").as_deref()) {
-        return Ok(());
-    }
-    let mut st = lock(state)?;
-    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
-    el.start_tag().remove();
-    st.inline = Some(PendingInline { xml: st.xml, attrs, code: String::new(), flushed: false });
-    drop(st);
-    let state_end = Arc::clone(state);
-    if let Some(handlers) = el.end_tag_handlers() {
-        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_inline_end(&state_end, end)));
-    }
-    Ok(())
-}
-
-fn on_script_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
-    let mut st = lock(state)?;
-    let st = &mut *st;
-    let Some(pending) = st.inline.as_mut() else {
-        return Ok(());
-    };
-    if pending.flushed {
-        return Ok(());
-    }
-    pending.code.push_str(chunk.as_str());
-    if pending.code.len() <= INLINE_SCRIPT_LIMIT {
-        chunk.remove();
-        return Ok(());
-    }
-    // Too long to hold: judge on what was seen, then stream the rest.
-    let this_chunk = chunk.as_str().len();
-    let seen = pending.code.len() - this_chunk;
-    let policy = &st.plan.policy;
-    let unchecked = inline_service(policy, pending).is_none()
-        && !policy.services().iter().all(|s| gating::service_live(&st.decision, s));
-    let start = if unchecked {
-        tracing::warn!(
-            limit = INLINE_SCRIPT_LIMIT,
-            "an inline script longer than the limit was made inert: the rest of it could not be checked for tracker calls"
-        );
-        unchecked_start_tag(pending)
-    } else {
-        start_tag_for(policy, &st.decision, pending)
-    };
-    let mut html = start;
-    html.push_str(&pending.code[..seen]);
-    chunk.before(&html, ContentType::Html);
-    pending.flushed = true;
-    pending.code = String::new();
-    Ok(())
-}
-
-fn on_inline_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
-    let mut st = lock(state)?;
-    let st = &mut *st;
-    let Some(pending) = st.inline.take() else {
-        return Ok(());
-    };
-    if !pending.flushed {
-        let mut html = start_tag_for(&st.plan.policy, &st.decision, &pending);
-        html.push_str(&pending.code);
-        end.before(&html, ContentType::Html);
-    }
-    Ok(())
-}
-
-/// The service a held-back script's code belongs to. In XHTML the XML
-/// parser decodes character references in it first (`gtag&#40;`).
-fn inline_service<'p>(policy: &'p Policy, pending: &PendingInline) -> Option<&'p Service> {
-    gating::service_for_inline(policy, &pending.code).or_else(|| {
-        (pending.xml && pending.code.contains('&'))
-            .then(|| gating::service_for_inline(policy, &htmlize::unescape(pending.code.as_str())))
-            .flatten()
-    })
-}
-
-/// The start tag of a held-back inline script: as written, or inert when its
-/// code belongs to a service that may not run.
-fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) -> String {
-    let service = inline_service(policy, pending).filter(|s| !gating::service_live(decision, s));
-    let inert = service.map(|s| {
-        format!(
-            " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
-            escape::html(&s.category),
-            escape::html(&s.id)
-        )
-    });
-    script_start_tag(pending, inert.as_deref(), &["data-category", "data-service"])
-}
-
-/// The start tag of an inline script too long to check: inert, marked
-/// `data-consentry="unchecked"` so a site can find it.
-fn unchecked_start_tag(pending: &PendingInline) -> String {
-    script_start_tag(pending, Some(" type=\"text/plain\" data-consentry=\"unchecked\""), &[])
-}
-
-/// `<script` with the held-back attributes. When `inert` (the attributes
-/// that make it so) is given, they replace `type` (kept as `data-type`) and
-/// the attributes named in `replaced`.
-fn script_start_tag(pending: &PendingInline, inert: Option<&str>, replaced: &[&str]) -> String {
-    let mut out = String::from("<script");
-    for (name, value) in &pending.attrs {
-        if inert.is_some() && (name == "type" || replaced.contains(&name.as_str())) {
-            if name == "type" && !value.trim().is_empty() {
-                out.push_str(&format!(" data-type=\"{}\"", escape::raw_attribute(value)));
-            }
-            continue;
-        }
-        out.push(' ');
-        out.push_str(name);
-        // `async` as written in HTML; `async=""` in XHTML, where an
-        // attribute always has a value.
-        if !value.is_empty() || pending.xml {
-            out.push_str(&format!("=\"{}\"", escape::raw_attribute(value)));
-        }
-    }
-    out.push_str(inert.unwrap_or_default());
-    out.push('>');
-    out
-}
-
-fn on_noscript_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
-    let mut st = lock(state)?;
-    let st = &mut *st;
-    if st.noscript.is_none() {
-        st.noscript = Some(nested_gate(&st.plan, &st.decision, (st.base.as_ref(), st.base_hot), 0, None));
-    }
-    let last = chunk.last_in_text_node();
-    let mut out = Vec::new();
-    if let Some(nested) = st.noscript.as_mut() {
-        nested.rewriter.write(chunk.as_str().as_bytes())?;
-        out.extend_from_slice(&nested.sink.take());
-    }
-    if last {
-        if let Some(nested) = st.noscript.take() {
-            nested.rewriter.end()?;
-            out.extend_from_slice(&nested.sink.take());
-        }
-    }
-    chunk.replace(&String::from_utf8_lossy(&out), ContentType::Html);
     Ok(())
 }

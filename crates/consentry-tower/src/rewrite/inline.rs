@@ -1,0 +1,151 @@
+//! Inline scripts: the start tag is held back until the code has been seen
+//! (up to [`INLINE_SCRIPT_LIMIT`]), then written live or inert just before
+//! the end tag, by the rules of `gating`.
+
+use std::sync::{Arc, Mutex};
+
+use consentry_core::{Decision, Policy, Service};
+use lol_html::html_content::{ContentType, EndTag, TextChunk};
+use lol_html::send::Element;
+
+use super::{HandlerResult, State, attr, escape, gating, is_executable_type, lock};
+
+/// Most of an inline script held back while looking for tracker calls. A
+/// longer one is judged on this prefix and the rest streamed: inert when
+/// the prefix names a service that may not run, and — since a call further
+/// on could not be caught — inert too when it names none, unless every
+/// service may run (it fails closed, never open).
+const INLINE_SCRIPT_LIMIT: usize = 1024 * 1024;
+
+/// An inline script whose start tag is held back until its code is known.
+pub(super) struct PendingInline {
+    /// In XHTML, where character references in the code count.
+    xml: bool,
+    attrs: Vec<(String, String)>,
+    code: String,
+    flushed: bool,
+}
+
+/// Inline code: hold the start tag back until the code has been seen, then
+/// write it (live or inert) just before the end tag.
+pub(super) fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+    if !is_executable_type(attr(el, "type").as_deref()) {
+        return Ok(());
+    }
+    let mut st = lock(state)?;
+    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
+    el.start_tag().remove();
+    st.inline = Some(PendingInline { xml: st.xml, attrs, code: String::new(), flushed: false });
+    drop(st);
+    let state_end = Arc::clone(state);
+    if let Some(handlers) = el.end_tag_handlers() {
+        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_inline_end(&state_end, end)));
+    }
+    Ok(())
+}
+
+pub(super) fn on_script_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
+    let mut st = lock(state)?;
+    let st = &mut *st;
+    let Some(pending) = st.inline.as_mut() else {
+        return Ok(());
+    };
+    if pending.flushed {
+        return Ok(());
+    }
+    pending.code.push_str(chunk.as_str());
+    if pending.code.len() <= INLINE_SCRIPT_LIMIT {
+        chunk.remove();
+        return Ok(());
+    }
+    // Too long to hold: judge on what was seen, then stream the rest.
+    let this_chunk = chunk.as_str().len();
+    let seen = pending.code.len() - this_chunk;
+    let policy = &st.plan.policy;
+    let unchecked = inline_service(policy, pending).is_none()
+        && !policy.services().iter().all(|s| st.decision.service_may_run(s));
+    let start = if unchecked {
+        tracing::warn!(
+            limit = INLINE_SCRIPT_LIMIT,
+            "an inline script longer than the limit was made inert: the rest of it could not be checked for tracker calls"
+        );
+        unchecked_start_tag(pending)
+    } else {
+        start_tag_for(policy, &st.decision, pending)
+    };
+    let mut html = start;
+    html.push_str(&pending.code[..seen]);
+    chunk.before(&html, ContentType::Html);
+    pending.flushed = true;
+    pending.code = String::new();
+    Ok(())
+}
+
+fn on_inline_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
+    let mut st = lock(state)?;
+    let st = &mut *st;
+    let Some(pending) = st.inline.take() else {
+        return Ok(());
+    };
+    if !pending.flushed {
+        let mut html = start_tag_for(&st.plan.policy, &st.decision, &pending);
+        html.push_str(&pending.code);
+        end.before(&html, ContentType::Html);
+    }
+    Ok(())
+}
+
+/// The service a held-back script's code belongs to. In XHTML the XML
+/// parser decodes character references in it first (`gtag&#40;`).
+fn inline_service<'p>(policy: &'p Policy, pending: &PendingInline) -> Option<&'p Service> {
+    gating::service_for_inline(policy, &pending.code).or_else(|| {
+        (pending.xml && pending.code.contains('&'))
+            .then(|| gating::service_for_inline(policy, &htmlize::unescape(pending.code.as_str())))
+            .flatten()
+    })
+}
+
+/// The start tag of a held-back inline script: as written, or inert when its
+/// code belongs to a service that may not run.
+fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) -> String {
+    let service = inline_service(policy, pending).filter(|s| !decision.service_may_run(s));
+    let inert = service.map(|s| {
+        format!(
+            " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
+            escape::html(&s.category),
+            escape::html(&s.id)
+        )
+    });
+    script_start_tag(pending, inert.as_deref(), &["data-category", "data-service"])
+}
+
+/// The start tag of an inline script too long to check: inert, marked
+/// `data-consentry="unchecked"` so a site can find it.
+fn unchecked_start_tag(pending: &PendingInline) -> String {
+    script_start_tag(pending, Some(" type=\"text/plain\" data-consentry=\"unchecked\""), &[])
+}
+
+/// `<script` with the held-back attributes. When `inert` (the attributes
+/// that make it so) is given, they replace `type` (kept as `data-type`) and
+/// the attributes named in `replaced`.
+fn script_start_tag(pending: &PendingInline, inert: Option<&str>, replaced: &[&str]) -> String {
+    let mut out = String::from("<script");
+    for (name, value) in &pending.attrs {
+        if inert.is_some() && (name == "type" || replaced.contains(&name.as_str())) {
+            if name == "type" && !value.trim().is_empty() {
+                out.push_str(&format!(" data-type=\"{}\"", escape::raw_attribute(value)));
+            }
+            continue;
+        }
+        out.push(' ');
+        out.push_str(name);
+        // `async` as written in HTML; `async=""` in XHTML, where an
+        // attribute always has a value.
+        if !value.is_empty() || pending.xml {
+            out.push_str(&format!("=\"{}\"", escape::raw_attribute(value)));
+        }
+    }
+    out.push_str(inert.unwrap_or_default());
+    out.push('>');
+    out
+}
