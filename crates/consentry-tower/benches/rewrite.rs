@@ -59,6 +59,37 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    // The same page as a handler or `ServeDir` would send it gzip-compressed:
+    // decoded, rewritten and sent on uncompressed.
+    let gz = {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let _ = e.write_all(&html);
+        Bytes::from(e.finish().unwrap_or_default())
+    };
+    g.bench_function("layer_50k_page_gzip", |b| {
+        b.iter(|| {
+            let gz = gz.clone();
+            let inner = service_fn(move |_r: http::Request<Body>| {
+                let gz = gz.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        http::Response::builder()
+                            .header("content-type", "text/html")
+                            .header("content-encoding", "gzip")
+                            .body(Body::from(gz))
+                            .unwrap_or_default(),
+                    )
+                }
+            });
+            let svc = layer.layer(inner);
+            rt.block_on(async {
+                let Ok(res) =
+                    svc.oneshot(http::Request::get("/").body(Body::empty()).unwrap_or_default()).await;
+                black_box(res.into_body().collect().await.map(|c| c.to_bytes().len()).unwrap_or(0))
+            })
+        })
+    });
     g.bench_function("baseline_lol_html_no_handlers", |b| {
         b.iter(|| {
             let mut out = 0usize;

@@ -125,6 +125,17 @@ pub use rewrite::RewriteError;
 pub use routes::MAX_CONSENT_BODY;
 pub use service::ConsentService;
 
+/// Internal checks for the cargo-fuzz targets (feature `fuzzing`); not API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The rewriter's pre-scan against lol_html alone on one page cut at
+    /// `cuts`: `Err` (with both outputs) when they differ.
+    pub fn prescan_differential(html: &[u8], cuts: &[usize], consent: bool) -> Result<(), String> {
+        crate::rewrite::prescan_differential(html, cuts, consent)
+    }
+}
+
 /// Errors of the response body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

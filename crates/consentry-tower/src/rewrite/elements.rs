@@ -31,7 +31,7 @@ pub(super) struct Nested {
 pub(super) fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
     if st.in_head && !st.head_done {
-        st.head_done = true;
+        st.set_head_done();
         el.before(&head_html(&st), ContentType::Html);
     }
     if !st.base_seen {

@@ -108,10 +108,15 @@ impl Tokens {
     /// letters that is not already there) and no token occurs in it, nor in
     /// the base it resolves against (`base_hot` false).
     pub(crate) fn rule_out(&self, base_hot: bool, raw: &str) -> bool {
+        self.rule_out_bytes(base_hot, raw.as_bytes())
+    }
+
+    /// [`rule_out`](Self::rule_out) on the bytes of a value as written.
+    pub(crate) fn rule_out_bytes(&self, base_hot: bool, raw: &[u8]) -> bool {
+        let Some(tokens) = &self.0 else { return false };
         !base_hot
-            && self.0.is_some()
-            && raw.bytes().all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'%' | b'\\'))
-            && !self.occur_in(raw)
+            && raw.iter().all(|&b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'%' | b'\\'))
+            && !tokens.iter().any(|t| raw.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t.as_bytes())))
     }
 }
 

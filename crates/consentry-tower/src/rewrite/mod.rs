@@ -23,6 +23,10 @@ mod fetch;
 mod gating;
 mod injection;
 mod inline;
+mod prescan;
+
+#[cfg(feature = "fuzzing")]
+pub(crate) use prescan::differential as prescan_differential;
 mod xml;
 
 use std::borrow::Cow;
@@ -163,8 +167,13 @@ struct State {
     noscript: Option<Nested>,
     /// The document's URL, then the first `<base href>`'s.
     base: Option<Url>,
-    /// Whether a service's token occurs in `base` (see [`fetch::Tokens`]).
+    /// Whether a service's token occurs in `base` (see [`fetch::Tokens`]);
+    /// shared with the pre-scan.
     base_hot: bool,
+    base_hot_shared: Arc<std::sync::atomic::AtomicBool>,
+    /// `head_done`, shared with the pre-scan (end tags may close `<head>`
+    /// for lol_html until then).
+    head_done_shared: Arc<std::sync::atomic::AtomicBool>,
     base_seen: bool,
     /// An XHTML page: entities count in script code.
     xml: bool,
@@ -215,6 +224,12 @@ impl OutputSink for Sink {
 }
 
 impl Sink {
+    fn push(&self, bytes: &[u8]) {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(bytes);
+        }
+    }
+
     fn take(&self) -> Bytes {
         self.0.lock().map(|mut b| b.split().freeze()).unwrap_or_default()
     }
@@ -226,6 +241,8 @@ pub(crate) struct Rewriter {
     sink: Sink,
     /// For an XHTML page: what makes its XML syntax safe to read as HTML.
     xml: Option<xml::XmlFront>,
+    /// For an HTML page: what lets bytes that cannot change go around lol_html.
+    prescan: Option<prescan::Prescan>,
 }
 
 /// The rewriter could not go on; the response is ended with this error.
@@ -260,6 +277,8 @@ impl Rewriter {
             nonce,
             base: None,
             base_hot: true,
+            base_hot_shared: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            head_done_shared: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             base_seen: false,
             xml: page.xml,
             return_to: page.return_to,
@@ -316,7 +335,12 @@ impl Rewriter {
             settings
         };
         let inner = HtmlRewriter::new(settings, sink.clone());
-        Self { inner: Some(inner), sink, xml: page.xml.then(xml::XmlFront::default) }
+        let shared =
+            state.lock().map(|st| (Arc::clone(&st.base_hot_shared), Arc::clone(&st.head_done_shared))).ok();
+        let prescan = shared
+            .filter(|_| !page.xml)
+            .map(|(base_hot, head_done)| prescan::Prescan::new(plan.tokens.clone(), base_hot, head_done));
+        Self { inner: Some(inner), sink, xml: page.xml.then(xml::XmlFront::default), prescan }
     }
 
     /// Feeds a chunk of the original body; returns what is ready to send.
@@ -333,13 +357,25 @@ impl Rewriter {
             }
             None => chunk,
         };
-        match inner.write(chunk) {
+        let written = match self.prescan.as_mut() {
+            Some(pre) => feed(pre, inner, &self.sink, chunk, false),
+            None => inner.write(chunk).map_err(|e| e.to_string()),
+        };
+        match written {
             Ok(()) => Ok(self.sink.take()),
             Err(e) => {
                 self.inner = None;
-                Err(RewriteError(e.to_string()))
+                Err(RewriteError(e))
             }
         }
+    }
+
+    /// Without the pre-scan: every byte through lol_html (what the fast
+    /// path is checked against).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn without_prescan(mut self) -> Self {
+        self.prescan = None;
+        self
     }
 
     /// Ends the document; returns the last bytes.
@@ -350,14 +386,41 @@ impl Rewriter {
             front.finish(&mut rest);
             inner.write(&rest).map_err(|e| RewriteError(e.to_string()))?;
         }
+        if let Some(pre) = self.prescan.as_mut() {
+            feed(pre, &mut inner, &self.sink, &[], true).map_err(RewriteError)?;
+        }
         inner.end().map_err(|e| RewriteError(e.to_string()))?;
         Ok(self.sink.take())
     }
 }
 
+/// Feeds `chunk` through the pre-scan: pieces lol_html must see go to it,
+/// the others straight to the sink, in order.
+fn feed(
+    pre: &mut prescan::Prescan,
+    inner: &mut HtmlRewriter<'static, Sink>,
+    sink: &Sink,
+    chunk: &[u8],
+    last: bool,
+) -> Result<(), String> {
+    pre.feed(chunk, last, |piece| match piece {
+        prescan::Piece::Rewrite(bytes) => inner.write(bytes).map_err(|e| e.to_string()),
+        prescan::Piece::Copy(bytes) => {
+            sink.push(bytes);
+            Ok(())
+        }
+    })
+}
+
 impl State {
+    fn set_head_done(&mut self) {
+        self.head_done = true;
+        self.head_done_shared.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn set_base(&mut self, base: Option<Url>) {
         self.base_hot = base.as_ref().is_none_or(|b| self.plan.tokens.occur_in(b.as_str()));
+        self.base_hot_shared.store(self.base_hot, std::sync::atomic::Ordering::Relaxed);
         self.base = base;
     }
 
@@ -399,7 +462,7 @@ fn on_head(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
             let mut st = lock(&state_end)?;
             st.in_head = false;
             if !st.head_done {
-                st.head_done = true;
+                st.set_head_done();
                 end.before(&head_html(&st), ContentType::Html);
             }
             Ok(())
@@ -417,7 +480,7 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
     let mut html = String::new();
     if !st.head_done {
         // A document without <head>: the policy and tags still go first.
-        st.head_done = true;
+        st.set_head_done();
         html.push_str(&head_html(&st));
     }
     if st.plan.banner && st.decision.needs_banner() {
@@ -467,7 +530,7 @@ fn mark_inert(el: &mut Element<'_, '_>, service: &Service) -> HandlerResult {
 fn on_head_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
     if st.in_head && !st.head_done {
-        st.head_done = true;
+        st.set_head_done();
         el.before(&head_html(&st), ContentType::Html);
     }
     Ok(())
