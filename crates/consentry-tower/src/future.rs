@@ -42,7 +42,9 @@ pub(crate) struct Ctx {
     pub config: Arc<Config>,
     pub decision: Decision,
     pub method: Method,
-    pub return_to: String,
+    /// The request's URI: the page's path and query (where the no-JS banner
+    /// returns to), made a string only for a page that is rewritten.
+    pub uri: http::Uri,
     /// Chooses the banner's language, with `<html lang>` (a cheap clone).
     pub accept_language: Option<http::HeaderValue>,
     /// Where the page's relative URLs resolve (with its path and query).
@@ -116,7 +118,8 @@ where
         Ok(coding) => coding,
         Err(reason) => return unreadable(parts, body, &ctx.config, reason),
     };
-    let Ctx { config, decision, return_to, accept_language, host, .. } = ctx;
+    let Ctx { config, decision, uri, accept_language, host, .. } = ctx;
+    let return_to = uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
     let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone());
     headers::merge_vary(&mut parts.headers);
     headers::keep_out_of_shared_caches(&mut parts.headers);

@@ -78,7 +78,7 @@ where
             config: Arc::clone(&self.config),
             decision,
             method: req.method().clone(),
-            return_to: req.uri().path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            uri: req.uri().clone(),
             accept_language: req.headers().get(http::header::ACCEPT_LANGUAGE).cloned(),
             host: req.headers().get(http::header::HOST).cloned(),
             page_request,
