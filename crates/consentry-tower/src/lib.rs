@@ -10,7 +10,8 @@
 //! - `<script type="text/plain" data-category="analytics">` (and
 //!   `data-service="ga4"`, `<iframe data-src>`) become live when granted;
 //! - live scripts, frames, pixels, `srcset`s, preload/prefetch/preconnect
-//!   links, `<object>`/`<embed>`, posters, `<meta http-equiv=refresh>`,
+//!   links, `<object>`/`<embed>`, posters, `style` attributes,
+//!   `<meta http-equiv=refresh>`,
 //!   `<iframe srcdoc>` and inline snippets of a configured service (Matomo,
 //!   GA4, GTM, or a policy pattern) become inert when it is not granted, also
 //!   inside `<noscript>` — judged by the URL the browser would fetch

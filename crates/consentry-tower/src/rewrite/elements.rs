@@ -103,7 +103,8 @@ impl Gate<'_> {
                 }
             }
         }
-        for &(name, shape) in fetch::attributes(&tag) {
+        let style: &[(&str, fetch::Shape)] = &[("style", fetch::Shape::Css)];
+        for &(name, shape) in fetch::attributes(&tag).iter().chain(style) {
             let Some(value) = attr(el, name) else { continue };
             if self.plan.tokens.rule_out(self.base_hot, &value) {
                 continue;

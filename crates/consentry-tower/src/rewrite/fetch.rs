@@ -22,6 +22,9 @@ pub(crate) enum Shape {
     List,
     /// `<meta http-equiv="refresh" content="5; url=…">`.
     Refresh,
+    /// A `style` attribute: every `url(…)` and quoted string in it (after
+    /// CSS escapes), and the whole text (a tracker host anywhere in it).
+    Css,
 }
 
 /// The attributes of an element (`tag` lower-case) that make the browser
@@ -165,6 +168,13 @@ pub(crate) fn candidates(base: Option<&Url>, shape: Shape, raw: &str) -> Vec<Str
                 push(url);
             }
         }
+        Shape::Css => {
+            let css = css_unescaped(&value);
+            for url in css_urls(&css) {
+                push(url);
+            }
+            out.push(css.to_ascii_lowercase());
+        }
     }
     out
 }
@@ -191,6 +201,59 @@ fn refresh_url(content: &str) -> Option<&str> {
         _ => rest,
     };
     (!url.is_empty()).then_some(url)
+}
+
+/// CSS text with its escapes decoded (`\\67 ` is `g`, `\\.` is `.`).
+fn css_unescaped(css: &str) -> Cow<'_, str> {
+    if !css.contains('\\') {
+        return Cow::Borrowed(css);
+    }
+    let mut out = String::with_capacity(css.len());
+    let mut chars = css.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut hex = String::new();
+        while hex.len() < 6 && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+            hex.extend(chars.next());
+        }
+        if hex.is_empty() {
+            out.extend(chars.next());
+        } else {
+            out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}'));
+            if chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                chars.next();
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// What CSS may fetch: the contents of every `url(…)` and every quoted
+/// string (`image-set("…" 1x)`, `@import "…"`).
+fn css_urls(css: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let lower = css.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("url(").map(|i| from + i + 4) {
+        let rest = &css[i..];
+        let end = rest.find(')').unwrap_or(rest.len());
+        found.push(rest[..end].trim().trim_matches(['"', '\'']));
+        from = i;
+    }
+    for q in ['"', '\''] {
+        let mut parts = css.split(q);
+        parts.next();
+        // Every other piece is inside quotes.
+        for (k, piece) in parts.enumerate() {
+            if k % 2 == 0 {
+                found.push(piece);
+            }
+        }
+    }
+    found
 }
 
 /// `%XX` sequences decoded (invalid UTF-8 replaced); `None` when there are none.
@@ -290,6 +353,21 @@ mod tests {
             );
         }
         assert!(candidates(doc().as_ref(), Shape::Refresh, "30").is_empty());
+    }
+
+    #[test]
+    fn css_names_its_urls_even_escaped() {
+        let all =
+            candidates(doc().as_ref(), Shape::Css, "background:URL( 'https://t.example/p.gif' ) no-repeat");
+        assert!(all.contains(&"https://t.example/p.gif".to_owned()), "{all:?}");
+        let all = candidates(
+            doc().as_ref(),
+            Shape::Css,
+            "background-image:url(https://www.\\67 oogle-analytics.com/c)",
+        );
+        assert!(all.contains(&"https://www.google-analytics.com/c".to_owned()), "{all:?}");
+        let all = candidates(doc().as_ref(), Shape::Css, "background-image:image-set(\"/t.png\" 1x)");
+        assert!(all.contains(&"https://shop.example/t.png".to_owned()), "{all:?}");
     }
 
     #[test]

@@ -95,7 +95,8 @@ struct Selectors {
 /// every element's).
 const FETCHING: &str = "script[src], img, image, iframe, frame, embed, object, video, audio, source, track, \
      input, link, a, area, body[background], table[background], thead[background], tbody[background], \
-     tfoot[background], tr[background], td[background], th[background], meta[http-equiv], use, feImage";
+     tfoot[background], tr[background], td[background], th[background], meta[http-equiv], use, feImage, \
+     [style]";
 
 /// Parses one of the constant selectors below (checked by a unit test; no
 /// request or page can influence it).

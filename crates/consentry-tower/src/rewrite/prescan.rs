@@ -373,6 +373,14 @@ impl Prescan {
         if is(ALWAYS) || is(RAW_TEXT) || is(END_FAST_PATH) || name.eq_ignore_ascii_case(b"script") {
             return true;
         }
+        let base_hot = self.base_hot.load(Ordering::Relaxed);
+        // A `style` attribute may fetch on any element.
+        if self.attrs.iter().any(|(n, v)| {
+            buf[n.clone()].eq_ignore_ascii_case(b"style")
+                && !self.tokens.rule_out_bytes(base_hot, &buf[v.clone()])
+        }) {
+            return true;
+        }
         // The name in lower case, without allocating: no element with a
         // handler has a longer one.
         let mut lower = [0u8; 12];
@@ -384,7 +392,6 @@ impl Prescan {
         if fetching.is_empty() {
             return false;
         }
-        let base_hot = self.base_hot.load(Ordering::Relaxed);
         self.attrs.iter().any(|(n, v)| {
             let n = &buf[n.clone()];
             let marked = [b"data-category".as_slice(), b"data-service", b"data-src", b"srcdoc"]
@@ -665,6 +672,10 @@ mod tests {
         "<video poster=\"https://www.google-analytics.com/p\">",
         "<input type=image src=\"https://www.google-analytics.com/i\">",
         "<a\tping=x>",
+        "<div style=\"background:url(https://www.google-analytics.com/c)\">",
+        "<span style='color:red'>",
+        "<p STYLE=\"background:url(/x.png)\">",
+        "<b style=\"x:url(\\67 oogle)\">",
         "<img\nsrc=\"https://www.google-analytics.com/g\">",
         "<object data=\"/matomo.php\">",
     ];
