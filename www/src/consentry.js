@@ -92,7 +92,7 @@ function append(markup) {
 }
 
 // The attributes that make a browser fetch, as the server gates them.
-const LAZY = "src srcset srcdoc poster data href imagesrcset ping background style".split(" ");
+const LAZY = "src srcset srcdoc poster data href imagesrcset ping background style media".split(" ");
 
 // Inert tags the decision now allows become live. Scripts are replaced by
 // fresh elements (a browser never runs a script whose type changed after

@@ -8,6 +8,7 @@
 //! - `elements`: every element that makes the browser fetch, `<base href>`,
 //!   and markup lol_html reads as text (`<noscript>`, `<iframe srcdoc>`);
 //! - `inline`: inline scripts, held back until their code is known;
+//! - `sheets`: `<style>` sheets, held back until their `url(…)`s are known;
 //! - `gating`: which scripts, frames and pixels may be live (the rules);
 //! - `fetch`: the URLs an element makes the browser fetch, resolved as the
 //!   browser resolves them (entities, `<base href>`, case, encodings);
@@ -24,6 +25,7 @@ mod gating;
 mod injection;
 mod inline;
 mod prescan;
+mod sheets;
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use prescan::differential as prescan_differential;
@@ -86,6 +88,9 @@ struct Selectors {
     /// attribute selector sees the value as written (entities, case).
     fetching: Selector,
     noscript: Selector,
+    /// `<style>` sheets (HTML pages; in XHTML their text is markup, gated
+    /// as such).
+    style: Selector,
     /// In XHTML, the other elements lol_html reads as raw text hold markup.
     xml_raw_text: Selector,
 }
@@ -145,6 +150,7 @@ impl Plan {
                 script_marked: selector("script[data-category], script[data-service]"),
                 fetching: selector(FETCHING),
                 noscript: selector("noscript"),
+                style: selector("style"),
                 xml_raw_text: selector("title, textarea, xmp, iframe, noembed, noframes, style, plaintext"),
             },
         }
@@ -165,6 +171,7 @@ struct State {
     head_done: bool,
     body_done: bool,
     inline: Option<PendingInline>,
+    sheet: Option<sheets::PendingSheet>,
     noscript: Option<Nested>,
     /// The document's URL, then the first `<base href>`'s.
     base: Option<Url>,
@@ -289,6 +296,7 @@ impl Rewriter {
             head_done: false,
             body_done: false,
             inline: None,
+            sheet: None,
             noscript: None,
         }));
         if let Ok(mut st) = state.lock() {
@@ -325,6 +333,16 @@ impl Rewriter {
                         .text(move |t: &mut TextChunk<'_>| on_noscript_text(&state, t)),
                 )
             });
+        let settings = if page.xml {
+            settings
+        } else {
+            let (sel, handlers) = on_element(&sel.style, &state, sheets::on_style);
+            let st = Arc::clone(&state);
+            settings.append_element_content_handler((
+                sel,
+                handlers.text(move |t: &mut TextChunk<'_>| sheets::on_style_text(&st, t)),
+            ))
+        };
         let settings = if page.xml {
             let state = Arc::clone(&state);
             settings.append_element_content_handler((

@@ -1,0 +1,126 @@
+//! `<style>` sheets: a `url(…)` in a sheet makes the browser fetch as surely
+//! as an `<img>` does (a background pixel). The start tag is held back until
+//! the sheet has been read; a sheet that names a service that may not run is
+//! written with `media="not all"` (its own `media`, or `all`, kept in
+//! `data-media` for the banner to put back once the service is allowed).
+
+use std::sync::{Arc, Mutex};
+
+use lol_html::html_content::{ContentType, EndTag, TextChunk};
+use lol_html::send::Element;
+
+use super::{HandlerResult, State, escape, fetch, gating, lock};
+
+/// Most of a sheet held back; a longer one is judged on this much and, when
+/// it names no service, made inert anyway unless every service may run
+/// (as for inline scripts: it fails closed).
+const SHEET_LIMIT: usize = 1024 * 1024;
+
+/// A `<style>` whose start tag is held back until its text is known.
+pub(super) struct PendingSheet {
+    attrs: Vec<(String, String)>,
+    css: String,
+    flushed: bool,
+}
+
+pub(super) fn on_style(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
+    // Only HTML's `<style>` holds raw text up to its own end tag; one in SVG
+    // or MathML is markup whose end an ancestor's end tag may imply.
+    if el.namespace_uri() != "http://www.w3.org/1999/xhtml" {
+        return Ok(());
+    }
+    let mut st = lock(state)?;
+    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
+    el.start_tag().remove();
+    st.sheet = Some(PendingSheet { attrs, css: String::new(), flushed: false });
+    drop(st);
+    let state_end = Arc::clone(state);
+    if let Some(handlers) = el.end_tag_handlers() {
+        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_style_end(&state_end, end)));
+    }
+    Ok(())
+}
+
+pub(super) fn on_style_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
+    let mut st = lock(state)?;
+    let Some(mut pending) = st.sheet.take() else { return Ok(()) };
+    if !pending.flushed {
+        pending.css.push_str(chunk.as_str());
+        if pending.css.len() <= SHEET_LIMIT {
+            chunk.remove();
+        } else {
+            // Too long to hold: judged on what was seen, the rest streamed.
+            let seen = pending.css.len() - chunk.as_str().len();
+            let all_live = st.plan.policy.services().iter().all(|s| st.decision.service_may_run(s));
+            let blocked = blocking_service(&st, &pending.css)
+                .or_else(|| (!all_live).then(|| (String::new(), String::new())));
+            let mut html = start_tag(&pending, blocked.as_ref());
+            html.push_str(&pending.css[..seen]);
+            chunk.before(&html, ContentType::Html);
+            pending.flushed = true;
+            pending.css = String::new();
+        }
+    }
+    st.sheet = Some(pending);
+    Ok(())
+}
+
+fn on_style_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
+    let mut st = lock(state)?;
+    let Some(pending) = st.sheet.take() else { return Ok(()) };
+    if !pending.flushed {
+        let blocked = blocking_service(&st, &pending.css);
+        let mut html = start_tag(&pending, blocked.as_ref());
+        html.push_str(&pending.css);
+        end.before(&html, ContentType::Html);
+    }
+    Ok(())
+}
+
+/// The (category, id) of the first service that may not run whose URL the
+/// sheet names.
+fn blocking_service(st: &State, css: &str) -> Option<(String, String)> {
+    if st.plan.tokens.rule_out(st.base_hot, css) {
+        return None;
+    }
+    let urls = fetch::candidates(st.base.as_ref(), fetch::Shape::Css, css);
+    gating::blocked_by(&st.plan.policy, &st.decision, &urls).map(|s| (s.category.clone(), s.id.clone()))
+}
+
+/// `<style` with the held-back attributes; inert (`media="not all"`, the
+/// service named) when `blocked` is given. An empty id marks a sheet too
+/// long to check (`data-consentry="unchecked"`).
+fn start_tag(pending: &PendingSheet, blocked: Option<&(String, String)>) -> String {
+    let mut out = String::from("<style");
+    let mut media = None;
+    for (name, value) in &pending.attrs {
+        if blocked.is_some() && matches!(name.as_str(), "media" | "data-category" | "data-service") {
+            if name == "media" {
+                media = Some(value.as_str());
+            }
+            continue;
+        }
+        out.push(' ');
+        out.push_str(name);
+        if !value.is_empty() {
+            out.push_str(&format!("=\"{}\"", escape::raw_attribute(value)));
+        }
+    }
+    if let Some((category, id)) = blocked {
+        out.push_str(&format!(
+            " media=\"not all\" data-media=\"{}\"",
+            escape::raw_attribute(media.filter(|m| !m.trim().is_empty()).unwrap_or("all"))
+        ));
+        if id.is_empty() {
+            out.push_str(" data-consentry=\"unchecked\"");
+        } else {
+            out.push_str(&format!(
+                " data-category=\"{}\" data-service=\"{}\"",
+                escape::html(category),
+                escape::html(id)
+            ));
+        }
+    }
+    out.push('>');
+    out
+}
