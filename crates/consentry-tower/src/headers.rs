@@ -129,17 +129,22 @@ pub fn prepare_page_request(headers: &mut HeaderMap) {
     headers.remove(header::IF_RANGE);
 }
 
-/// Adds `Cookie, DNT, Sec-GPC` to `Vary`, keeping what is there (and leaving
-/// `Vary: *` alone).
-pub fn merge_vary(headers: &mut HeaderMap) {
-    let existing: Vec<String> = headers
-        .get_all(header::VARY)
+/// The items of a comma-separated header, over all its lines, trimmed.
+fn list(headers: &HeaderMap, name: header::HeaderName) -> Vec<String> {
+    headers
+        .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .collect();
+        .collect()
+}
+
+/// Adds `Cookie, DNT, Sec-GPC` to `Vary`, keeping what is there (and leaving
+/// `Vary: *` alone).
+pub fn merge_vary(headers: &mut HeaderMap) {
+    let existing = list(headers, header::VARY);
     if existing.iter().any(|v| v == "*") {
         return;
     }
@@ -160,14 +165,7 @@ pub fn merge_vary(headers: &mut HeaderMap) {
 /// own cache keeps the page under the rest (`max-age`, validators) and the
 /// `Vary` above. `no-store` pages are left as they are.
 pub fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
-    let directives: Vec<String> = headers
-        .get_all(header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty())
-        .collect();
+    let directives = list(headers, header::CACHE_CONTROL);
     let name = |d: &str| d.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
     if directives.iter().any(|d| name(d) == "no-store") {
         return;

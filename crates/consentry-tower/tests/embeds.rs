@@ -5,12 +5,15 @@
 //! category accepted it goes out exactly as written. The browser test
 //! `tests/browser/embeds.test.mjs` loads the same cases in Chromium.
 
+mod common;
+
 use std::path::PathBuf;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use bytes::Bytes;
+use common::consent_cookie;
 use consentry_core::Policy;
 use consentry_tower::ConsentLayer;
 use http_body_util::BodyExt;
@@ -122,7 +125,7 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
 
     let optional: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
-    let everything = common_cookie(&policy, &optional);
+    let everything = consent_cookie(&policy, &optional);
     let mut failures = Vec::new();
     for (n, c) in cases.iter().enumerate() {
         let path = format!("/case/{n}");
@@ -157,18 +160,4 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
     }
     server.abort();
     assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
-}
-
-fn common_cookie(policy: &Policy, granted: &[&str]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let c = consentry_core::Consent::new(
-        policy.revision(),
-        now - 60,
-        granted.iter().copied(),
-        consentry_core::ConsentId::from_random([7; 16]),
-    );
-    format!("{}={}", policy.cookie().name, c.encode())
 }

@@ -30,7 +30,7 @@ pub(super) struct Nested {
 /// our own URLs load from this site whatever it says).
 pub(super) fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
-    if st.in_head && !st.head_done {
+    if st.in_head && !st.head_done() {
         st.set_head_done();
         el.before(&head_html(&st), ContentType::Html);
     }
@@ -49,19 +49,12 @@ pub(super) fn on_base(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> Ha
 /// Every element that makes the browser fetch something.
 pub(super) fn on_fetching(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let st = lock(state)?;
-    let gate = Gate {
-        plan: &st.plan,
-        decision: &st.decision,
-        base: st.base.as_ref(),
-        base_hot: st.base_hot,
-        depth: 0,
-    };
-    gate.element(el).map(drop)
+    Gate::of(&st).element(el).map(drop)
 }
 
 /// What gating an element needs: the rules, this request's decision and
 /// where the page's relative URLs resolve.
-struct Gate<'a> {
+pub(super) struct Gate<'a> {
     plan: &'a Arc<Plan>,
     decision: &'a Decision,
     base: Option<&'a Url>,
@@ -71,9 +64,29 @@ struct Gate<'a> {
     depth: u8,
 }
 
-impl Gate<'_> {
-    fn policy(&self) -> &Policy {
+impl<'a> Gate<'a> {
+    /// For the page itself, as the rewriter's state has it now.
+    pub(super) fn of(st: &'a State) -> Self {
+        Self {
+            plan: &st.plan,
+            decision: &st.decision,
+            base: st.base.as_ref(),
+            base_hot: st.base_hot(),
+            depth: 0,
+        }
+    }
+
+    fn policy(&self) -> &'a Policy {
         &self.plan.policy
+    }
+
+    /// The service that may not run whose URL `value` (an attribute, or a
+    /// sheet, as written) names, if any.
+    pub(super) fn blocked(&self, shape: fetch::Shape, value: &str) -> Option<&'a Service> {
+        if self.plan.tokens.rule_out(self.base_hot, value) {
+            return None;
+        }
+        gating::blocked_by(self.policy(), self.decision, &fetch::candidates(self.base, shape, value))
     }
 
     /// Gates one element; returns the service it was gated for, if any.
@@ -106,11 +119,7 @@ impl Gate<'_> {
         let style: &[(&str, fetch::Shape)] = &[("style", fetch::Shape::Css)];
         for &(name, shape) in fetch::attributes(&tag).iter().chain(style) {
             let Some(value) = attr(el, name) else { continue };
-            if self.plan.tokens.rule_out(self.base_hot, &value) {
-                continue;
-            }
-            let urls = fetch::candidates(self.base, shape, &value);
-            if let Some(s) = gating::blocked_by(self.policy(), self.decision, &urls) {
+            if let Some(s) = self.blocked(shape, &value) {
                 blocked.get_or_insert(s);
                 gated.push((name, value));
             }
@@ -133,11 +142,7 @@ impl Gate<'_> {
             return Ok(None);
         }
         let Some(src) = attr(el, "src") else { return Ok(None) };
-        if self.plan.tokens.rule_out(self.base_hot, &src) {
-            return Ok(None);
-        }
-        let urls = fetch::candidates(self.base, fetch::Shape::Url, &src);
-        if let Some(service) = gating::blocked_by(self.policy(), self.decision, &urls) {
+        if let Some(service) = self.blocked(fetch::Shape::Url, &src) {
             if let Some(t) = ty.filter(|t| !t.trim().is_empty()) {
                 el.set_attribute("data-type", &t)?;
             }
@@ -227,7 +232,7 @@ pub(super) fn on_noscript_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) 
     let mut st = lock(state)?;
     let st = &mut *st;
     if st.noscript.is_none() {
-        st.noscript = Some(nested_gate(&st.plan, &st.decision, (st.base.as_ref(), st.base_hot), 0, None));
+        st.noscript = Some(nested_gate(&st.plan, &st.decision, (st.base.as_ref(), st.base_hot()), 0, None));
     }
     let last = chunk.last_in_text_node();
     let mut out = Vec::new();

@@ -100,8 +100,11 @@ impl Tokens {
     /// Whether `text` contains one of the tokens, ASCII case aside (always
     /// true when there are no tokens to rule anything out with).
     pub(crate) fn occur_in(&self, text: &str) -> bool {
+        self.occur_in_bytes(text.as_bytes())
+    }
+
+    fn occur_in_bytes(&self, text: &[u8]) -> bool {
         let Some(tokens) = &self.0 else { return true };
-        let text = text.as_bytes();
         tokens.iter().any(|t| text.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t.as_bytes())))
     }
 
@@ -116,10 +119,10 @@ impl Tokens {
 
     /// [`rule_out`](Self::rule_out) on the bytes of a value as written.
     pub(crate) fn rule_out_bytes(&self, base_hot: bool, raw: &[u8]) -> bool {
-        let Some(tokens) = &self.0 else { return false };
         !base_hot
+            && self.0.is_some()
             && raw.iter().all(|&b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'%' | b'\\'))
-            && !tokens.iter().any(|t| raw.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t.as_bytes())))
+            && !self.occur_in_bytes(raw)
     }
 }
 

@@ -8,7 +8,7 @@ use consentry_core::{Decision, Policy, Service};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::Element;
 
-use super::{HandlerResult, State, attr, escape, gating, is_executable_type, lock};
+use super::{HandlerResult, State, attr, escape, gating, hold_start_tag, is_executable_type, lock};
 
 /// Most of an inline script held back while looking for tracker calls. A
 /// longer one is judged on this prefix and the rest streamed: inert when
@@ -32,15 +32,9 @@ pub(super) fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '
     if !is_executable_type(attr(el, "type").as_deref()) {
         return Ok(());
     }
+    let attrs = hold_start_tag(state, el, on_inline_end);
     let mut st = lock(state)?;
-    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
-    el.start_tag().remove();
     st.inline = Some(PendingInline { xml: st.xml, attrs, code: String::new(), flushed: false });
-    drop(st);
-    let state_end = Arc::clone(state);
-    if let Some(handlers) = el.end_tag_handlers() {
-        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_inline_end(&state_end, end)));
-    }
     Ok(())
 }
 

@@ -168,7 +168,9 @@ struct State {
     /// The request's `Accept-Language` ranges, best first.
     accept_language: Vec<String>,
     in_head: bool,
-    head_done: bool,
+    /// Whether the head injection is done (shared with the pre-scan: until
+    /// then an end tag may close `<head>` for lol_html).
+    head_done: Arc<std::sync::atomic::AtomicBool>,
     body_done: bool,
     inline: Option<PendingInline>,
     sheet: Option<sheets::PendingSheet>,
@@ -177,11 +179,7 @@ struct State {
     base: Option<Url>,
     /// Whether a service's token occurs in `base` (see [`fetch::Tokens`]);
     /// shared with the pre-scan.
-    base_hot: bool,
-    base_hot_shared: Arc<std::sync::atomic::AtomicBool>,
-    /// `head_done`, shared with the pre-scan (end tags may close `<head>`
-    /// for lol_html until then).
-    head_done_shared: Arc<std::sync::atomic::AtomicBool>,
+    base_hot: Arc<std::sync::atomic::AtomicBool>,
     base_seen: bool,
     /// An XHTML page: entities count in script code.
     xml: bool,
@@ -279,21 +277,24 @@ impl Rewriter {
             .map(|v| consentry_core::accept_language(v).into_iter().map(str::to_owned).collect())
             .unwrap_or_default();
         let host = page.host.and_then(|h| h.to_str().ok());
+        let base_hot = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let head_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let prescan = (!page.xml).then(|| {
+            prescan::Prescan::new(plan.tokens.clone(), Arc::clone(&base_hot), Arc::clone(&head_done))
+        });
         let state = Arc::new(Mutex::new(State {
             plan: Arc::clone(plan),
             decision,
             nonce,
             base: None,
-            base_hot: true,
-            base_hot_shared: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            head_done_shared: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            base_hot,
             base_seen: false,
             xml: page.xml,
             return_to: page.return_to,
             lang: None,
             accept_language,
             in_head: false,
-            head_done: false,
+            head_done,
             body_done: false,
             inline: None,
             sheet: None,
@@ -354,11 +355,6 @@ impl Rewriter {
             settings
         };
         let inner = HtmlRewriter::new(settings, sink.clone());
-        let shared =
-            state.lock().map(|st| (Arc::clone(&st.base_hot_shared), Arc::clone(&st.head_done_shared))).ok();
-        let prescan = shared
-            .filter(|_| !page.xml)
-            .map(|(base_hot, head_done)| prescan::Prescan::new(plan.tokens.clone(), base_hot, head_done));
         Self { inner: Some(inner), sink, xml: page.xml.then(xml::XmlFront::default), prescan }
     }
 
@@ -432,14 +428,21 @@ fn feed(
 }
 
 impl State {
+    fn head_done(&self) -> bool {
+        self.head_done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn set_head_done(&mut self) {
-        self.head_done = true;
-        self.head_done_shared.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.head_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn base_hot(&self) -> bool {
+        self.base_hot.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn set_base(&mut self, base: Option<Url>) {
-        self.base_hot = base.as_ref().is_none_or(|b| self.plan.tokens.occur_in(b.as_str()));
-        self.base_hot_shared.store(self.base_hot, std::sync::atomic::Ordering::Relaxed);
+        let hot = base.as_ref().is_none_or(|b| self.plan.tokens.occur_in(b.as_str()));
+        self.base_hot.store(hot, std::sync::atomic::Ordering::Relaxed);
         self.base = base;
     }
 
@@ -470,7 +473,7 @@ fn head_html(st: &State) -> String {
 /// `<title>` stay first), or at `</head>` when it has no script.
 fn on_head(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
-    if st.head_done || st.in_head {
+    if st.head_done() || st.in_head {
         return Ok(());
     }
     st.in_head = true;
@@ -480,7 +483,7 @@ fn on_head(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
         handlers.push(Box::new(move |end: &mut EndTag<'_>| {
             let mut st = lock(&state_end)?;
             st.in_head = false;
-            if !st.head_done {
+            if !st.head_done() {
                 st.set_head_done();
                 end.before(&head_html(&st), ContentType::Html);
             }
@@ -497,7 +500,7 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
     }
     st.body_done = true;
     let mut html = String::new();
-    if !st.head_done {
+    if !st.head_done() {
         // A document without <head>: the policy and tags still go first.
         st.set_head_done();
         html.push_str(&head_html(&st));
@@ -539,6 +542,23 @@ fn activate_marked(st: &State, el: &mut Element<'_, '_>, src_attr: &str) -> Hand
     Ok(())
 }
 
+/// Takes an element's start tag out of the output until its content is
+/// known: returns its attributes (names and values as written); `on_end`
+/// runs just before its end tag, to write it back.
+fn hold_start_tag(
+    state: &Arc<Mutex<State>>,
+    el: &mut Element<'_, '_>,
+    on_end: fn(&Mutex<State>, &mut EndTag<'_>) -> HandlerResult,
+) -> Vec<(String, String)> {
+    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
+    el.start_tag().remove();
+    let state = Arc::clone(state);
+    if let Some(handlers) = el.end_tag_handlers() {
+        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_end(&state, end)));
+    }
+    attrs
+}
+
 fn mark_inert(el: &mut Element<'_, '_>, service: &Service) -> HandlerResult {
     el.set_attribute("data-category", &service.category)?;
     el.set_attribute("data-service", &service.id)?;
@@ -548,7 +568,7 @@ fn mark_inert(el: &mut Element<'_, '_>, service: &Service) -> HandlerResult {
 /// First script of `<head>`: the injection goes just before it.
 fn on_head_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
     let mut st = lock(state)?;
-    if st.in_head && !st.head_done {
+    if st.in_head && !st.head_done() {
         st.set_head_done();
         el.before(&head_html(&st), ContentType::Html);
     }

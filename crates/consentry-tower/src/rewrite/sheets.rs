@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::Element;
 
-use super::{HandlerResult, State, escape, fetch, gating, lock};
+use super::elements::Gate;
+use super::{HandlerResult, State, escape, fetch, hold_start_tag, lock};
 
 /// Most of a sheet held back; a longer one is judged on this much and, when
 /// it names no service, made inert anyway unless every service may run
@@ -29,15 +30,8 @@ pub(super) fn on_style(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> H
     if el.namespace_uri() != "http://www.w3.org/1999/xhtml" {
         return Ok(());
     }
-    let mut st = lock(state)?;
-    let attrs = el.attributes().iter().map(|a| (a.name(), a.value())).collect();
-    el.start_tag().remove();
-    st.sheet = Some(PendingSheet { attrs, css: String::new(), flushed: false });
-    drop(st);
-    let state_end = Arc::clone(state);
-    if let Some(handlers) = el.end_tag_handlers() {
-        handlers.push(Box::new(move |end: &mut EndTag<'_>| on_style_end(&state_end, end)));
-    }
+    let attrs = hold_start_tag(state, el, on_style_end);
+    lock(state)?.sheet = Some(PendingSheet { attrs, css: String::new(), flushed: false });
     Ok(())
 }
 
@@ -80,11 +74,7 @@ fn on_style_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
 /// The (category, id) of the first service that may not run whose URL the
 /// sheet names.
 fn blocking_service(st: &State, css: &str) -> Option<(String, String)> {
-    if st.plan.tokens.rule_out(st.base_hot, css) {
-        return None;
-    }
-    let urls = fetch::candidates(st.base.as_ref(), fetch::Shape::Css, css);
-    gating::blocked_by(&st.plan.policy, &st.decision, &urls).map(|s| (s.category.clone(), s.id.clone()))
+    Gate::of(st).blocked(fetch::Shape::Css, css).map(|s| (s.category.clone(), s.id.clone()))
 }
 
 /// `<style` with the held-back attributes; inert (`media="not all"`, the
