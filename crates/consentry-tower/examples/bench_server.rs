@@ -1,10 +1,13 @@
 //! The server `cargo xtask bench` loads with wrk: the same axum app with and
 //! without `ConsentLayer`, so one run measures both.
 //!
-//! `cargo run --release -p consentry-tower --example bench_server -- 127.0.0.1:8700`
+//! `cargo run --release -p consentry-tower --example bench_server -- 127.0.0.1:8700 [BARE_ADDR WRAPPED_ADDR]`
 //!
 //! - `/plain/page`, `/layer/page`: a 50 KB HTML page with GA, GTM and Matomo tags;
 //! - `/plain/json`, `/layer/json`: a small JSON response;
+//! - with two more addresses, `.../json` on the first is the same routes with
+//!   no layer and on the second the routes wrapped once, from outside, by
+//!   `ConsentLayer` (how a `ServiceBuilder` mounts it);
 //! - `/tpl-plain/page`, `/tpl-layer/page`: a realistic app: the ~50 KB page
 //!   rendered per request from a minijinja template (400 articles from a
 //!   list), behind tower-http's `CompressionLayer` (outside the consent
@@ -103,6 +106,31 @@ async fn main() {
             }),
         )
     };
+    // Optional second and third addresses: the same routes served bare, and
+    // wrapped once by the layer from outside (a `ServiceBuilder` around the
+    // whole app; axum boxes the body as it would for any body-changing layer).
+    let extra: Vec<String> = std::env::args().skip(2).take(2).collect();
+    if let [bare_addr, wrapped_addr] = extra.as_slice() {
+        let wrapped = tower::Layer::layer(
+            &ConsentLayer::new(policy.clone()).inject_services(false),
+            routes(html.clone()),
+        );
+        let wrapped = tower::ServiceExt::<axum::extract::Request>::map_response(
+            wrapped,
+            |r: axum::http::Response<_>| r.map(axum::body::Body::new),
+        );
+        let wrapped = axum::ServiceExt::<axum::extract::Request>::into_make_service(wrapped);
+        let bare = routes(html.clone());
+        let (Ok(l1), Ok(l2)) = (
+            tokio::net::TcpListener::bind(bare_addr).await,
+            tokio::net::TcpListener::bind(wrapped_addr).await,
+        ) else {
+            eprintln!("bench_server: cannot bind {bare_addr} and {wrapped_addr}");
+            std::process::exit(1);
+        };
+        tokio::spawn(async move { axum::serve(l1, bare).await });
+        tokio::spawn(async move { axum::serve(l2, wrapped).await });
+    }
     let app = Router::new()
         .nest("/plain", routes(html.clone()))
         .nest("/layer", routes(html).layer(ConsentLayer::new(policy.clone()).inject_services(false)))

@@ -127,7 +127,9 @@ impl Config {
     /// One cookie parse, one decide: shared by the service and the routes.
     pub(crate) fn decide(&self, headers: &http::HeaderMap) -> Decision {
         let consent = headers::consent(headers, &self.policy);
-        consentry_core::decide(&self.policy, consent.as_ref(), headers::signals(headers), crate::now())
+        // The clock matters only to a consent's age.
+        let now = if consent.is_some() { crate::now() } else { 0 };
+        consentry_core::decide(&self.policy, consent.as_ref(), headers::signals(headers), now)
     }
 
     /// Whether the consent cookie set in answer to this request is `Secure`.

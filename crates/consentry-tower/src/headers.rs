@@ -11,6 +11,10 @@ pub static DNT: HeaderName = HeaderName::from_static("dnt");
 pub static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 /// `Tk` (W3C Tracking Preference Expression).
 pub static TK: HeaderName = HeaderName::from_static("tk");
+/// `Sec-Fetch-Dest`: what a request will be used for.
+static SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+/// `X-Forwarded-Proto`: the scheme a proxy was reached over.
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// The signals in a request's headers (every occurrence counts).
 pub fn signals(headers: &HeaderMap) -> Signals {
@@ -35,7 +39,7 @@ pub fn is_https(uri: &http::Uri, headers: &HeaderMap) -> bool {
         return true;
     }
     let forwarded_proto = headers
-        .get("x-forwarded-proto")
+        .get(&X_FORWARDED_PROTO)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
     let forwarded = headers
@@ -79,7 +83,7 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
     }
     let nosniff = || {
         headers
-            .get_all("x-content-type-options")
+            .get_all(header::X_CONTENT_TYPE_OPTIONS)
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("nosniff"))))
     };
@@ -110,7 +114,7 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
 /// response is the page the layer rewrites. `Sec-Fetch-Dest` says so in
 /// current browsers; an `Accept` naming `text/html` in older ones.
 pub fn is_page_request(headers: &HeaderMap) -> bool {
-    match headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+    match headers.get(&SEC_FETCH_DEST).and_then(|v| v.to_str().ok()) {
         Some(dest) => matches!(dest.trim(), "document" | "iframe" | "frame" | "embed" | "object"),
         None => headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| {
             v.split(',')
