@@ -22,7 +22,8 @@
 //! does not know are kept (a newer policy may know them) but never grant
 //! anything.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 use crate::policy::{MAX_CATEGORIES, is_valid_id};
 
@@ -115,7 +116,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 impl Consent {
     /// A new consent granting `granted` (ids are sorted and deduplicated; ids
@@ -244,7 +245,7 @@ pub fn cookie_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item 
         let pair = trim(pair);
         let eq = pair.iter().position(|&b| b == b'=')?;
         let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
-        if k == name.as_bytes() { std::str::from_utf8(v).ok() } else { None }
+        if k == name.as_bytes() { core::str::from_utf8(v).ok() } else { None }
     })
 }
 

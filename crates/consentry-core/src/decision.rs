@@ -1,7 +1,8 @@
 //! `decide()`: the one place where consent semantics live.
 
-use std::fmt;
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
+use core::fmt;
 
 use crate::consent::Consent;
 use crate::policy::{Catalog, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};

@@ -1,6 +1,7 @@
 //! Errors a user can act on: what is wrong and where.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 /// A policy document that cannot be used, with the JSON path of the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl fmt::Display for PolicyError {
     }
 }
 
-impl std::error::Error for PolicyError {}
+impl core::error::Error for PolicyError {}
 
 /// The kinds of policy problems.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,19 @@
 //! # Ok::<(), consentry_core::PolicyError>(())
 //! ```
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+/// What `std`'s prelude gives every module, from `alloc` (the crate is
+/// `no_std` without its `std` feature, as the banner's wasm builds it).
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
+
 pub mod consent;
 mod decision;
 mod error;

@@ -1,5 +1,6 @@
 //! `*` globs for cookie names (`_ga_*`, `_pk_id.*`) and tracker URLs.
 
+use crate::prelude::*;
 use serde::{Serialize, Serializer};
 
 /// A pattern where `*` matches any run of characters (including none).

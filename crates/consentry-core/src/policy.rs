@@ -6,8 +6,9 @@
 //! unique and well-formed, every service names an existing category, there are
 //! between 1 and [`MAX_CATEGORIES`] categories.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 
 use serde::Serialize;
 
@@ -166,7 +167,7 @@ pub struct Category {
     /// Stable id, `[a-z][a-z0-9_-]*`, at most 32 bytes; stored in the cookie.
     pub id: String,
     /// Always granted, shown as "always on", never asked about.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
     pub required: bool,
 }
 
@@ -413,7 +414,7 @@ impl Service {
 /// info, port or trailing dot (`www.googletagmanager.com.:443` is the same
 /// server), runs of `/` after it made one (`//gtag//js` reaches the same
 /// file on most servers).
-fn comparable(url: &str) -> std::borrow::Cow<'_, str> {
+fn comparable(url: &str) -> alloc::borrow::Cow<'_, str> {
     let url = url.trim();
     let start = without_scheme_at(url);
     let end =
@@ -427,7 +428,7 @@ fn comparable(url: &str) -> std::borrow::Cow<'_, str> {
     let host = host.strip_suffix('.').unwrap_or(host);
     let tail = &url[end..];
     if !url.bytes().any(|b| b.is_ascii_uppercase()) && !tail.contains("//") && host.len() == authority.len() {
-        return std::borrow::Cow::Borrowed(url);
+        return alloc::borrow::Cow::Borrowed(url);
     }
     let mut out = String::with_capacity(url.len());
     out.push_str(&url[..start].to_ascii_lowercase());
@@ -440,7 +441,7 @@ fn comparable(url: &str) -> std::borrow::Cow<'_, str> {
         prev_slash = c == '/';
         out.push(c.to_ascii_lowercase());
     }
-    std::borrow::Cow::Owned(out)
+    alloc::borrow::Cow::Owned(out)
 }
 
 /// Where the part after `scheme://` or `//` starts (0 when there is none).

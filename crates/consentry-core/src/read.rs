@@ -5,7 +5,8 @@
 //! policy builder hand it a `serde_json::Value`. (The browser banner reads no
 //! policy source at all, only the ready policy's rules: see [`crate::ready`].)
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 use crate::error::{PolicyError, Problem};
 use crate::policy::{
@@ -123,7 +124,8 @@ impl<V: JsonValue> Obj<V> {
         self.get(field)
             .map(|v| {
                 v.as_f64()
-                    .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= f64::from(u32::MAX))
+                    // In range and whole (`f64::fract` needs std): the cast back is exact.
+                    .filter(|n| *n >= 0.0 && *n <= f64::from(u32::MAX) && f64::from(*n as u32) == *n)
                     .map(|n| n as u32)
                     .ok_or_else(|| {
                         schema(

@@ -41,8 +41,9 @@
 //! browser's loader turns it into words. Refused rules grant nothing: the
 //! banner does not start and inert tags stay inert.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 
 use crate::pattern::Glob;
 use crate::policy::{

@@ -3,6 +3,7 @@
 //! A receipt holds nothing that identifies the person beyond the random
 //! consent id kept in their own cookie: no IP address, no user agent.
 
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::ConsentId;

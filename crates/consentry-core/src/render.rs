@@ -16,7 +16,8 @@
 //! the stylesheet keeps the banner invisible until it has arrived, so a banner
 //! still streaming in is never painted half-built.
 
-use std::fmt::Write as _;
+use crate::prelude::*;
+use core::fmt::Write as _;
 
 use crate::policy::Policy;
 use crate::texts::{Key, ResolvedTexts};

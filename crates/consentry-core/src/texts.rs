@@ -6,7 +6,8 @@
 //! server and the build step, never into the browser banner: the browser gets
 //! texts already resolved for its language (see [`crate::ready`]).
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -148,8 +149,8 @@ pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
 /// The built-in packs, read once. A pack that does not read (a packaging bug,
 /// which the tests rule out) is left out, so its language falls back to English.
 fn packs() -> &'static [(&'static str, Texts)] {
-    static PACKS: std::sync::OnceLock<Vec<(&'static str, Texts)>> = std::sync::OnceLock::new();
-    PACKS.get_or_init(|| {
+    static PACKS: spin::Once<Vec<(&'static str, Texts)>> = spin::Once::new();
+    PACKS.call_once(|| {
         PACK_SOURCES.iter().filter_map(|(lang, json)| Some((*lang, parse_pack(json).ok()?))).collect()
     })
 }
