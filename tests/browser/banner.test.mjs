@@ -246,6 +246,66 @@ test("a ready policy starts the banner without the policy builder, and the prelo
   await context.close();
 });
 
+// The wasm held back until the test lets it go: what a slow network shows.
+async function holdWasm(context) {
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  const seen = [];
+  await context.route("**/consentry_wasm_bg.wasm", async (route) => {
+    seen.push(route.request().url());
+    await gate;
+    await route.continue();
+  });
+  return { release, seen };
+}
+
+test("the first layer shows before the wasm arrives, and a click on it meanwhile is honoured once it does", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext();
+  await readySite(context);
+  const wasm = await holdWasm(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(server.url + "/ready.html", { waitUntil: "domcontentloaded" });
+  await page.waitForSelector("#consentry-banner", { state: "visible" });
+  assert.ok(wasm.seen.length >= 1, "the wasm was requested and is still held");
+  assert.equal(await page.evaluate(() => window.consentry.get()), null, "the rules module has not started");
+  assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-hydrated"), null);
+  await page.click("#consentry-banner [data-consentry-action='accept-all']");
+  assert.equal((await cookies(context)).consentry, undefined, "no cookie before the rules module decides");
+  assert.equal(await page.evaluate(() => window.analyticsRuns), undefined, "nothing runs before it either");
+  wasm.release();
+  await page.waitForFunction(() => window.analyticsRuns === 1);
+  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
+  assert.equal(await page.isVisible("#consentry-banner"), false);
+  assert.equal(page.url(), server.url + "/ready.html", "the banner's form was not submitted");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("no early banner for a returning visitor or a privacy signal: the rules module decides", { timeout: 60000 }, async () => {
+  for (const setup of [
+    async (context) => context.addCookies([{ name: "consentry", value: "v1.1.1700000000..AAAAAAAAAAAAAAAAAAAAAA", url: server.url }]),
+    async (context) => context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })),
+  ]) {
+    const context = await chrome.newContext();
+    await readySite(context);
+    await setup(context);
+    const wasm = await holdWasm(context);
+    const page = await context.newPage();
+    await page.goto(server.url + "/ready.html", { waitUntil: "load" });
+    await page.waitForTimeout(300);
+    assert.ok(wasm.seen.length >= 1);
+    assert.equal(await page.$("#consentry-banner"), null, "nothing shown while the rules module is held");
+    wasm.release();
+    await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+    const state = await page.evaluate(() => window.consentry.get());
+    assert.equal(await page.isVisible("#consentry-banner"), state.needsBanner);
+    await context.close();
+  }
+});
+
 test("a ready policy of another version is refused with one message naming the fix, and nothing runs", { timeout: 60000 }, async () => {
   for (const [mutate, expected] of [
     [(p) => ({ ...p, format: "consentry-ready/9" }), /another version.*consentry policy build/],

@@ -292,6 +292,13 @@ function onKey(event) {
 function onClick(event) {
   const t = event.target instanceof Element ? event.target : null;
   if (!t) return;
+  if (!ready) {
+    // The early banner's buttons: answered once the rules module is here.
+    if (!t.closest(`#${BANNER} [data-consentry-action]`)) return;
+    event.preventDefault();
+    started?.then(() => onClick(event), () => {});
+    return;
+  }
   const button = t.closest(`#${BANNER} [data-consentry-action],#${DIALOG} [data-consentry-action]`);
   const load = t.closest("[data-consentry-load]");
   if (button) {
@@ -316,13 +323,46 @@ function listen() {
   document.addEventListener("submit", (e) => e.target.closest?.(`#${BANNER}`) && e.preventDefault());
 }
 
+// The first layer before the rules module has arrived (it is the larger
+// download): only for a visitor with no consent cookie and no privacy signal
+// at all, when the ready policy says that such a visitor is asked (core's
+// decide, run when the policy was built), and in a language the rules module
+// is bound to pick (the only one, or the page's first preference exactly).
+// begin() then adopts it like a server-rendered banner; a click meanwhile
+// waits for the rules module. `early` is its language.
+let early = null;
+function showEarly(p) {
+  const f = p && p.first_visit;
+  if (
+    ready ||
+    !f ||
+    f.asked !== true ||
+    p.format !== READY ||
+    document.readyState === "loading" ||
+    document.getElementById(BANNER) ||
+    navigator.globalPrivacyControl ||
+    (navigator.doNotTrack ?? window.doNotTrack) != null ||
+    document.cookie.split(";").some((c) => c.trim().startsWith(`${f.cookie}=`))
+  )
+    return;
+  const langs = Object.keys(p.texts);
+  const want = (languages()[0] || "").trim().toLowerCase();
+  early = langs.length > 1 ? langs.find((l) => l.toLowerCase() === want) : langs[0];
+  if (early) append(p.texts[early].banner), listen();
+}
+
 function begin(policy) {
   if (policy.format !== READY) throw fault(2);
   const dnt = navigator.doNotTrack ?? window.doNotTrack;
   const code = wasm.start(policy.rules, document.cookie, dnt, navigator.globalPrivacyControl === true, now());
   if (code) throw fault(code);
-  texts = policy.texts[wasm.language(Object.keys(policy.texts).join(","), languages().join(","))];
+  const lang = wasm.language(Object.keys(policy.texts).join(","), languages().join(","));
+  texts = policy.texts[lang];
   if (!texts) throw fault(3);
+  // Another language than the early banner's: never expected (it was
+  // picked by the same rule), but the rules module's choice wins.
+  if (early && early !== lang) document.getElementById(BANNER)?.remove();
+  early = null;
   document.getElementById(BANNER)?.setAttribute("data-consentry-hydrated", "");
   listen();
   const s = rules();
@@ -364,12 +404,20 @@ export function init(options = {}) {
             if (!res.ok) throw new Error(`consentry: cannot load the policy ${source.url}: HTTP ${res.status}`);
             return res.json();
           });
-    let [, value] = await Promise.all([loadRuntime(), policy]);
-    if (value && typeof value === "object" && value.format === undefined) value = await buildReady(value);
-    if (document.readyState === "loading") {
-      await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+    Promise.resolve(policy).then(showEarly, () => {});
+    try {
+      let [, value] = await Promise.all([loadRuntime(), policy]);
+      if (value && typeof value === "object" && value.format === undefined) value = await buildReady(value);
+      if (document.readyState === "loading") {
+        await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+      }
+      begin(value);
+    } catch (e) {
+      // The rules module could not start: an early banner would be a dead one.
+      if (early) document.getElementById(BANNER)?.remove();
+      early = null;
+      throw e;
     }
-    begin(value);
     return get();
   })();
   return started;

@@ -16,6 +16,7 @@
 //! | `format` | `"consentry-ready/1"`; any other value is refused |
 //! | `rules` | the rules, as text (below) |
 //! | `texts` | `{ "<lang>": { "banner", "dialog", "settings", "placeholder" } }`: markup from [`crate::render`] |
+//! | `first_visit` | `{ "cookie": "<consent cookie name>", "asked": <bool> }`: whether [`crate::decide`] asks a visitor with no consent cookie and no `DNT`/`Sec-GPC` (optional; lets the page show the first layer while the rules module is still loading) |
 //!
 //! `rules` is line-based, so the banner reads it with a few string splits and
 //! carries no JSON reader: one record per line (`\n`), fields separated by
@@ -334,7 +335,17 @@ impl Policy {
         } else {
             texts.keys().next().cloned().unwrap_or_else(|| self.language().to_owned())
         };
-        let json = json!({ "format": READY_FORMAT, "rules": self.rules(&language), "texts": texts });
+        // What the page layer may show before the rules module has arrived:
+        // whether a visitor with no consent cookie and no privacy signal is
+        // asked, decided here by `decide` so the browser runs no rule of its own.
+        let asked = crate::decide(self, None, crate::Signals::default(), 0).needs_banner();
+        let first_visit = json!({ "cookie": self.cookie().name, "asked": asked });
+        let json = json!({
+            "format": READY_FORMAT,
+            "rules": self.rules(&language),
+            "texts": texts,
+            "first_visit": first_visit,
+        });
         json.to_string()
     }
 

@@ -235,3 +235,23 @@ proptest! {
         let _ = accept_language(&s);
     }
 }
+
+#[test]
+fn first_visit_says_what_decide_says_for_a_visitor_without_cookie_or_signal() {
+    for slug in SLUGS {
+        let p = preset(slug);
+        let json: serde_json::Value =
+            serde_json::from_str(&p.to_ready_json(&["en"])).unwrap_or_else(|e| panic!("{e}"));
+        let expected = decide(&p, None, Signals::NONE, 2_000).needs_banner();
+        assert_eq!(json["first_visit"]["asked"], serde_json::Value::Bool(expected), "{slug}");
+        assert_eq!(json["first_visit"]["cookie"].as_str(), Some(p.cookie().name.as_str()), "{slug}");
+    }
+    // Nothing optional: nobody is asked, so the page shows nothing early.
+    let only_required = Policy::from_json(
+        r#"{"revision": 1, "cookie": {"name": "site_consent"}, "categories": [{"id": "essential", "required": true}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&only_required.to_ready_json(&[])).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["first_visit"], serde_json::json!({"cookie": "site_consent", "asked": false}));
+}
