@@ -28,6 +28,7 @@ const variants = [
   { id: "server", path: "/server/", selector: "#consentry-banner" },
   { id: "script", path: "/script/", selector: "#consentry-banner" },
   { id: "script-plain", path: "/script-plain/", selector: "#consentry-banner" },
+  { id: "script-both", path: "/script-both/", selector: "#consentry-banner" },
   { id: "script-source", path: "/script-source/", selector: "#consentry-banner" },
   { id: "vanilla", path: "/vanilla/", selector: "#cc-main .cm" },
 ];

@@ -14,29 +14,23 @@
 // validated, with its markup rendered. Handed a policy source instead, it
 // fetches the policy builder (a larger module) and builds it in the page.
 
+import initRules, * as wasm from "./consentry_wasm.js";
+
 const READY = "consentry-ready/1";
 const BANNER = "consentry-banner";
 const DIALOG = "consentry-preferences";
 const SETTINGS = ".consentry-settings";
 
-// The glue, the wasm and the policy are requested together as soon as this
-// loader runs (one round trip, not three in a row): the glue by dynamic
-// import, the wasm by a fetch handed to the glue's init.
+// The rules module's glue is bundled into this file (statically imported,
+// so the bundler drops what the page layer never calls); the wasm and the
+// policy are requested together as soon as init() runs, one round trip.
 let runtime = null;
-let wasm = null;
 function loadRuntime() {
   if (!runtime) {
-    const bytes = fetch(new URL("consentry_wasm_bg.wasm", import.meta.url));
-    bytes.catch(() => {}); // reported by init(), not as unhandled
-    runtime = import("./consentry_wasm.js")
-      .then(async (glue) => {
-        await glue.default({ module_or_path: bytes });
-        return (wasm = glue);
-      })
-      .catch((e) => {
-        runtime = null; // a later init() tries again
-        throw e;
-      });
+    runtime = initRules({ module_or_path: fetch(new URL("consentry_wasm_bg.wasm", import.meta.url)) }).catch((e) => {
+      runtime = null; // a later init() tries again
+      throw e;
+    });
   }
   return runtime;
 }

@@ -454,7 +454,7 @@ fn browser_timing(root: &Path, md: &mut String) -> Result<(), String> {
     let out = root.join("target").join("bench").join("banner-timing.json");
     while_serving(&mut server, &addr, || {
         println!(
-            "  {BROWSER_RUNS} navigations per variant and profile, 5 variants, 2 profiles (about 10 minutes)"
+            "  {BROWSER_RUNS} navigations per variant and profile, 6 variants, 2 profiles (about 12 minutes)"
         );
         let status = std::process::Command::new("node")
             .current_dir(&tests)
@@ -480,16 +480,17 @@ fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(),
     let _ = writeln!(md, "\n## consentry-banner: time to a visible banner in Chromium\n");
     let _ = writeln!(
         md,
-        "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in five \
+        "Command: `cargo xtask bench` (section `browser`) → `banner_bench` example serving one 6 KB article page in six \
          ways from the same process, every file from memory with `no-store`: **server** = through `ConsentLayer` \
          with the server-rendered banner (the wasm widget hydrates it); **script** = the page of a static site with \
-         the README's snippet: preload hints for the wasm and the ready policy, `<link>` + \
-         `<script type=\"module\" src=\"consentry.js\" data-policy=\"policy.ready.json\">`; **script without hints**: \
-         the same without the hints; **script handed the policy source**: no hints, `data-policy` names the policy \
+         the README's snippet: a preload hint for the ready policy, `<link>` + \
+         `<script type=\"module\" src=\"consentry.js\" data-policy=\"policy.ready.json\">` (the page layer shows the first \
+         layer once it and the policy are in; the wasm follows); **script + both hints**: the wasm preloaded too; \
+         **script without hints**: no hint; **script handed the policy source**: no hints, `data-policy` names the policy \
          source, so the banner also fetches the policy builder; **vanilla** = the same page with \
          vanilla-cookieconsent 3.1.0 from npm (its CSS, UMD bundle and a `CookieConsent.run` configuration with the \
          same categories and texts, `hideFromBots: false`). Same policy (`www/policies/redis.json`), tags at the end of \
-         `<head>` in all five. `tests/browser/bench-banner.mjs` drives headless Chromium {} (playwright-core): a \
+         `<head>` in all six. `tests/browser/bench-banner.mjs` drives headless Chromium {} (playwright-core): a \
          fresh context per navigation (empty cache, no cookies), variants interleaved, {} measured navigations each \
          after one warm-up round. *Banner visible* = `performance.now()` in the first animation frame in which the \
          banner element is laid out inside the viewport and `checkVisibility({{opacityProperty, visibilityProperty}})` \
@@ -513,7 +514,8 @@ fn write_browser_timing(json: &serde_json::Value, md: &mut String) -> Result<(),
         let base_fcp = num(p, "vanilla", "fcp_median")?;
         for (id, label) in [
             ("server", "consentry, server-rendered banner"),
-            ("script", "consentry, script tag + preload hints (README snippet)"),
+            ("script", "consentry, script tag + the policy hint (README snippet)"),
+            ("script-both", "consentry, script tag + wasm and policy hints"),
             ("script-plain", "consentry, script tag without hints"),
             ("script-source", "consentry, script tag handed the policy source"),
             ("vanilla", "vanilla-cookieconsent 3.1.0"),

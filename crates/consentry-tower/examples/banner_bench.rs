@@ -11,10 +11,11 @@
 //!   banner (policy inlined, stylesheet and loader injected; the wasm
 //!   widget hydrates the banner that is already in the HTML);
 //! - `/script/`: the page as a static site would ship it, with the README's
-//!   snippet at the end of `<head>`, where the layer injects its own: preload
-//!   hints for the wasm and the ready policy, the stylesheet and
+//!   snippet at the end of `<head>`, where the layer injects its own: a
+//!   preload hint for the ready policy, the stylesheet and
 //!   `<script type="module" src="consentry.js" data-policy="policy.ready.json">`;
-//! - `/script-plain/`: the same without the preload hints;
+//! - `/script-both/`: the same with the wasm preloaded too;
+//! - `/script-plain/`: the same without any preload hint;
 //! - `/script-source/`: the same without hints, handed the policy *source*
 //!   (the banner then fetches the policy builder and builds it in the page);
 //! - `/vanilla/`: the page with vanilla-cookieconsent 3.1 (its CSS, its UMD
@@ -261,11 +262,16 @@ async fn main() {
              <script type=\"module\" src=\"/static/consentry/consentry.js\" data-policy=\"{policy}\"></script>\n"
         )
     };
-    // The README's snippet: the hints let the browser fetch the wasm and the
-    // policy while it parses, instead of after consentry.js has run.
-    let hints = "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/consentry/consentry_wasm_bg.wasm\">\n\
-                 <link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/policy.ready.json\">\n";
-    let script_page = page(&format!("{hints}{}", script_tag("/static/policy.ready.json")), &body);
+    // The README's snippet: the policy hinted, so it arrives with consentry.js
+    // and the page layer shows the first layer at once; the wasm is requested
+    // when consentry.js runs and does not share the bandwidth with them.
+    let policy_hint = "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/policy.ready.json\">\n";
+    let script_page = page(&format!("{policy_hint}{}", script_tag("/static/policy.ready.json")), &body);
+    // Both hinted (the README's snippet before the early first layer).
+    let both_hints = format!(
+        "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/static/consentry/consentry_wasm_bg.wasm\">\n{policy_hint}"
+    );
+    let both_page = page(&format!("{both_hints}{}", script_tag("/static/policy.ready.json")), &body);
     let plain_page = page(&script_tag("/static/policy.ready.json"), &body);
     let source_page = page(&script_tag("/static/policy.json"), &body);
     let ready_json = policy.to_ready_json(&["en"]);
@@ -296,6 +302,7 @@ async fn main() {
         )
         .route("/script/", html(script_page))
         .route("/script-plain/", html(plain_page))
+        .route("/script-both/", html(both_page))
         .route("/script-source/", html(source_page))
         .route("/vanilla/", html(vanilla_page))
         .route("/static/consentry/{*name}", static_files(assets.clone()))
