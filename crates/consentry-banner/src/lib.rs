@@ -142,12 +142,10 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
 /// policy's markup languages), else the policy's default language.
 #[wasm_bindgen]
 pub fn language(available: &str, preferred: &str) -> String {
-    let split = |s: &'_ str| -> Vec<String> {
-        s.split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
-    };
+    fn split(s: &str) -> Vec<&str> {
+        s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect()
+    }
     let (available, preferred) = (split(available), split(preferred));
-    let available: Vec<&str> = available.iter().map(String::as_str).collect();
-    let preferred: Vec<&str> = preferred.iter().map(String::as_str).collect();
     let default = with(|b| b.policy.language().to_owned());
     let fallback = if available.contains(&default.as_str()) {
         default.as_str()

@@ -705,18 +705,39 @@ impl Policy {
 }
 
 pub(crate) fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
+    let Err(fault) = cookie_fault(c) else { return Ok(()) };
+    let (path, problem) = match fault {
+        CookieFault::Name => ("cookie.name", Problem::InvalidCookieName { name: c.name.clone() }),
+        CookieFault::MaxAge => ("cookie.max_age_days", Problem::MaxAge { days: c.max_age_days }),
+        CookieFault::Path => ("cookie.path", Problem::InvalidCookieAttribute { value: c.path.clone() }),
+        CookieFault::Domain => {
+            ("cookie.domain", Problem::InvalidCookieAttribute { value: c.domain.clone().unwrap_or_default() })
+        }
+    };
+    Err(PolicyError::at(path, problem))
+}
+
+/// Which cookie setting is unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookieFault {
+    Name,
+    MaxAge,
+    Path,
+    Domain,
+}
+
+/// The cookie settings' invariants, without building an error: the ready
+/// policy's reader (in the browser) only needs to know that one is broken.
+pub(crate) fn cookie_fault(c: &CookieSettings) -> Result<(), CookieFault> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if c.name.is_empty() || c.name.len() > 64 || !c.name.bytes().all(token) {
-        return Err(PolicyError::at("cookie.name", Problem::InvalidCookieName { name: c.name.clone() }));
+        return Err(CookieFault::Name);
     }
     if c.max_age_days == 0 || c.max_age_days > MAX_AGE_DAYS_LIMIT {
-        return Err(PolicyError::at("cookie.max_age_days", Problem::MaxAge { days: c.max_age_days }));
+        return Err(CookieFault::MaxAge);
     }
     if !c.path.starts_with('/') || c.path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
-        return Err(PolicyError::at(
-            "cookie.path",
-            Problem::InvalidCookieAttribute { value: c.path.clone() },
-        ));
+        return Err(CookieFault::Path);
     }
     if let Some(d) = &c.domain {
         let ok = !d.is_empty()
@@ -725,10 +746,7 @@ pub(crate) fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
             && !d.starts_with('.')
             && !d.ends_with('.');
         if !ok {
-            return Err(PolicyError::at(
-                "cookie.domain",
-                Problem::InvalidCookieAttribute { value: d.clone() },
-            ));
+            return Err(CookieFault::Domain);
         }
     }
     Ok(())

@@ -152,7 +152,7 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                     path: path.to_owned(),
                     domain: f.next().map(str::to_owned),
                 };
-                crate::policy::validate_cookie(&c).map_err(|_| ReadyError::Malformed)?;
+                crate::policy::cookie_fault(&c).map_err(|_| ReadyError::Malformed)?;
                 cookie = Some(c);
             }
             Some("signals") => {
