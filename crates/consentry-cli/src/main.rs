@@ -6,10 +6,12 @@
 //! consentry policy build POLICY.json [--out PATH] [--lang fr,en|all]  the ready policy for the banner
 //! consentry receipts export --db PATH [--since DATE] [--until DATE]   JSON Lines on stdout
 //! consentry receipts prune  --db PATH --older-than DAYS               retention
+//! consentry serve --policy POLICY.json --upstream URL | --dir DIR      enforce it in front of any site
 //! ```
 //! DATE is `YYYY-MM-DD` (UTC midnight) or Unix seconds; `--until` is exclusive.
 
 mod policy;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,8 @@ usage:
       every receipt made in [since, until) as JSON Lines on stdout
   consentry receipts prune --db PATH --older-than DAYS
       delete receipts older than DAYS (your retention period)
+  consentry serve --policy POLICY.json --upstream URL | --dir DIR [...]   (consentry serve --help)
+      enforce the policy in front of any website: a reverse proxy or a static file server
 
 DATE is YYYY-MM-DD (UTC) or Unix seconds; --until is exclusive.";
 
@@ -109,6 +113,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if args.first().map(String::as_str) == Some("policy") {
         policy::run(&args[1..])
+    } else if args.first().map(String::as_str) == Some("serve") {
+        serve::run(&args[1..])
     } else {
         run(&args).map_err(policy::Failure::Usage)
     };

@@ -1,0 +1,518 @@
+//! `consentry serve`: `ConsentLayer` in front of any website, as a streaming
+//! reverse proxy (`--upstream`) or a static file server (`--dir`).
+//!
+//! The stack per connection: tower-http's `CompressionLayer` (outside) →
+//! `ConsentLayer` (rewrites pages, answers its own routes, stores receipts)
+//! → the proxy or `ServeDir`. Bodies stream both ways; the consent layer asks
+//! the upstream for identity-coded pages and decodes any it gets anyway.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use consentry_core::Policy;
+
+use crate::policy::Failure;
+use consentry_tower::receipts::{PostgresStore, SqliteStore};
+use consentry_tower::{Assets, ConsentLayer, ReceiptStore, SecureCookie};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+
+pub const USAGE: &str = "\
+usage:
+  consentry serve --policy POLICY.json --upstream URL [options]
+      a reverse proxy in front of the site at URL, enforcing the policy
+  consentry serve --policy POLICY.json --dir DIR [options]
+      a static site from DIR (precompressed .br/.gz files used, except for pages)
+
+options:
+  --addr ADDR          where to listen (default 127.0.0.1:8080)
+  --db PATH            SQLite receipts database (default consentry-receipts.db)
+  --postgres CONFIG    store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app)
+  --assets DIR         the banner's files (consentry.js, its wasm, consentry.css; `cargo xtask dist`
+                       writes them to www/dist); without it the server-rendered banner works alone
+  --trust-forwarded    this proxy sits behind a trusted one: keep the client's X-Forwarded-*/Forwarded
+  --rewrite-host       send the upstream its own host in Host (default: the visitor's Host is kept)
+  --timeout SECONDS    upstream connect and response timeout (default 30)
+
+example:
+  consentry serve --policy policy.json --upstream http://127.0.0.1:8000 --addr 0.0.0.0:8080";
+
+/// What `consentry serve` was asked to do.
+#[derive(Debug)]
+struct Options {
+    policy: PathBuf,
+    upstream: Option<Uri>,
+    dir: Option<PathBuf>,
+    addr: SocketAddr,
+    db: PathBuf,
+    postgres: Option<String>,
+    assets: Option<PathBuf>,
+    trust_forwarded: bool,
+    rewrite_host: bool,
+    timeout: Duration,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        policy: PathBuf::new(),
+        upstream: None,
+        dir: None,
+        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        db: PathBuf::from("consentry-receipts.db"),
+        postgres: None,
+        assets: None,
+        trust_forwarded: false,
+        rewrite_host: false,
+        timeout: Duration::from_secs(30),
+    };
+    let mut policy = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"));
+        match flag.as_str() {
+            "--policy" => policy = Some(PathBuf::from(value()?)),
+            "--upstream" => {
+                let v = value()?;
+                let uri: Uri = v.parse().map_err(|e| format!("--upstream `{v}`: {e}"))?;
+                if uri.scheme() != Some(&http::uri::Scheme::HTTP) || uri.authority().is_none() {
+                    return Err(format!(
+                        "--upstream `{v}`: give an http:// URL with a host, e.g. http://127.0.0.1:8000 \
+                         (TLS to the upstream is not supported; put this proxy next to the application)"
+                    ));
+                }
+                o.upstream = Some(uri);
+            }
+            "--dir" => o.dir = Some(PathBuf::from(value()?)),
+            "--addr" => {
+                let v = value()?;
+                o.addr = v
+                    .parse()
+                    .map_err(|_| format!("--addr `{v}` is not an address such as 127.0.0.1:8080"))?;
+            }
+            "--db" => o.db = PathBuf::from(value()?),
+            "--postgres" => o.postgres = Some(value()?),
+            "--assets" => o.assets = Some(PathBuf::from(value()?)),
+            "--trust-forwarded" => o.trust_forwarded = true,
+            "--rewrite-host" => o.rewrite_host = true,
+            "--timeout" => {
+                let v = value()?;
+                let secs: u64 =
+                    v.parse().map_err(|_| format!("--timeout `{v}` is not a number of seconds"))?;
+                o.timeout = Duration::from_secs(secs.max(1));
+            }
+            "--help" | "-h" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    o.policy = policy.ok_or_else(|| format!("--policy POLICY.json is required\n\n{USAGE}"))?;
+    match (&o.upstream, &o.dir) {
+        (Some(_), Some(_)) => Err(format!("give --upstream or --dir, not both\n\n{USAGE}")),
+        (None, None) => Err(format!("give --upstream URL or --dir DIR\n\n{USAGE}")),
+        _ => Ok(o),
+    }
+}
+
+/// Runs `consentry serve ARGS` until SIGTERM or Ctrl-C. A wrong invocation
+/// is a usage error (exit 2); anything else that stops it, exit 1.
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    let options = parse(args).map_err(Failure::Usage)?;
+    let text = std::fs::read_to_string(&options.policy)
+        .map_err(|e| Failure::Invalid(format!("cannot read the policy {}: {e}", options.policy.display())))?;
+    let policy = Policy::from_json(&text)
+        .map_err(|e| Failure::Invalid(format!("{}: {e}", options.policy.display())))?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Invalid(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(options, policy)).map_err(Failure::Invalid)
+}
+
+async fn serve(o: Options, policy: Policy) -> Result<(), String> {
+    let receipts: Arc<dyn ReceiptStore> = match &o.postgres {
+        Some(config) => Arc::new(
+            PostgresStore::connect(config, 16)
+                .await
+                .map_err(|e| format!("cannot use PostgreSQL ({config}): {e}"))?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&o.db)
+                .map_err(|e| format!("cannot open the receipts database {}: {e}", o.db.display()))?,
+        ),
+    };
+    let assets = match &o.assets {
+        Some(dir) => Assets::from_dir(dir).map_err(|e| format!("--assets {}: {e}", dir.display()))?,
+        None => Assets::builtin(),
+    };
+    let layer = ConsentLayer::new(policy).assets(assets).receipts(receipts).secure_cookie(SecureCookie::Auto);
+    let listener = tokio::net::TcpListener::bind(o.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", o.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let backend = match (&o.upstream, &o.dir) {
+        (Some(upstream), _) => {
+            let mut connector = HttpConnector::new();
+            connector.set_connect_timeout(Some(o.timeout));
+            connector.set_nodelay(true);
+            let client = Client::builder(TokioExecutor::new()).build(connector);
+            Backend::Proxy(Arc::new(Upstream {
+                client,
+                base: upstream.clone(),
+                trust_forwarded: o.trust_forwarded,
+                rewrite_host: o.rewrite_host,
+                timeout: o.timeout,
+            }))
+        }
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                return Err(format!("--dir {}: no such directory", dir.display()));
+            }
+            Backend::Dir(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        }
+        (None, None) => return Err(USAGE.to_owned()),
+    };
+    // The first line a script (or a test) can wait for.
+    println!("consentry serve: listening on http://{local}");
+    tracing::info!(addr = %local, "listening");
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = ServiceBuilder::new()
+            .layer(CompressionLayer::new())
+            .layer(layer.clone())
+            .service(Logged { backend: backend.clone(), peer });
+        let svc = hyper_util::service::TowerToHyperService::new(svc);
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing the requests in flight (30 s at most)");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still in flight after 30 s"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Proxy(Arc<Upstream>),
+    Dir(ServeDir),
+}
+
+struct Upstream {
+    client: Client<HttpConnector, Incoming>,
+    base: Uri,
+    trust_forwarded: bool,
+    rewrite_host: bool,
+    timeout: Duration,
+}
+
+/// The backend, with one access-log line per request (never the cookie).
+#[derive(Clone)]
+struct Logged {
+    backend: Backend,
+    peer: SocketAddr,
+}
+
+impl Service<Request<Incoming>> for Logged {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        let backend = self.backend.clone();
+        let peer = self.peer;
+        Box::pin(async move {
+            let started = Instant::now();
+            let method = req.method().clone();
+            let path = req.uri().path().to_owned();
+            let granted = req
+                .extensions()
+                .get::<consentry_core::Decision>()
+                .map(|d| {
+                    d.categories().filter(|(_, g)| g.granted).map(|(id, _)| id).collect::<Vec<_>>().join(",")
+                })
+                .unwrap_or_default();
+            let res = match backend {
+                Backend::Proxy(upstream) => forward(&upstream, req, peer).await,
+                Backend::Dir(dir) => match dir.oneshot(req).await {
+                    Ok(res) => res.map(|b| b.map_err(BoxError::from).boxed_unsync()),
+                    Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the file: {e}")),
+                },
+            };
+            tracing::info!(
+                %method,
+                %path,
+                status = res.status().as_u16(),
+                ms = started.elapsed().as_millis() as u64,
+                granted = %granted,
+                "request"
+            );
+            Ok(res)
+        })
+    }
+}
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1),
+/// plus any the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// `X-Forwarded-For|Proto|Host` and `Forwarded` for the upstream: the
+/// client's own are dropped unless this proxy is told it sits behind a
+/// trusted one, in which case this hop is appended to them.
+fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, trust: bool) {
+    let xff = HeaderName::from_static("x-forwarded-for");
+    let xfp = HeaderName::from_static("x-forwarded-proto");
+    let xfh = HeaderName::from_static("x-forwarded-host");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    let ip = peer.ip().to_string();
+    let prior_for =
+        trust.then(|| headers.get(&xff).and_then(|v| v.to_str().ok()).map(str::to_owned)).flatten();
+    let prior_fwd = trust
+        .then(|| headers.get(header::FORWARDED).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .flatten();
+    if !trust {
+        for name in [&xff, &xfp, &xfh] {
+            headers.remove(name);
+        }
+    }
+    headers.remove(header::FORWARDED);
+    let for_value = match prior_for {
+        Some(p) => format!("{p}, {ip}"),
+        None => ip.clone(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&for_value) {
+        headers.insert(xff, v);
+    }
+    if !headers.contains_key(&xfp) {
+        headers.insert(xfp, HeaderValue::from_static("http"));
+    }
+    if let (false, Some(h)) = (headers.contains_key(&xfh), &host) {
+        if let Ok(v) = HeaderValue::from_str(h) {
+            headers.insert(xfh, v);
+        }
+    }
+    let node = if peer.is_ipv6() { format!("\"[{ip}]\"") } else { ip };
+    let mut hop = format!("for={node};proto=http");
+    if let Some(h) = host.filter(|h| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"')) {
+        hop.push_str(&format!(";host=\"{h}\""));
+    }
+    let forwarded = match prior_fwd {
+        Some(p) => format!("{p}, {hop}"),
+        None => hop,
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded) {
+        headers.insert(header::FORWARDED, v);
+    }
+}
+
+async fn forward(up: &Upstream, mut req: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let base = up.base.path().trim_end_matches('/');
+    let target = format!(
+        "{}://{}{base}{path}",
+        up.base.scheme_str().unwrap_or("http"),
+        up.base.authority().map_or("", |a| a.as_str())
+    );
+    let Ok(uri) = target.parse::<Uri>() else {
+        return page(StatusCode::BAD_REQUEST, "this request's path cannot be forwarded");
+    };
+    *req.uri_mut() = uri;
+    // The upstream connection is HTTP/1.1 whatever the visitor spoke.
+    *req.version_mut() = Version::HTTP_11;
+    strip_hop_by_hop(req.headers_mut());
+    add_forwarded(req.headers_mut(), peer, up.trust_forwarded);
+    if up.rewrite_host {
+        if let Some(v) = up.base.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            req.headers_mut().insert(header::HOST, v);
+        }
+    }
+    match tokio::time::timeout(up.timeout, up.client.request(req)).await {
+        Ok(Ok(mut res)) => {
+            strip_hop_by_hop(res.headers_mut());
+            // The visitor's connection is not the upstream's: hyper answers
+            // in the visitor's HTTP version (an HTTP/1.0 upstream included).
+            *res.version_mut() = Version::HTTP_11;
+            res.map(|b| b.map_err(BoxError::from).boxed_unsync())
+        }
+        Ok(Err(e)) => {
+            let reason = source_chain(&e);
+            tracing::error!(upstream = %up.base, %reason, "upstream failed");
+            page(StatusCode::BAD_GATEWAY, &format!("the site behind this proxy did not answer: {reason}"))
+        }
+        Err(_) => {
+            tracing::error!(upstream = %up.base, timeout_s = up.timeout.as_secs(), "upstream timed out");
+            page(StatusCode::GATEWAY_TIMEOUT, "the site behind this proxy took too long to answer")
+        }
+    }
+}
+
+fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// A short plain-text error page (never cached).
+fn page(status: StatusCode, text: &str) -> Response<ProxyBody> {
+    let body = format!("{} {}: {text}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    let mut res = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync());
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn bad_arguments_get_one_clear_line() {
+        let err = |s: &str| parse(&args(s)).err().unwrap_or_default();
+        assert!(err("--upstream http://a").starts_with("--policy POLICY.json is required"));
+        assert!(err("--policy p.json").starts_with("give --upstream URL or --dir DIR"));
+        assert!(err("--policy p.json --upstream 127.0.0.1:8000").contains("give an http:// URL"));
+        assert!(err("--policy p.json --upstream https://a.example").contains("give an http:// URL"));
+        assert!(
+            err("--policy p.json --dir . --upstream http://a")
+                .starts_with("give --upstream or --dir, not both")
+        );
+        assert!(err("--policy p.json --dir . --addr nowhere").contains("is not an address"));
+    }
+
+    #[test]
+    fn forwarded_headers_replace_the_clients_unless_trusted() {
+        let peer: SocketAddr = "203.0.113.7:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("shop.example"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        h.insert(header::FORWARDED, HeaderValue::from_static("for=1.2.3.4"));
+        let mut untrusted = h.clone();
+        add_forwarded(&mut untrusted, peer, false);
+        assert_eq!(untrusted["x-forwarded-for"], "203.0.113.7");
+        assert_eq!(untrusted["x-forwarded-proto"], "http");
+        assert_eq!(untrusted["x-forwarded-host"], "shop.example");
+        assert_eq!(untrusted[header::FORWARDED], "for=203.0.113.7;proto=http;host=\"shop.example\"");
+        let mut trusted = h;
+        add_forwarded(&mut trusted, peer, true);
+        assert_eq!(trusted["x-forwarded-for"], "1.2.3.4, 203.0.113.7");
+        assert_eq!(
+            trusted[header::FORWARDED],
+            "for=1.2.3.4, for=203.0.113.7;proto=http;host=\"shop.example\""
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret-hop"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[header::ACCEPT], "text/html");
+    }
+}

@@ -1,0 +1,283 @@
+//! `consentry serve` as a user runs it: the real binary in front of an
+//! upstream that gzips its pages (a plain HTTP/1.1 server in a thread), or a
+//! static directory with precompressed files; requests over real TCP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+const GA: &str = "https://www.googletagmanager.com/gtag/js?id=G-AB12CD34";
+
+fn page() -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title>\
+         <script async src=\"{GA}\"></script></head><body><h1>Shop</h1>\
+         <img src=\"https://www.google-analytics.com/g/collect?v=2\" alt=\"\"></body></html>"
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap_or_else(|e| panic!("{e}"));
+    e.finish().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap_or_else(|e| panic!("gunzip: {e}"));
+    out
+}
+
+/// An upstream that gzips every page whatever it is asked (as many do), and
+/// echoes the request's headers at `/echo`.
+fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (ty, extra, body) = match path.as_str() {
+                    "/echo" => ("text/plain", "", head.into_bytes()),
+                    "/data.json" => ("application/json", "", b"{\"id\":42,\"tags\":[\"a\"]}".to_vec()),
+                    _ => ("text/html; charset=utf-8", "Content-Encoding: gzip\r\n", gzip(page().as_bytes())),
+                };
+                let mut out = &stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ty}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = out.write_all(&body);
+            });
+        }
+    });
+    port
+}
+
+struct Serve {
+    child: Child,
+    addr: String,
+    _dir: TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!("consentry-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    TempDir(dir)
+}
+
+fn policy() -> String {
+    format!("{}/../../www/policies/redis.json", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `consentry serve ARGS --addr 127.0.0.1:0`, once it says where it listens.
+fn serve(name: &str, args: &[&str]) -> Serve {
+    let dir = temp_dir(name);
+    let db = dir.0.join("receipts.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consentry"))
+        .arg("serve")
+        .args(["--policy", &policy(), "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("{e}"));
+    let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "unexpected first line: {line:?}");
+    Serve { child, addr, _dir: dir }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn text(&self) -> String {
+        let body = match self.header("content-encoding") {
+            Some("gzip") => gunzip(&self.body),
+            Some("br") => {
+                let mut out = Vec::new();
+                brotli_decompressor::Decompressor::new(&self.body[..], 4096)
+                    .read_to_end(&mut out)
+                    .unwrap_or_else(|e| panic!("brotli: {e}"));
+                out
+            }
+            _ => self.body.clone(),
+        };
+        String::from_utf8_lossy(&body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; a chunked body is decoded.
+fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap_or_else(|e| panic!("{e}"));
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no head"));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status =
+        lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap_or_else(|| panic!("bad chunk"));
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = out;
+    }
+    Reply { status, headers, body }
+}
+
+#[test]
+fn a_gzipping_upstream_is_gated_and_its_other_responses_pass_through() {
+    let up = upstream();
+    let proxy = serve("gzip", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let browser = [("Accept", "text/html"), ("Accept-Encoding", "gzip, deflate, br")];
+    let page = get(&proxy.addr, "/", &browser);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("id=\"consentry-banner\"") || html.contains("id=\"consentry-policy\""), "{html}");
+    let live_ga = html.contains(&format!("<script async src=\"{GA}\">"));
+    assert!(!live_ga, "GA left live before consent: {html}");
+    assert!(html.contains("type=\"text/plain\""), "GA made inert: {html}");
+    assert!(!html.contains("<img src=\"https://www.google-analytics.com"), "the pixel is inert: {html}");
+    assert_eq!(page.header("cache-control"), Some("private"));
+
+    let json = get(&proxy.addr, "/data.json", &[("Accept-Encoding", "identity")]);
+    assert_eq!(json.status, 200);
+    assert_eq!(json.body, b"{\"id\":42,\"tags\":[\"a\"]}", "non-HTML is passed through byte for byte");
+
+    // The consent layer's own routes are answered by the proxy, not the upstream.
+    let policy = get(&proxy.addr, "/consentry/policy.json", &[]);
+    assert_eq!(policy.status, 200);
+    assert!(policy.text().contains("\"revision\""), "{}", policy.text());
+}
+
+#[test]
+fn the_upstream_sees_who_asked_and_the_visitors_host() {
+    let up = upstream();
+    let proxy = serve("echo", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let echo = get(
+        &proxy.addr,
+        "/echo",
+        &[("X-Forwarded-For", "6.6.6.6"), ("Connection", "close, x-hop"), ("X-Hop", "1")],
+    );
+    let seen = echo.text().to_ascii_lowercase();
+    assert!(seen.contains("host: shop.example"), "{seen}");
+    assert!(
+        seen.contains("x-forwarded-for: 127.0.0.1\r\n"),
+        "a client's own X-Forwarded-For is not trusted: {seen}"
+    );
+    assert!(seen.contains("x-forwarded-proto: http"), "{seen}");
+    assert!(seen.contains("forwarded: for=127.0.0.1;proto=http;host=\"shop.example\""), "{seen}");
+    assert!(!seen.contains("x-hop"), "a header named by Connection is hop-by-hop: {seen}");
+}
+
+#[test]
+fn an_upstream_that_is_down_gets_a_clear_502() {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
+    let port = port.unwrap_or_else(|e| panic!("{e}"));
+    let proxy = serve("down", &["--upstream", &format!("http://127.0.0.1:{port}"), "--timeout", "5"]);
+    let res = get(&proxy.addr, "/", &[("Accept", "text/html")]);
+    assert_eq!(res.status, 502);
+    assert!(res.text().contains("did not answer"), "{}", res.text());
+}
+
+#[test]
+fn a_static_directory_is_gated_and_its_precompressed_assets_used() {
+    let site = temp_dir("site");
+    let write =
+        |name: &str, bytes: &[u8]| std::fs::write(site.0.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    write("index.html", page().as_bytes());
+    write("index.html.gz", &gzip(page().as_bytes()));
+    let css = b"body { color: #222 }".repeat(20);
+    write("app.css", &css);
+    write("app.css.gz", &gzip(&css));
+    let proxy = serve("dir", &["--dir", &site.0.to_string_lossy()]);
+    let html = get(&proxy.addr, "/", &[("Accept", "text/html"), ("Accept-Encoding", "gzip")]).text();
+    assert!(!html.contains(&format!("<script async src=\"{GA}\">")), "GA left live: {html}");
+    assert!(html.contains("consentry"), "{html}");
+    let asset = get(&proxy.addr, "/app.css", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(asset.status, 200);
+    assert_eq!(asset.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&asset.body), css);
+}
+
+#[test]
+fn bad_invocations_say_what_to_fix_in_one_line() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
+            .arg("serve")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&["--policy", "missing.json", "--upstream", "http://127.0.0.1:1"]);
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("consentry: cannot read the policy missing.json"), "{err}");
+    let (code, err) = run(&["--policy", &policy(), "--upstream", "localhost:8000"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("give an http:// URL"), "{err}");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = taken.local_addr().map(|a| a.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let db = std::env::temp_dir().join(format!("consentry-serve-taken-{}.db", std::process::id()));
+    let (code, err) =
+        run(&["--policy", &policy(), "--dir", ".", "--addr", &addr, "--db", &db.to_string_lossy()]);
+    let _ = std::fs::remove_file(&db);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
