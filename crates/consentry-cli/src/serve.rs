@@ -49,6 +49,8 @@ options:
   --postgres CONFIG    store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app)
   --assets DIR         the banner's files (consentry.js, its wasm, consentry.css; `cargo xtask dist`
                        writes them to www/dist); without it the server-rendered banner works alone
+  --inject-services    also insert the policy's services' tags (GA, GTM, Matomo) into every page;
+                       by default the site's own tags are gated where they are
   --trust-forwarded    this proxy sits behind a trusted one: keep the client's X-Forwarded-*/Forwarded
   --rewrite-host       send the upstream its own host in Host (default: the visitor's Host is kept)
   --timeout SECONDS    upstream connect and response timeout (default 30)
@@ -68,6 +70,7 @@ struct Options {
     assets: Option<PathBuf>,
     trust_forwarded: bool,
     rewrite_host: bool,
+    inject_services: bool,
     timeout: Duration,
 }
 
@@ -82,6 +85,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         assets: None,
         trust_forwarded: false,
         rewrite_host: false,
+        inject_services: false,
         timeout: Duration::from_secs(30),
     };
     let mut policy = None;
@@ -113,6 +117,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--assets" => o.assets = Some(PathBuf::from(value()?)),
             "--trust-forwarded" => o.trust_forwarded = true,
             "--rewrite-host" => o.rewrite_host = true,
+            "--inject-services" => o.inject_services = true,
             "--timeout" => {
                 let v = value()?;
                 let secs: u64 =
@@ -167,7 +172,13 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
         Some(dir) => Assets::from_dir(dir).map_err(|e| format!("--assets {}: {e}", dir.display()))?,
         None => Assets::builtin(),
     };
-    let layer = ConsentLayer::new(policy).assets(assets).receipts(receipts).secure_cookie(SecureCookie::Auto);
+    // In front of an existing site its own tags are already in its pages:
+    // they are gated where they are, and the policy's are added only on request.
+    let layer = ConsentLayer::new(policy)
+        .assets(assets)
+        .receipts(receipts)
+        .secure_cookie(SecureCookie::Auto)
+        .inject_services(o.inject_services);
     let listener = tokio::net::TcpListener::bind(o.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", o.addr))?;
