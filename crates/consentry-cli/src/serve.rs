@@ -420,9 +420,19 @@ async fn forward(up: &Upstream, mut req: Request<Incoming>, peer: SocketAddr) ->
         return page(StatusCode::BAD_REQUEST, "this request's path cannot be forwarded");
     };
     *req.uri_mut() = uri;
+    // A protocol switch (WebSocket, …) asked over HTTP/1.1: the two upgraded
+    // connections are joined once the upstream agrees.
+    let upgrade = (req.version() == Version::HTTP_11)
+        .then(|| wants_upgrade(req.headers()))
+        .flatten()
+        .map(|protocol| (protocol, hyper::upgrade::on(&mut req)));
     // The upstream connection is HTTP/1.1 whatever the visitor spoke.
     *req.version_mut() = Version::HTTP_11;
     strip_hop_by_hop(req.headers_mut());
+    if let Some((protocol, _)) = &upgrade {
+        req.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        req.headers_mut().insert(header::UPGRADE, protocol.clone());
+    }
     add_forwarded(req.headers_mut(), peer, up.trust_forwarded);
     if up.rewrite_host {
         if let Some(v) = up.base.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
@@ -431,6 +441,19 @@ async fn forward(up: &Upstream, mut req: Request<Incoming>, peer: SocketAddr) ->
     }
     match tokio::time::timeout(up.timeout, up.client.request(req)).await {
         Ok(Ok(mut res)) => {
+            if res.status() == StatusCode::SWITCHING_PROTOCOLS {
+                let Some((_, visitor)) = upgrade else {
+                    return page(
+                        StatusCode::BAD_GATEWAY,
+                        "the site behind this proxy switched protocols unasked",
+                    );
+                };
+                let upstream = hyper::upgrade::on(&mut res);
+                tokio::spawn(tunnel(visitor, upstream));
+                // Connection and Upgrade stay: they are the switch itself.
+                *res.version_mut() = Version::HTTP_11;
+                return res.map(|b| b.map_err(BoxError::from).boxed_unsync());
+            }
             strip_hop_by_hop(res.headers_mut());
             // The visitor's connection is not the upstream's: hyper answers
             // in the visitor's HTTP version (an HTTP/1.0 upstream included).
@@ -446,6 +469,32 @@ async fn forward(up: &Upstream, mut req: Request<Incoming>, peer: SocketAddr) ->
             tracing::error!(upstream = %up.base, timeout_s = up.timeout.as_secs(), "upstream timed out");
             page(StatusCode::GATEWAY_TIMEOUT, "the site behind this proxy took too long to answer")
         }
+    }
+}
+
+/// The protocol a request asks to switch to (`Connection: upgrade` and an
+/// `Upgrade` header), if any.
+fn wants_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned()).flatten()
+}
+
+/// Copies both ways between the visitor's and the upstream's upgraded
+/// connections until either side closes.
+async fn tunnel(visitor: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    match tokio::try_join!(visitor, upstream) {
+        Ok((visitor, upstream)) => {
+            let (mut a, mut b) = (TokioIo::new(visitor), TokioIo::new(upstream));
+            if let Err(e) = tokio::io::copy_bidirectional(&mut a, &mut b).await {
+                tracing::debug!(error = %e, "upgraded connection ended with an error");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "protocol switch failed"),
     }
 }
 

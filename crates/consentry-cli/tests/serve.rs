@@ -47,6 +47,28 @@ fn upstream() -> u16 {
                     head.push_str(&line);
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                if path == "/truncated" {
+                    // Promises a page and hangs up a few bytes in.
+                    let mut out = &stream;
+                    let _ = out.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<!doctype html><p>cut",
+                    );
+                    return;
+                }
+                if path == "/ws" {
+                    // Agrees to switch, then echoes every byte it gets.
+                    let mut out = &stream;
+                    let _ = out.write_all(
+                        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                    );
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = reader.read(&mut buf) {
+                        if n == 0 || out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    return;
+                }
                 let (ty, extra, body) = match path.as_str() {
                     "/echo" => ("text/plain", "", head.into_bytes()),
                     "/data.json" => ("application/json", "", b"{\"id\":42,\"tags\":[\"a\"]}".to_vec()),
@@ -280,4 +302,56 @@ fn bad_invocations_say_what_to_fix_in_one_line() {
     let _ = std::fs::remove_file(&db);
     assert_eq!(code, Some(1));
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
+
+#[test]
+fn a_websocket_upgrade_is_tunnelled_both_ways() {
+    let up = upstream();
+    let proxy = serve("ws", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = BufReader::new(s.try_clone().unwrap_or_else(|e| panic!("{e}")));
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.starts_with("HTTP/1.1 101"), "{status}");
+    let mut headers = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        headers.push_str(&line.to_ascii_lowercase());
+    }
+    assert!(headers.contains("upgrade: websocket"), "{headers}");
+    for message in [&b"hello through the proxy"[..], &b"and back again"[..]] {
+        s.write_all(message).unwrap_or_else(|e| panic!("{e}"));
+        let mut echo = vec![0u8; message.len()];
+        reader.read_exact(&mut echo).unwrap_or_else(|e| panic!("echo: {e}"));
+        assert_eq!(echo, message);
+    }
+}
+
+#[test]
+fn an_upstream_that_hangs_up_mid_page_ends_the_visitors_response_too() {
+    let up = upstream();
+    let proxy = serve("cut", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(
+        b"GET /truncated HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut raw = Vec::new();
+    // Ends (the proxy closes the connection) rather than waiting forever.
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.ends_with("0\r\n\r\n"), "a cut page must not end like a whole one: {text}");
+    // The proxy is still there for the next visitor.
+    assert_eq!(get(&proxy.addr, "/data.json", &[]).status, 200);
 }
