@@ -20,7 +20,7 @@ use consentry_core::Policy;
 
 use crate::policy::Failure;
 use consentry_tower::receipts::{PostgresStore, SqliteStore};
-use consentry_tower::{Assets, ConsentLayer, ReceiptStore, SecureCookie};
+use consentry_tower::{Assets, ClientAddr, ConsentLayer, ReceiptStore, SecureCookie};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -54,6 +54,9 @@ options:
   --trust-forwarded    this proxy sits behind a trusted one: keep the client's X-Forwarded-*/Forwarded
   --rewrite-host       send the upstream its own host in Host (default: the visitor's Host is kept)
   --timeout SECONDS    upstream connect and response timeout (default 30)
+  --consent-rate-limit N
+                       consent POSTs per minute from one client address (default 30; 0: no limit);
+                       more get 429 and are not stored
 
 example:
   consentry serve --policy policy.json --upstream http://127.0.0.1:8000 --addr 0.0.0.0:8080";
@@ -72,6 +75,7 @@ struct Options {
     rewrite_host: bool,
     inject_services: bool,
     timeout: Duration,
+    consent_per_minute: u32,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -87,6 +91,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         rewrite_host: false,
         inject_services: false,
         timeout: Duration::from_secs(30),
+        consent_per_minute: consentry_tower::DEFAULT_CONSENT_PER_MINUTE,
     };
     let mut policy = None;
     let mut it = args.iter();
@@ -123,6 +128,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let secs: u64 =
                     v.parse().map_err(|_| format!("--timeout `{v}` is not a number of seconds"))?;
                 o.timeout = Duration::from_secs(secs.max(1));
+            }
+            "--consent-rate-limit" => {
+                let v = value()?;
+                o.consent_per_minute = v
+                    .parse()
+                    .map_err(|_| format!("--consent-rate-limit `{v}` is not a number per minute"))?;
             }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
@@ -178,7 +189,8 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
         .assets(assets)
         .receipts(receipts)
         .secure_cookie(SecureCookie::Auto)
-        .inject_services(o.inject_services);
+        .inject_services(o.inject_services)
+        .consent_rate_limit(o.consent_per_minute);
     let listener = tokio::net::TcpListener::bind(o.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", o.addr))?;
@@ -224,8 +236,14 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let trust = o.trust_forwarded;
         let svc = ServiceBuilder::new()
             .layer(CompressionLayer::new())
+            .map_request(move |mut req: Request<Incoming>| {
+                let client = client_ip(req.headers(), peer, trust);
+                req.extensions_mut().insert(ClientAddr(client));
+                req
+            })
             .layer(layer.clone())
             .service(Logged { backend: backend.clone(), peer });
         let svc = hyper_util::service::TowerToHyperService::new(svc);
@@ -330,6 +348,17 @@ impl Service<Request<Incoming>> for Logged {
             Ok(res)
         })
     }
+}
+
+/// The visitor's address: the connection's peer, or, behind a trusted proxy,
+/// the address that proxy appended last to `X-Forwarded-For`.
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust: bool) -> std::net::IpAddr {
+    let forwarded = || {
+        let last =
+            headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?.rsplit(',').next()?;
+        last.trim().parse().ok()
+    };
+    if trust { forwarded().unwrap_or(peer.ip()) } else { peer.ip() }
 }
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1),

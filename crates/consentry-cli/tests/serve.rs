@@ -165,14 +165,22 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 request over a fresh connection; a chunked body is decoded.
+/// One HTTP/1.1 GET over a fresh connection; a chunked body is decoded.
 fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    exchange(addr, "GET", path, headers, "")
+}
+
+fn exchange(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap_or_else(|e| panic!("{e}"));
@@ -354,4 +362,24 @@ fn an_upstream_that_hangs_up_mid_page_ends_the_visitors_response_too() {
     assert!(!text.ends_with("0\r\n\r\n"), "a cut page must not end like a whole one: {text}");
     // The proxy is still there for the next visitor.
     assert_eq!(get(&proxy.addr, "/data.json", &[]).status, 200);
+}
+
+#[test]
+fn the_consent_endpoint_is_rate_limited_per_visitor_address() {
+    let up = upstream();
+    let proxy =
+        serve("rate", &["--upstream", &format!("http://127.0.0.1:{up}"), "--consent-rate-limit", "3"]);
+    let post = || {
+        exchange(
+            &proxy.addr,
+            "POST",
+            "/consentry/consent",
+            &[("Content-Type", "application/json")],
+            r#"{"granted": "all"}"#,
+        )
+    };
+    let statuses: Vec<u16> = (0..5).map(|_| post().status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429], "three a minute from 127.0.0.1, then 429");
+    let limited = post();
+    assert!(limited.header("retry-after").is_some());
 }

@@ -2,7 +2,10 @@
 //! [`ConsentLayer`](crate::ConsentLayer)'s settings, the per-request
 //! decision, and the rule for the cookie's `Secure` attribute.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
 use consentry_core::{Decision, Policy};
@@ -51,6 +54,7 @@ pub(crate) struct Settings {
     pub inject_services: bool,
     pub server_banner: bool,
     pub unreadable_html: UnreadableHtml,
+    pub consent_per_minute: u32,
 }
 
 impl Settings {
@@ -65,7 +69,44 @@ impl Settings {
             inject_services: true,
             server_banner: true,
             unreadable_html: UnreadableHtml::Reject,
+            consent_per_minute: DEFAULT_CONSENT_PER_MINUTE,
         }
+    }
+}
+
+/// Consent POSTs one client may make per minute, by default (a visitor
+/// makes a handful; the limit is there for floods).
+pub const DEFAULT_CONSENT_PER_MINUTE: u32 = 30;
+
+/// The consent endpoint's per-client limit: a GCRA bucket per client
+/// address, `per_minute` refilled evenly, bursts of as many.
+pub(crate) struct ConsentLimit {
+    limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU32,
+}
+
+impl ConsentLimit {
+    fn new(per_minute: u32) -> Option<Self> {
+        let n = NonZeroU32::new(per_minute)?;
+        Some(Self {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+            checks: AtomicU32::new(0),
+        })
+    }
+
+    /// `Ok` when `client` may post now; else how many seconds until it may.
+    pub(crate) fn check(&self, client: IpAddr) -> Result<(), u64> {
+        // Forget idle clients now and then, so a flood from many addresses
+        // leaves no lasting memory behind.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until
+                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            wait.as_secs().max(1)
+        })
     }
 }
 
@@ -82,6 +123,7 @@ pub(crate) struct Config {
     pub gpc_last_update: String,
     pub secure: SecureCookie,
     pub unreadable_html: UnreadableHtml,
+    pub consent_limit: Option<ConsentLimit>,
 }
 
 impl Config {
@@ -96,6 +138,7 @@ impl Config {
             inject_services,
             server_banner,
             unreadable_html,
+            consent_per_minute,
         } = settings;
         let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
         let json = policy.to_json();
@@ -121,6 +164,7 @@ impl Config {
             gpc_last_update,
             secure,
             unreadable_html,
+            consent_limit: ConsentLimit::new(consent_per_minute),
         }
     }
 

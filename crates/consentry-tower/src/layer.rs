@@ -14,11 +14,14 @@ use crate::service::ConsentService;
 ///
 /// See the [crate documentation](crate) for what it does and an example.
 /// The builder methods only record a setting; the policy, its JSON and the
-/// rewriting plan are prepared once, when the layer first wraps a service.
+/// rewriting plan are prepared once, when the layer first wraps a service,
+/// and shared by every clone of the layer (axum's `Router::layer` clones it
+/// per route; a server may clone it per connection), so they also share one
+/// consent-endpoint rate limit.
 #[derive(Clone)]
 pub struct ConsentLayer {
     settings: Settings,
-    config: OnceLock<Arc<Config>>,
+    config: Arc<OnceLock<Arc<Config>>>,
 }
 
 impl std::fmt::Debug for ConsentLayer {
@@ -39,13 +42,13 @@ impl ConsentLayer {
     /// stylesheet only (no banner script until [`assets`](Self::assets) is
     /// given), receipts not stored.
     pub fn new(policy: Policy) -> Self {
-        Self { settings: Settings::new(policy), config: OnceLock::new() }
+        Self { settings: Settings::new(policy), config: Arc::new(OnceLock::new()) }
     }
 
     /// Changes one setting (a configuration already prepared is dropped).
     fn set(mut self, f: impl FnOnce(&mut Settings)) -> Self {
         f(&mut self.settings);
-        self.config = OnceLock::new();
+        self.config = Arc::new(OnceLock::new());
         self
     }
 
@@ -108,6 +111,18 @@ impl ConsentLayer {
     /// [`UnreadableHtml::Reject`]: `502`, so nothing leaves ungated.
     pub fn unreadable_html(self, what: UnreadableHtml) -> Self {
         self.set(|s| s.unreadable_html = what)
+    }
+
+    /// Consent POSTs one client may make per minute (bursts of as many,
+    /// refilled evenly); more get `429 Too Many Requests` with `Retry-After`,
+    /// and nothing is stored. Default
+    /// [`DEFAULT_CONSENT_PER_MINUTE`](crate::DEFAULT_CONSENT_PER_MINUTE); `0`
+    /// turns the limit off. The client is the [`ClientAddr`](crate::ClientAddr)
+    /// the server put in the request's extensions, else (feature `axum`)
+    /// axum's `ConnectInfo<SocketAddr>` (`into_make_service_with_connect_info`);
+    /// a request with neither is not limited.
+    pub fn consent_rate_limit(self, per_minute: u32) -> Self {
+        self.set(|s| s.consent_per_minute = per_minute)
     }
 
     /// The policy as the banner receives it (with its consent endpoint).

@@ -115,7 +115,7 @@ mod service;
 
 pub use assets::{Assets, BUILTIN_CSS};
 pub use body::ConsentBody;
-pub use config::{SecureCookie, UnreadableHtml};
+pub use config::{DEFAULT_CONSENT_PER_MINUTE, SecureCookie, UnreadableHtml};
 #[cfg(feature = "axum")]
 pub use extract::{ConsentDecision, MissingConsentLayer};
 pub use future::ResponseFuture;
@@ -145,6 +145,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// page's `Content-Security-Policy: script-src 'nonce-…'`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspNonce(pub String);
+
+/// The address of the client a request came from, put in the request's
+/// extensions by the server (e.g. from the accepted connection, or from a
+/// trusted proxy's `X-Forwarded-For`): the consent endpoint's rate limit is
+/// kept per client address. `consentry serve` inserts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Now, in Unix seconds.
 pub(crate) fn now() -> u64 {

@@ -273,6 +273,18 @@ fn cross_site(headers: &http::HeaderMap) -> bool {
     !origin_host.eq_ignore_ascii_case(host)
 }
 
+/// The client a request came from, as the server told the layer.
+fn client_addr(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+    if let Some(c) = extensions.get::<crate::ClientAddr>() {
+        return Some(c.0);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    None
+}
+
 async fn consent<B>(config: &Config, req: Request<B>) -> Response<Bytes>
 where
     B: Body + Send + 'static,
@@ -282,6 +294,19 @@ where
     let (parts, body) = req.into_parts();
     if cross_site(&parts.headers) {
         return error(StatusCode::FORBIDDEN, "cross-site consent requests are refused");
+    }
+    if let (Some(limit), Some(client)) = (&config.consent_limit, client_addr(&parts.extensions)) {
+        if let Err(wait) = limit.check(client) {
+            tracing::debug!(%client, "consent POST over the rate limit");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many consent requests from this address; try later",
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
     }
     if parts
         .headers
@@ -345,14 +370,29 @@ where
 
     let signals = headers::signals(&parts.headers);
     let previous = headers::consent(&parts.headers, policy).filter(|c| c.revision() == policy.revision());
-    let withdrew = previous.is_some_and(|p| {
+    let withdrew = previous.as_ref().is_some_and(|p| {
         p.granted().iter().any(|g| optional.contains(&g.as_str()) && !granted_optional.contains(g))
     });
-    let mut random = [0u8; 16];
-    if getrandom::fill(&mut random).is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "no randomness available for the consent id");
-    }
-    let id = ConsentId::from_random(random);
+    // The same choice again under the same consent (a double click, a
+    // resubmitted form, a script replaying it): the same id, whose receipt
+    // is already stored, so it is stored once.
+    let repeated = previous.as_ref().filter(|p| {
+        let mut had: Vec<&str> =
+            p.granted().iter().map(String::as_str).filter(|g| optional.contains(g)).collect();
+        had.sort_unstable();
+        had.dedup();
+        had == granted_optional.iter().map(String::as_str).collect::<Vec<_>>()
+    });
+    let id = match repeated {
+        Some(p) => p.id().clone(),
+        None => {
+            let mut random = [0u8; 16];
+            if getrandom::fill(&mut random).is_err() {
+                return error(StatusCode::SERVICE_UNAVAILABLE, "no randomness available for the consent id");
+            }
+            ConsentId::from_random(random)
+        }
+    };
     let at = now();
     let cookie = Consent::new(policy.revision(), at, granted_optional.iter().cloned(), id.clone());
     let secure = config.secure_cookie(&parts.uri, &parts.headers);
@@ -376,7 +416,9 @@ where
         signals: signals.into(),
         method,
     };
-    let (stored, store_error) = if config.receipts.keeps_receipts() {
+    let (stored, store_error) = if repeated.is_some() {
+        (config.receipts.keeps_receipts(), None)
+    } else if config.receipts.keeps_receipts() {
         match config.receipts.store(receipt).await {
             Ok(()) => (true, None),
             Err(e) => {

@@ -1,0 +1,129 @@
+//! The consent endpoint under abuse: anyone may POST a choice, so a flood
+//! from a few addresses must not fill the receipts store, a visitor posting
+//! in the middle of it must still get a receipt, and the same choice posted
+//! again under the same consent is stored once.
+
+mod common;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use common::{app, post_json, send};
+use consentry_core::Policy;
+use consentry_tower::{ClientAddr, ConsentLayer, MemoryStore};
+
+const PAGE: &str = "<!doctype html><html><head><title>t</title></head><body></body></html>";
+
+fn policy() -> Policy {
+    Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn from(ip: &str, body: &str, extra: &[(&str, &str)]) -> axum::http::Request<axum::body::Body> {
+    let mut req = post_json(body, extra);
+    let ip: IpAddr = ip.parse().unwrap_or_else(|e| panic!("{e}"));
+    req.extensions_mut().insert(ClientAddr(ip));
+    req
+}
+
+#[tokio::test]
+async fn a_flood_stays_bounded_and_a_visitor_in_the_middle_of_it_is_recorded() {
+    let store = Arc::new(MemoryStore::new());
+    let router = app(ConsentLayer::new(policy()).receipts(store.clone()).consent_rate_limit(20), PAGE.into());
+    let flooders = ["198.51.100.1", "198.51.100.2", "2001:db8::7", "203.0.113.9"];
+    let (mut ok, mut limited) = (0u64, 0u64);
+    let started = std::time::Instant::now();
+    for round in 0..150 {
+        for ip in flooders {
+            let r = send(router.clone(), from(ip, r#"{"granted": "all"}"#, &[])).await;
+            match r.status {
+                StatusCode::OK => ok += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    limited += 1;
+                    let wait: u64 = r.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    assert!((1..=60).contains(&wait), "Retry-After in seconds: {wait}");
+                    assert!(r.header("set-cookie").is_none(), "a refused POST sets nothing");
+                }
+                other => panic!("unexpected {other}: {}", r.text()),
+            }
+        }
+        if round == 75 {
+            let visitor =
+                send(router.clone(), from("192.0.2.44", r#"{"granted": ["analytics"]}"#, &[])).await;
+            assert_eq!(visitor.status, StatusCode::OK, "{}", visitor.text());
+        }
+    }
+    // Each flooding address gets its burst, then one more every 3 s (20 a
+    // minute) however long this machine took.
+    let refills = started.elapsed().as_secs() / 3 + 1;
+    assert!(ok >= 4 * 20 && ok <= 4 * (20 + refills), "{ok} accepted");
+    assert_eq!(limited, 4 * 150 - ok);
+    let receipts = store.all();
+    assert_eq!(receipts.len() as u64, ok + 1, "the store grows by what was accepted only");
+    assert!(
+        receipts.iter().any(|r| r.granted == ["essential", "analytics"]),
+        "the visitor's receipt is there"
+    );
+}
+
+#[tokio::test]
+async fn the_same_choice_again_under_the_same_consent_is_stored_once() {
+    let store = Arc::new(MemoryStore::new());
+    let router = app(ConsentLayer::new(policy()).receipts(store.clone()), PAGE.into());
+    let first = send(router.clone(), from("192.0.2.1", r#"{"granted": ["analytics"]}"#, &[])).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let cookie =
+        first.header("set-cookie").unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
+    let id = |r: &common::Reply| {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        v["id"].as_str().unwrap_or_default().to_owned()
+    };
+    for _ in 0..3 {
+        let again =
+            send(router.clone(), from("192.0.2.1", r#"{"granted": ["analytics"]}"#, &[("cookie", &cookie)]))
+                .await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(id(&again), id(&first), "the same consent id");
+        assert!(again.header("set-cookie").unwrap_or_default().contains(&id(&first)));
+    }
+    assert_eq!(store.all().len(), 1, "stored once");
+    let changed = send(router.clone(), from("192.0.2.1", r#"{"granted": []}"#, &[("cookie", &cookie)])).await;
+    assert_ne!(id(&changed), id(&first), "a new choice is a new consent");
+    assert_eq!(store.all().len(), 2);
+}
+
+#[tokio::test]
+async fn without_a_client_address_or_with_the_limit_off_nothing_is_refused() {
+    for (limit, addr) in [(30, false), (0, true)] {
+        let store = Arc::new(MemoryStore::new());
+        let router =
+            app(ConsentLayer::new(policy()).receipts(store.clone()).consent_rate_limit(limit), PAGE.into());
+        for _ in 0..40 {
+            let req = if addr {
+                from("192.0.2.9", r#"{"granted": "all"}"#, &[])
+            } else {
+                post_json(r#"{"granted": "all"}"#, &[])
+            };
+            assert_eq!(send(router.clone(), req).await.status, StatusCode::OK);
+        }
+        assert_eq!(store.all().len(), 40);
+    }
+}
+
+#[tokio::test]
+async fn clones_of_a_layer_share_one_limit() {
+    // A server may clone the layer per connection before it first wraps
+    // anything: the clones still make one configuration and one limit.
+    let layer = ConsentLayer::new(policy()).consent_rate_limit(2);
+    let first = app(layer.clone(), PAGE.into());
+    let second = app(layer, PAGE.into());
+    for router in [&first, &second] {
+        let r = send(router.clone(), from("192.0.2.60", r#"{"granted": "all"}"#, &[])).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = send(second.clone(), from("192.0.2.60", r#"{"granted": "all"}"#, &[])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the third POST, through either clone");
+}
