@@ -373,17 +373,26 @@ where
     let withdrew = previous.as_ref().is_some_and(|p| {
         p.granted().iter().any(|g| optional.contains(&g.as_str()) && !granted_optional.contains(g))
     });
-    // The same choice again under the same consent (a double click, a
-    // resubmitted form, a script replaying it): the same id, whose receipt
-    // is already stored, so it is stored once.
-    let repeated = previous.as_ref().filter(|p| {
-        let mut had: Vec<&str> =
-            p.granted().iter().map(String::as_str).filter(|g| optional.contains(g)).collect();
-        had.sort_unstable();
-        had.dedup();
-        had == granted_optional.iter().map(String::as_str).collect::<Vec<_>>()
-    });
-    let id = match repeated {
+    let granted_all: Vec<String> = policy
+        .categories()
+        .iter()
+        .filter(|c| c.required || granted_optional.contains(&c.id))
+        .map(|c| c.id.clone())
+        .collect();
+    // The same choice again under a consent this server recorded (a
+    // resubmitted form, a replayed request): its receipt stands, so nothing
+    // new is stored and the visitor keeps that consent. Only an id whose
+    // receipt is in the store counts: an id the client made up (the banner
+    // writes its cookie before it posts) never takes a stored receipt's place.
+    let mut repeated = None;
+    if let Some(p) = previous.as_ref().filter(|_| config.receipts.keeps_receipts()) {
+        if let Ok(Some(r)) = config.receipts.get(p.id().as_str()).await {
+            if r.granted == granted_all && r.revision == policy.revision() {
+                repeated = Some(p.clone());
+            }
+        }
+    }
+    let id = match &repeated {
         Some(p) => p.id().clone(),
         None => {
             let mut random = [0u8; 16];
@@ -393,16 +402,11 @@ where
             ConsentId::from_random(random)
         }
     };
-    let at = now();
+    // A repeated choice keeps the moment it was made.
+    let at = repeated.as_ref().map_or_else(now, Consent::given_at);
     let cookie = Consent::new(policy.revision(), at, granted_optional.iter().cloned(), id.clone());
     let secure = config.secure_cookie(&parts.uri, &parts.headers);
 
-    let granted_all: Vec<String> = policy
-        .categories()
-        .iter()
-        .filter(|c| c.required || granted_optional.contains(&c.id))
-        .map(|c| c.id.clone())
-        .collect();
     let denied: Vec<String> =
         policy.categories().iter().filter(|c| !granted_all.contains(&c.id)).map(|c| c.id.clone()).collect();
     let method = ChoiceMethod::classify(granted_optional.len(), optional.len(), withdrew);
@@ -417,7 +421,7 @@ where
         method,
     };
     let (stored, store_error) = if repeated.is_some() {
-        (config.receipts.keeps_receipts(), None)
+        (true, None)
     } else if config.receipts.keeps_receipts() {
         match config.receipts.store(receipt).await {
             Ok(()) => (true, None),

@@ -90,9 +90,18 @@ async fn the_same_choice_again_under_the_same_consent_is_stored_once() {
         assert!(again.header("set-cookie").unwrap_or_default().contains(&id(&first)));
     }
     assert_eq!(store.all().len(), 1, "stored once");
+    // The banner writes its own cookie (an id it made up) before it posts:
+    // that id has no receipt here, so the server records a new consent.
+    let made_up = "consentry=v1.1.1700000000.analytics.AAAAAAAAAAAAAAAAAAAAAA";
+    let banner =
+        send(router.clone(), from("192.0.2.1", r#"{"granted": ["analytics"]}"#, &[("cookie", made_up)]))
+            .await;
+    assert_eq!(banner.status, StatusCode::OK);
+    assert_ne!(id(&banner), "AAAAAAAAAAAAAAAAAAAAAA", "a client-chosen id never becomes a receipt's");
+    assert_eq!(store.all().len(), 2);
     let changed = send(router.clone(), from("192.0.2.1", r#"{"granted": []}"#, &[("cookie", &cookie)])).await;
     assert_ne!(id(&changed), id(&first), "a new choice is a new consent");
-    assert_eq!(store.all().len(), 2);
+    assert_eq!(store.all().len(), 3);
 }
 
 #[tokio::test]
