@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 const GA: &str = "https://www.googletagmanager.com/gtag/js?id=G-AB12CD34";
+const BIG: usize = 100 * 1024 * 1024;
 
 fn page() -> String {
     format!(
@@ -47,6 +48,29 @@ fn upstream() -> u16 {
                     head.push_str(&line);
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                if path == "/big" {
+                    // 100 MiB of HTML with a tracker every ~4 KiB, written as
+                    // it is produced (close-delimited), never held whole.
+                    let mut out = &stream;
+                    let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<!doctype html><html><head><title>big</title></head><body>");
+                    let mut chunk = Vec::with_capacity(64 * 1024);
+                    while chunk.len() < 64 * 1024 - 200 {
+                        chunk.extend_from_slice(b"<p>");
+                        chunk.extend_from_slice(&[b'x'; 4000]);
+                        chunk.extend_from_slice(
+                            format!("</p><script async src=\"{GA}\"></script>").as_bytes(),
+                        );
+                    }
+                    let mut sent = 0usize;
+                    while sent < BIG {
+                        if out.write_all(&chunk).is_err() {
+                            return;
+                        }
+                        sent += chunk.len();
+                    }
+                    let _ = out.write_all(b"</body></html>");
+                    return;
+                }
                 if path == "/truncated" {
                     // Promises a page and hangs up a few bytes in.
                     let mut out = &stream;
@@ -382,4 +406,50 @@ fn the_consent_endpoint_is_rate_limited_per_visitor_address() {
     assert_eq!(statuses, [200, 200, 200, 429, 429], "three a minute from 127.0.0.1, then 429");
     let limited = post();
     assert!(limited.header("retry-after").is_some());
+}
+
+/// Peak resident memory of a process, from Linux's /proc (None elsewhere).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_100_mib_page_streams_through_in_bounded_memory() {
+    let up = upstream();
+    let proxy = serve("big", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let before = peak_rss_kib(proxy.child.id());
+    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut total, mut live_tags, mut tail) = (0usize, 0usize, Vec::new());
+    let needle = format!("<script async src=\"{GA}\">");
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{e}"));
+        if n == 0 {
+            break;
+        }
+        total += n;
+        // Count live tags across read boundaries.
+        tail.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&tail).into_owned();
+        live_tags += text.matches(&needle).count();
+        let keep = tail.len().saturating_sub(needle.len());
+        tail.drain(..keep);
+    }
+    assert!(total > BIG, "the whole page came through: {total} bytes");
+    assert_eq!(live_tags, 0, "every tracker in the stream was gated");
+    let after = peak_rss_kib(proxy.child.id());
+    if cfg!(target_os = "linux") {
+        assert!(before.is_some() && after.is_some(), "VmHWM readable");
+    }
+    if let (Some(before), Some(after)) = (before, after) {
+        eprintln!("consentry serve peak RSS: {before} KiB before, {after} KiB after a 100 MiB page");
+        assert!(
+            after < before + 64 * 1024,
+            "peak RSS grew from {before} KiB to {after} KiB for a 100 MiB page"
+        );
+    }
 }
