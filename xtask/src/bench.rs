@@ -757,6 +757,110 @@ fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// `consentry serve` and a plain hyper reverse proxy (the same server, client
+/// and `CompressionLayer`, no consent layer: the `plain_proxy` example) in
+/// front of the same upstream (`bench_server`), interleaved wrk rounds.
+fn serve_load(root: &Path, md: &mut String) -> Result<(), String> {
+    let upstream_bin = release_example(root, "bench_server")?;
+    run::cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            "consentry-cli",
+            "--bin",
+            "consentry",
+            "--example",
+            "plain_proxy",
+        ],
+        &[],
+    )?;
+    let release = root.join("target").join("release");
+    let [up, ours, plain] = [free_port()?, free_port()?, free_port()?].map(|p| format!("127.0.0.1:{p}"));
+    let db = release.join("bench-serve-receipts.db");
+    let _ = std::fs::remove_file(&db);
+    let mut upstream = std::process::Command::new("taskset");
+    upstream.args(["-c", "0"]).arg(&upstream_bin).arg(&up);
+    let policy = root.join("www").join("policies").join("redis.json");
+    let rows = while_serving(&mut upstream, &up, || {
+        let mut serve = std::process::Command::new("taskset");
+        serve.args(["-c", "0"]).arg(release.join("consentry")).arg("serve").arg("--policy").arg(&policy);
+        serve
+            .args([
+                "--upstream",
+                &format!("http://{up}"),
+                "--addr",
+                &ours,
+                "--consent-rate-limit",
+                "0",
+                "--db",
+            ])
+            .arg(&db);
+        serve.stderr(std::process::Stdio::null());
+        while_serving(&mut serve, &ours, || {
+            let mut baseline = std::process::Command::new("taskset");
+            baseline.args(["-c", "0"]).arg(release.join("examples").join("plain_proxy")).arg(&plain);
+            baseline.arg(format!("http://{up}"));
+            while_serving(&mut baseline, &plain, || {
+                let mut rows = Vec::new();
+                for what in ["page", "json"] {
+                    let (base_url, our_url) =
+                        (format!("http://{plain}/plain/{what}"), format!("http://{ours}/plain/{what}"));
+                    wrk(&base_url, 2)?;
+                    wrk(&our_url, 2)?;
+                    let (mut b, mut o) = (Vec::new(), Vec::new());
+                    for round in 0..3 {
+                        println!("  wrk serve {what}: round {}/3", round + 1);
+                        b.push(wrk(&base_url, 8)?);
+                        o.push(wrk(&our_url, 8)?);
+                    }
+                    let mean = |v: &[Load]| Load {
+                        rps: v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64,
+                        p99_ms: v.iter().map(|l| l.p99_ms).sum::<f64>() / v.len() as f64,
+                    };
+                    rows.push((what, mean(&b), mean(&o)));
+                }
+                Ok(rows)
+            })
+        })
+    })?;
+    let _ = std::fs::remove_file(&db);
+    let _ = writeln!(md, "\n## consentry serve: against a plain hyper reverse proxy\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (section `serve`): `bench_server` as the upstream, in front of it either \
+         `consentry serve --upstream` (release; policy `www/policies/redis.json`, rate limit off) or the `plain_proxy` \
+         example (the same hyper-util server and pooled client and the same `CompressionLayer`, no consent layer). \
+         Upstream and proxy share core 0, wrk (`-t1 -c32 -d8s`, a browser's `Accept-Encoding`) runs on core 1; \
+         3 interleaved rounds after a warm-up, means reported.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| response | plain proxy | consentry serve | throughput ratio | p99 plain | p99 serve | p99 ratio |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for (what, base, ours) in rows {
+        let label = if what == "page" {
+            "50 KB HTML page (GA, Matomo tags gated), compressed for the client"
+        } else {
+            "small JSON (passed through)"
+        };
+        let _ = writeln!(
+            md,
+            "| {label} | {:.0} req/s | {:.0} req/s | {:.3} | {:.2} ms | {:.2} ms | {:.2} |",
+            base.rps,
+            ours.rps,
+            ours.rps / base.rps,
+            base.p99_ms,
+            ours.p99_ms,
+            ours.p99_ms / base.p99_ms
+        );
+    }
+    Ok(())
+}
+
 /// One section only, printed and not written to BENCHMARKS.md.
 pub fn run_section(name: &str) -> Result<(), String> {
     let root = crate::root();
@@ -775,9 +879,10 @@ pub fn run_section(name: &str) -> Result<(), String> {
             browser_timing(&root, &mut md)?
         }
         "receipts" => receipts_load(&root, &mut md)?,
+        "serve" => serve_load(&root, &mut md)?,
         other => {
             return Err(format!(
-                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts)"
+                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts, serve)"
             ));
         }
     }
@@ -787,7 +892,7 @@ pub fn run_section(name: &str) -> Result<(), String> {
 
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(7);
+    let mut step = Step::new(8);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -813,6 +918,8 @@ pub fn run() -> Result<(), String> {
     browser_timing(&root, &mut md)?;
     step.begin("receipts: wrk POSTing consents, SQLite and PostgreSQL");
     receipts_load(&root, &mut md)?;
+    step.begin("consentry serve: wrk against a plain hyper reverse proxy");
+    serve_load(&root, &mut md)?;
     step.done();
 
     let path = root.join("BENCHMARKS.md");
