@@ -71,6 +71,13 @@ fn upstream() -> u16 {
                     let _ = out.write_all(b"</body></html>");
                     return;
                 }
+                if path == "/huge-header" {
+                    // A response header far over any sane limit.
+                    let mut out = &stream;
+                    let big = "x".repeat(512 * 1024);
+                    let _ = write!(out, "HTTP/1.1 200 OK\r\nX-Huge: {big}\r\nContent-Length: 2\r\n\r\nok");
+                    return;
+                }
                 if path == "/truncated" {
                     // Promises a page and hangs up a few bytes in.
                     let mut out = &stream;
@@ -452,4 +459,14 @@ fn a_100_mib_page_streams_through_in_bounded_memory() {
             "peak RSS grew from {before} KiB to {after} KiB for a 100 MiB page"
         );
     }
+}
+
+#[test]
+fn an_upstream_header_over_the_limit_gets_a_clean_502() {
+    let up = upstream();
+    let proxy = serve("huge", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let res = get(&proxy.addr, "/huge-header", &[]);
+    assert_eq!(res.status, 502, "{}", res.text());
+    assert!(res.header("x-huge").is_none());
+    assert_eq!(get(&proxy.addr, "/data.json", &[]).status, 200, "the proxy keeps serving");
 }
