@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
-import { browser, root } from "./harness.mjs";
+import { browser, root, spawnListening } from "./harness.mjs";
 
 const dir = path.join(root, "tests", "browser", "fixtures", "embeds");
 const { cases } = JSON.parse(fs.readFileSync(path.join(dir, "cases.json"), "utf8"));
@@ -24,17 +23,7 @@ let chrome;
 before(async () => {
   const bin = process.env.CONSENTRY_EMBEDS_BIN || path.join(root, "target", "debug", "examples", "embed_cases");
   if (!fs.existsSync(bin)) throw new Error(`build it first (cargo build -p consentry-tower --example embed_cases): ${bin}`);
-  server = spawn(bin, ["127.0.0.1:0", path.join(root, "www", "dist"), dir], { stdio: ["ignore", "pipe", "inherit"] });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("embed_cases did not start")), 20000);
-    server.stdout.on("data", (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
+  ({ child: server, url: base } = await spawnListening(bin, ["127.0.0.1:0", path.join(root, "www", "dist"), dir], "embed_cases"));
   chrome = await browser();
 });
 

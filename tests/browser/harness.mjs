@@ -99,6 +99,25 @@ async function freePort() {
   });
 }
 
+/**
+ * Spawns `bin` with `args` and resolves with the URL it prints as
+ * `listening on http://…` (and the child), or rejects after 20 s.
+ */
+export async function spawnListening(bin, args, name, { stderr = "inherit" } = {}) {
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", stderr] });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 20000);
+    child.stdout.on("data", (d) => {
+      const m = String(d).match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return { child, url };
+}
+
 /** Starts the demo binary on a free port with a fresh receipts database. */
 export async function startDemo() {
   const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");

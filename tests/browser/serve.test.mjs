@@ -5,13 +5,12 @@
 // tracker on without a reload.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { browser, cookies, root } from "./harness.mjs";
+import { browser, cookies, root, spawnListening } from "./harness.mjs";
 
 const GA = "https://www.googletagmanager.com/gtag/js?id=G-AB12CD34";
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
@@ -53,17 +52,7 @@ before(async () => {
     "--db",
     db,
   ];
-  proxy = spawn(bin, args, { stdio: ["ignore", "pipe", "ignore"] });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("consentry serve did not start")), 20000);
-    proxy.stdout.on("data", (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
+  ({ child: proxy, url: base } = await spawnListening(bin, args, "consentry serve", { stderr: "ignore" }));
   chrome = await browser();
 });
 

@@ -86,6 +86,24 @@ fn wrk(url: &str, seconds: u32) -> Result<Load, String> {
     parse_wrk(&text).ok_or_else(|| format!("could not read wrk output:\n{text}"))
 }
 
+/// `baseline` and `candidate` under wrk: a 2 s warm-up each, then 3 rounds
+/// of 8 s taken in turn (so drift hits both alike), means returned.
+fn interleaved(label: &str, baseline: &str, candidate: &str) -> Result<(Load, Load), String> {
+    wrk(baseline, 2)?;
+    wrk(candidate, 2)?;
+    let (mut b, mut c) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        println!("  wrk {label}: round {}/3", round + 1);
+        b.push(wrk(baseline, 8)?);
+        c.push(wrk(candidate, 8)?);
+    }
+    let mean = |v: &[Load]| Load {
+        rps: v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64,
+        p99_ms: v.iter().map(|l| l.p99_ms).sum::<f64>() / v.len() as f64,
+    };
+    Ok((mean(&b), mean(&c)))
+}
+
 fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -149,19 +167,8 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
                 "json-outer" => (format!("http://{bare}/json"), format!("http://{wrapped}/json")),
                 _ => (format!("http://{addr}/plain/{what}"), format!("http://{addr}/layer/{what}")),
             };
-            wrk(&plain_url, 2)?;
-            wrk(&layer_url, 2)?;
-            let (mut plain, mut layer) = (Vec::new(), Vec::new());
-            for round in 0..3 {
-                println!("  wrk {what}: round {}/3", round + 1);
-                plain.push(wrk(&plain_url, 8)?);
-                layer.push(wrk(&layer_url, 8)?);
-            }
-            let mean = |v: &[Load]| Load {
-                rps: v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64,
-                p99_ms: v.iter().map(|l| l.p99_ms).sum::<f64>() / v.len() as f64,
-            };
-            rows.push((what.to_owned(), mean(&plain), mean(&layer)));
+            let (plain, layer) = interleaved(what, &plain_url, &layer_url)?;
+            rows.push((what.to_owned(), plain, layer));
         }
         Ok(rows)
     })?;
@@ -808,19 +815,8 @@ fn serve_load(root: &Path, md: &mut String) -> Result<(), String> {
                 for what in ["page", "json"] {
                     let (base_url, our_url) =
                         (format!("http://{plain}/plain/{what}"), format!("http://{ours}/plain/{what}"));
-                    wrk(&base_url, 2)?;
-                    wrk(&our_url, 2)?;
-                    let (mut b, mut o) = (Vec::new(), Vec::new());
-                    for round in 0..3 {
-                        println!("  wrk serve {what}: round {}/3", round + 1);
-                        b.push(wrk(&base_url, 8)?);
-                        o.push(wrk(&our_url, 8)?);
-                    }
-                    let mean = |v: &[Load]| Load {
-                        rps: v.iter().map(|l| l.rps).sum::<f64>() / v.len() as f64,
-                        p99_ms: v.iter().map(|l| l.p99_ms).sum::<f64>() / v.len() as f64,
-                    };
-                    rows.push((what, mean(&b), mean(&o)));
+                    let (base, ours) = interleaved(&format!("serve {what}"), &base_url, &our_url)?;
+                    rows.push((what, base, ours));
                 }
                 Ok(rows)
             })
