@@ -118,13 +118,16 @@ export async function spawnListening(bin, args, name, { stderr = "inherit" } = {
   return { child, url };
 }
 
-/** Starts the demo binary on a free port with a fresh receipts database. */
-export async function startDemo() {
+/**
+ * Starts the demo binary on a free port with a fresh receipts database;
+ * `extra` adds arguments (e.g. `["--no-layer"]`).
+ */
+export async function startDemo(extra = []) {
   const bin = process.env.CONSENTRY_DEMO_BIN || path.join(root, "target", "debug", "consentry-demo");
   if (!fs.existsSync(bin)) throw new Error(`build the demo first (cargo build -p consentry-demo): ${bin}`);
   const port = await freePort();
   const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-demo-")), "receipts.db");
-  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db], {
+  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db, ...extra], {
     cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
   });

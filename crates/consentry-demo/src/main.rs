@@ -1,8 +1,12 @@
 //! `consentry-demo`: the five seed sites behind `ConsentLayer`.
 //!
 //! ```text
-//! consentry-demo [--addr 127.0.0.1:8080] [--db PATH] [--assets DIR]
+//! consentry-demo [--addr 127.0.0.1:8080] [--db PATH] [--assets DIR] [--no-layer]
 //! ```
+//!
+//! With `--no-layer` the sites are served bare, tags and all, as a site that
+//! knows nothing of consent would serve them: put `consentry serve --upstream`
+//! in front of it, with one site's policy, to see the proxy gate them.
 
 mod sites;
 mod trackers;
@@ -27,12 +31,18 @@ use trackers::HitLog;
 const USAGE: &str = "\
 consentry-demo: the five seed sites behind ConsentLayer
 
-usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR]
+usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR] [--no-layer]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:8080)
   --db PATH          SQLite receipts database (default target/consentry-demo.db)
   --postgres CONFIG  store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app)
   --assets DIR       banner files built by `cargo xtask dist` (default www/dist)
+  --no-layer         serve the sites without ConsentLayer (every tag live, no banner), as
+                     an upstream for `consentry serve`, e.g.
+                       consentry-demo --no-layer --addr 127.0.0.1:8000 &
+                       consentry serve --policy www/policies/redis.json \
+                         --upstream http://127.0.0.1:8000 --addr 127.0.0.1:8080
+                     then open http://127.0.0.1:8080/redis/
   --help             this text
 ";
 
@@ -41,6 +51,7 @@ struct Args {
     db: PathBuf,
     postgres: Option<String>,
     assets: PathBuf,
+    no_layer: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         db: PathBuf::from("target/consentry-demo.db"),
         postgres: None,
         assets: PathBuf::from("www/dist"),
+        no_layer: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -62,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
             "--db" => args.db = PathBuf::from(value("--db")?),
             "--postgres" => args.postgres = Some(value("--postgres")?),
             "--assets" => args.assets = PathBuf::from(value("--assets")?),
+            "--no-layer" => args.no_layer = true,
             "--help" | "-h" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -107,8 +120,85 @@ async fn main() {
         }
     };
     let root = repo_root();
+    // Without the layer there is no banner to serve and no receipt to store.
+    let layered = if args.no_layer {
+        None
+    } else {
+        Some((banner_assets(&args, &root), open_receipts(&args, &root).await))
+    };
+    let state = HitLog::default();
+
+    let mut app = Router::new()
+        .route("/", get(index))
+        .route("/_trackers/{*path}", get(trackers::serve).post(trackers::serve))
+        .route("/_inspector/hits", get(trackers::hits))
+        .route("/_inspector/reset", post(trackers::reset))
+        .route("/_demo/site.css", get(site_css))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
+    for site in SITES {
+        let policy = match load_policy(&root, site.slug) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("consentry-demo: {e}");
+                std::process::exit(1);
+            }
+        };
+        let slug = site.slug;
+        let mut site_router = Router::new()
+            .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, d, h, s)))
+            .route(&format!("/{slug}/privacy"), get(move || privacy(slug)))
+            // Consentry's own routes live under the site's prefix; the layer answers them.
+            .route(&format!("/{slug}/consentry/{{*rest}}"), any(|| async { StatusCode::NOT_FOUND }))
+            .route(&format!("/{slug}/.well-known/gpc.json"), any(|| async { StatusCode::NOT_FOUND }));
+        if let Some((assets, receipts)) = &layered {
+            site_router = site_router.layer(
+                ConsentLayer::new(policy)
+                    .prefix(format!("/{slug}/consentry/"))
+                    .assets(assets.clone())
+                    .receipts(Arc::clone(receipts))
+                    .inject_services(false)
+                    .secure_cookie(SecureCookie::Auto),
+            );
+        }
+        app = app.merge(site_router.with_state(state.clone()));
+    }
+    let app = app.with_state(state);
+
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "consentry-demo: cannot listen on {}: {e} (is another demo running? try --addr 127.0.0.1:8081)",
+                args.addr
+            );
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().map_or(args.addr, |a| a);
+    if layered.is_some() {
+        println!("consentry-demo: serving the five demo sites on http://{addr}/  (Ctrl-C to stop)");
+    } else {
+        println!(
+            "consentry-demo: serving the five demo sites WITHOUT ConsentLayer on http://{addr}/ (every tag live; put `consentry serve --upstream http://{addr}` in front)"
+        );
+    }
+    for s in SITES {
+        println!("  http://{addr}/{}/", s.slug);
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("\nconsentry-demo: stopping");
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        eprintln!("consentry-demo: server error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The banner files, or the built-in server-rendered banner when they were not built.
+fn banner_assets(args: &Args, root: &std::path::Path) -> Assets {
     let assets_dir = if args.assets.is_absolute() { args.assets.clone() } else { root.join(&args.assets) };
-    let assets = match Assets::from_dir(&assets_dir) {
+    match Assets::from_dir(&assets_dir) {
         Ok(a) => a,
         Err(_) => {
             eprintln!(
@@ -117,8 +207,12 @@ async fn main() {
             );
             Assets::builtin()
         }
-    };
-    let receipts: Arc<dyn ReceiptStore> = match &args.postgres {
+    }
+}
+
+/// The receipts store the flags ask for; exits with one line when it cannot be opened.
+async fn open_receipts(args: &Args, root: &std::path::Path) -> Arc<dyn ReceiptStore> {
+    match &args.postgres {
         Some(config) => match PostgresStore::connect(config, 16).await {
             Ok(s) => {
                 println!("consentry-demo: receipts stored in PostgreSQL");
@@ -146,65 +240,6 @@ async fn main() {
                 }
             }
         }
-    };
-    let state = HitLog::default();
-
-    let mut app = Router::new()
-        .route("/", get(index))
-        .route("/_trackers/{*path}", get(trackers::serve).post(trackers::serve))
-        .route("/_inspector/hits", get(trackers::hits))
-        .route("/_inspector/reset", post(trackers::reset))
-        .route("/_demo/site.css", get(site_css))
-        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
-    for site in SITES {
-        let policy = match load_policy(&root, site.slug) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("consentry-demo: {e}");
-                std::process::exit(1);
-            }
-        };
-        let layer = ConsentLayer::new(policy)
-            .prefix(format!("/{}/consentry/", site.slug))
-            .assets(assets.clone())
-            .receipts(Arc::clone(&receipts))
-            .inject_services(false)
-            .secure_cookie(SecureCookie::Auto);
-        let slug = site.slug;
-        let site_router = Router::new()
-            .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, d, h, s)))
-            .route(&format!("/{slug}/privacy"), get(move || privacy(slug)))
-            // Consentry's own routes live under the site's prefix; the layer answers them.
-            .route(&format!("/{slug}/consentry/{{*rest}}"), any(|| async { StatusCode::NOT_FOUND }))
-            .route(&format!("/{slug}/.well-known/gpc.json"), any(|| async { StatusCode::NOT_FOUND }))
-            .layer(layer)
-            .with_state(state.clone());
-        app = app.merge(site_router);
-    }
-    let app = app.with_state(state);
-
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "consentry-demo: cannot listen on {}: {e} (is another demo running? try --addr 127.0.0.1:8081)",
-                args.addr
-            );
-            std::process::exit(1);
-        }
-    };
-    let addr = listener.local_addr().map_or(args.addr, |a| a);
-    println!("consentry-demo: serving the five demo sites on http://{addr}/  (Ctrl-C to stop)");
-    for s in SITES {
-        println!("  http://{addr}/{}/", s.slug);
-    }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        println!("\nconsentry-demo: stopping");
-    };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-        eprintln!("consentry-demo: server error: {e}");
-        std::process::exit(1);
     }
 }
 
@@ -245,14 +280,14 @@ async fn privacy(slug: &'static str) -> Html<String> {
 
 async fn page(
     slug: &'static str,
-    decision: ConsentDecision,
+    decision: Option<ConsentDecision>,
     headers: HeaderMap,
     State(hits): State<HitLog>,
 ) -> Response {
     let Some(site) = sites::find(slug) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let inspector = inspector(site, &decision, &headers, &hits);
+    let inspector = inspector(site, decision.as_ref(), &headers, &hits);
     Html(format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{name}</title>\
@@ -270,7 +305,7 @@ async fn page(
     .into_response()
 }
 
-fn inspector(site: &Site, d: &ConsentDecision, headers: &HeaderMap, log: &HitLog) -> String {
+fn inspector(site: &Site, d: Option<&ConsentDecision>, headers: &HeaderMap, log: &HitLog) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let dnt = headers.get("dnt").and_then(|v| v.to_str().ok()).unwrap_or("(absent)");
     let gpc = headers.get("sec-gpc").and_then(|v| v.to_str().ok()).unwrap_or("(absent)");
@@ -286,16 +321,31 @@ fn inspector(site: &Site, d: &ConsentDecision, headers: &HeaderMap, log: &HitLog
         ),
         None => "none (or unreadable)".to_owned(),
     };
-    let mut rows = String::new();
-    for (id, g) in d.categories() {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td class=\"{cls}\">{}</td><td>{}</td></tr>",
-            esc(id),
-            if g.granted { "granted" } else { "denied" },
-            g.reason,
-            cls = if g.granted { "ok" } else { "no" }
-        ));
-    }
+    let decided = match d {
+        Some(d) => {
+            let mut rows = String::new();
+            for (id, g) in d.categories() {
+                rows.push_str(&format!(
+                    "<tr><td>{}</td><td class=\"{cls}\">{}</td><td>{}</td></tr>",
+                    esc(id),
+                    if g.granted { "granted" } else { "denied" },
+                    g.reason,
+                    cls = if g.granted { "ok" } else { "no" }
+                ));
+            }
+            format!(
+                "<dt>Banner needed</dt><dd id=\"needs-banner\">{nb}</dd><dt>Tk</dt><dd>{tk}</dd></dl>\
+                 <table><thead><tr><th>category</th><th>decision</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>",
+                nb = yes_no(d.needs_banner()),
+                tk = d.tk().as_str(),
+            )
+        }
+        None => {
+            "<dt>Decision</dt><dd id=\"needs-banner\">not made here: this server runs without ConsentLayer \
+                 (<code>--no-layer</code>); the proxy in front of it decides and gates this page</dd></dl>"
+                .to_owned()
+        }
+    };
     let hits = log.for_site(site.slug);
     let hit_list = if hits.is_empty() {
         "<p id=\"tracker-hits\" data-count=\"0\">No tracker contacted.</p>".to_owned()
@@ -308,15 +358,11 @@ fn inspector(site: &Site, d: &ConsentDecision, headers: &HeaderMap, log: &HitLog
         "<section class=\"inspector\" aria-labelledby=\"inspector-title\" lang=\"en\"><h2 id=\"inspector-title\">Decision inspector</h2>\
          <p>What the server saw for this request, and what it decided.</p>\
          <dl><dt>DNT header</dt><dd>{dnt}</dd><dt>Sec-GPC header</dt><dd>{gpc}</dd>\
-         <dt>Consent cookie</dt><dd>{consent_row}</dd>\
-         <dt>Banner needed</dt><dd id=\"needs-banner\">{nb}</dd><dt>Tk</dt><dd>{tk}</dd></dl>\
-         <table><thead><tr><th>category</th><th>decision</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>\
+         <dt>Consent cookie</dt><dd>{consent_row}</dd>{decided}\
          <h3>Tracker hits for this site so far (before this page's own)</h3>{hit_list}\
          <p><a href=\"/_inspector/hits?site={slug}\">hits as JSON</a></p></section>",
         dnt = esc(dnt),
         gpc = esc(gpc),
-        nb = yes_no(d.needs_banner()),
-        tk = d.tk().as_str(),
         slug = site.slug,
     )
 }
