@@ -109,8 +109,25 @@ fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// The help a `--help`/`-h` anywhere on the command line asks for, if any:
+/// printed on stdout with exit status 0, like every mature command line tool.
+fn help(args: &[String]) -> Option<String> {
+    if !args.iter().any(|a| a == "--help" || a == "-h") {
+        return None;
+    }
+    Some(match args.first().map(String::as_str) {
+        Some("policy") => format!("usage:\n{}", policy::USAGE),
+        Some("serve") => serve::USAGE.to_owned(),
+        _ => USAGE.to_owned(),
+    })
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(text) = help(&args) {
+        println!("{text}");
+        return ExitCode::SUCCESS;
+    }
     let result = if args.first().map(String::as_str) == Some("policy") {
         policy::run(&args[1..])
     } else if args.first().map(String::as_str) == Some("serve") {
@@ -134,6 +151,16 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_is_asked_for_anywhere_and_names_the_subcommand() {
+        let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(help(&args("serve --policy p.json")), None);
+        assert!(help(&args("serve --help")).is_some_and(|h| h.contains("--upstream URL")));
+        assert!(help(&args("policy build -h")).is_some_and(|h| h.contains("policy build POLICY.json")));
+        assert!(help(&args("receipts export --help")).is_some_and(|h| h.contains("receipts prune")));
+        assert!(help(&args("--help")).is_some_and(|h| h.contains("consentry serve")));
+    }
 
     #[test]
     fn dates_parse_as_utc_midnight_or_unix_seconds() {
