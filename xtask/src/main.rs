@@ -178,11 +178,12 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     step.begin("dist: compiling the banner and the policy builder to wasm (profile wasm-release)");
     // One build each: built together, Cargo would unify consentry-core's
     // features and hand the banner the policy builder's std.
+    let rustflags = reproducible_wasm_rustflags();
     for krate in ["consentry-banner", "consentry-policy"] {
         run::cargo(
             &root,
             &["build", "--package", krate, "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"],
-            &[],
+            &[("CARGO_ENCODED_RUSTFLAGS", &rustflags)],
         )?;
     }
     step.begin("dist: wasm-bindgen (JS glue) and wasm-opt -Oz");
@@ -256,6 +257,40 @@ fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
         println!("  www/dist/{name}: {len} bytes");
     }
     Ok(out)
+}
+
+/// Flags that make the wasm the same bytes on every machine. The panic
+/// locations compiled into it name source files: the standard library's
+/// as `/rustc/<commit>/library/…`, unless the `rust-src` component is
+/// installed (rust-analyzer users have it), when rustc names the real files
+/// under the toolchain's directory instead, +172 bytes here, enough to
+/// cross the size budget on one machine and not another. Dependencies'
+/// files are under `$CARGO_HOME`, whose path differs between machines.
+fn reproducible_wasm_rustflags() -> String {
+    let output = |args: &[&str]| {
+        std::process::Command::new("rustc")
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let sysroot = output(&["--print", "sysroot"]);
+    let version = output(&["-vV"]);
+    let commit = version.lines().find_map(|l| l.strip_prefix("commit-hash: ")).unwrap_or("unknown");
+    let mut flags = Vec::new();
+    if !sysroot.is_empty() {
+        flags.push(format!("--remap-path-prefix={sysroot}/lib/rustlib/src/rust=/rustc/{commit}"));
+    }
+    let cargo_home = std::env::var("CARGO_HOME")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    if let Some(home) = cargo_home {
+        flags.push(format!("--remap-path-prefix={home}/registry/src=/cargo/registry/src"));
+    }
+    // Cargo's encoding: one flag per field, so paths may hold spaces. With
+    // `--target`, these reach the wasm crates and not build scripts.
+    flags.join("\u{1f}")
 }
 
 /// esbuild (npm package `esbuild`, pinned in www/package.json), quiet unless it fails.
