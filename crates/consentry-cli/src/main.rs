@@ -7,9 +7,11 @@
 //! consentry receipts export --db PATH [--since DATE] [--until DATE]   JSON Lines on stdout
 //! consentry receipts prune  --db PATH --older-than DAYS               retention
 //! consentry serve --policy POLICY.json --upstream URL | --dir DIR      enforce it in front of any site
+//! consentry audit URL [--policy POLICY.json]                           prove the site asks before it tracks
 //! ```
 //! DATE is `YYYY-MM-DD` (UTC midnight) or Unix seconds; `--until` is exclusive.
 
+mod audit;
 mod policy;
 mod serve;
 
@@ -26,6 +28,8 @@ usage:
       delete receipts older than DAYS (your retention period)
   consentry serve --policy POLICY.json --upstream URL | --dir DIR [...]   (consentry serve --help)
       enforce the policy in front of any website: a reverse proxy or a static file server
+  consentry audit URL [--policy POLICY.json] [...]   (consentry audit --help)
+      check in headless Chromium that the site asks before it tracks; JSON and HTML reports
 
 DATE is YYYY-MM-DD (UTC) or Unix seconds; --until is exclusive.";
 
@@ -118,6 +122,7 @@ fn help(args: &[String]) -> Option<String> {
     Some(match args.first().map(String::as_str) {
         Some("policy") => format!("usage:\n{}", policy::USAGE),
         Some("serve") => serve::USAGE.to_owned(),
+        Some("audit") => audit::USAGE.to_owned(),
         _ => USAGE.to_owned(),
     })
 }
@@ -132,6 +137,8 @@ fn main() -> ExitCode {
         policy::run(&args[1..])
     } else if args.first().map(String::as_str) == Some("serve") {
         serve::run(&args[1..])
+    } else if args.first().map(String::as_str) == Some("audit") {
+        audit::run(&args[1..])
     } else {
         run(&args).map_err(policy::Failure::Usage)
     };
@@ -145,6 +152,7 @@ fn main() -> ExitCode {
             eprintln!("consentry: {e}");
             ExitCode::from(2)
         }
+        Err(policy::Failure::Quiet(code)) => ExitCode::from(code),
     }
 }
 

@@ -19,6 +19,8 @@ pub const USAGE: &str = "\
 pub enum Failure {
     Usage(String),
     Invalid(String),
+    /// Exit with this status, everything already said (e.g. an audit that found errors).
+    Quiet(u8),
 }
 
 fn read(path: &str) -> Result<Policy, Failure> {

@@ -31,7 +31,7 @@ use trackers::HitLog;
 const USAGE: &str = "\
 consentry-demo: the five seed sites behind ConsentLayer
 
-usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR] [--no-layer]
+usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR] [--no-layer] [--leaky-tag]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:8080)
   --db PATH          SQLite receipts database (default target/consentry-demo.db)
@@ -43,6 +43,9 @@ usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--asse
                        consentry serve --policy www/policies/redis.json \
                          --upstream http://127.0.0.1:8000 --addr 127.0.0.1:8080
                      then open http://127.0.0.1:8080/redis/
+  --leaky-tag        add to every page a tag no policy declares (a Facebook-pixel-like
+                     inline script that sets the `_fbp` cookie and calls /_trackers/pixel/):
+                     the layer does not know it, so it runs; `consentry audit` must catch it
   --help             this text
 ";
 
@@ -52,6 +55,7 @@ struct Args {
     postgres: Option<String>,
     assets: PathBuf,
     no_layer: bool,
+    leaky_tag: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         postgres: None,
         assets: PathBuf::from("www/dist"),
         no_layer: false,
+        leaky_tag: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -75,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
             "--postgres" => args.postgres = Some(value("--postgres")?),
             "--assets" => args.assets = PathBuf::from(value("--assets")?),
             "--no-layer" => args.no_layer = true,
+            "--leaky-tag" => args.leaky_tag = true,
             "--help" | "-h" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -135,6 +141,7 @@ async fn main() {
         .route("/_inspector/reset", post(trackers::reset))
         .route("/_demo/site.css", get(site_css))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
+    let leak = args.leaky_tag;
     for site in SITES {
         let policy = match load_policy(&root, site.slug) {
             Ok(p) => p,
@@ -145,7 +152,7 @@ async fn main() {
         };
         let slug = site.slug;
         let mut site_router = Router::new()
-            .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, d, h, s)))
+            .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, leak, d, h, s)))
             .route(&format!("/{slug}/privacy"), get(move || privacy(slug)))
             // Consentry's own routes live under the site's prefix; the layer answers them.
             .route(&format!("/{slug}/consentry/{{*rest}}"), any(|| async { StatusCode::NOT_FOUND }))
@@ -278,8 +285,14 @@ async fn privacy(slug: &'static str) -> Html<String> {
     ))
 }
 
+/// The tag `--leaky-tag` adds: what a marketing plugin would paste in,
+/// known to no policy preset.
+const LEAKY_TAG: &str = "<script>document.cookie = \"_fbp=fb.1.\" + Date.now() + \".4242; path=/; max-age=7776000\";\
+     new Image().src = \"/_trackers/pixel/tr?id=4242&ev=PageView\";</script>";
+
 async fn page(
     slug: &'static str,
+    leak: bool,
     decision: Option<ConsentDecision>,
     headers: HeaderMap,
     State(hits): State<HitLog>,
@@ -300,7 +313,7 @@ async fn page(
         tagline = esc(site.tagline),
         body = site.body,
         tags_head = site.tags_head,
-        tags_body = site.tags_body,
+        tags_body = if leak { format!("{}{LEAKY_TAG}", site.tags_body) } else { site.tags_body.to_owned() },
     ))
     .into_response()
 }

@@ -1,0 +1,663 @@
+//! One phase in a fresh Chromium, driven over the DevTools protocol
+//! (chromiumoxide): the page is loaded with the phase's signals, every
+//! request and `Set-Cookie` is recorded, the banner is found (Consentry's by
+//! its markup contract, any other through DuckDuckGo's autoconsent rule
+//! set), the phase's choice is made by clicking, same-site links are
+//! followed, and cookies, storage and a screenshot are collected.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventRequestWillBeSent, EventResponseReceivedExtraInfo, Headers, SetExtraHttpHeadersParams,
+};
+use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::cdp::js_protocol::runtime::{AddBindingParams, EvaluateParams, EventBindingCalled};
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::page::{Page, ScreenshotParams};
+use futures::StreamExt;
+
+use super::classify::Classifier;
+use super::model::{Banner, Cookie, Phase, PhaseId, Request, Storage};
+
+/// DuckDuckGo's autoconsent content script and rules (MPL-2.0, unmodified; data/DATASETS.md).
+const AUTOCONSENT_JS: &str = include_str!("../../data/autoconsent/autoconsent.playwright.js");
+const AUTOCONSENT_RULES: &str = include_str!("../../data/autoconsent/rules.json");
+
+/// The CDP binding autoconsent's messages come through.
+const BINDING: &str = "__consentryAutoconsent";
+
+/// What a phase needs besides its id.
+pub struct PhaseOptions<'a> {
+    /// The Chromium binary.
+    pub chrome: &'a Path,
+    /// The audited URL.
+    pub url: &'a str,
+    /// Same-site links to follow after the choice.
+    pub pages: usize,
+    /// The longest wait for one page to settle.
+    pub settle: Duration,
+    /// Whether to load the autoconsent rule set (banners other than Consentry's).
+    pub autoconsent: bool,
+}
+
+/// What the phase learnt beyond its record.
+pub struct PhaseExtras {
+    /// `<html lang>` of the first page.
+    pub page_lang: String,
+    /// The browser's product string.
+    pub browser: String,
+    /// `/.well-known/gpc.json` said `{"gpc": true}` (asked in the GPC phase only).
+    pub gpc_well_known: Option<bool>,
+    /// The consent platform autoconsent recognised, if any.
+    pub cmp: Option<String>,
+    /// The policy a Consentry page embeds (`#consentry-policy`), and where it was read.
+    pub embedded_policy: Option<(consentry_core::Policy, String)>,
+}
+
+/// Events recorded while the phase runs.
+#[derive(Default)]
+struct Log {
+    requests: Vec<Request>,
+    /// Request id → URL, to name the response that set a cookie.
+    urls: HashMap<String, String>,
+    /// Cookie name → URL of the last response that set it.
+    set_by: HashMap<String, String>,
+    /// When the phase's choice was made.
+    choice_at: Option<Instant>,
+}
+
+/// autoconsent's state, as its messages report it.
+#[derive(Default)]
+struct AutoconsentState {
+    popup: Option<String>,
+    detected: Option<String>,
+    result: Option<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs one phase from a fresh profile.
+pub async fn run_phase(
+    id: PhaseId,
+    opts: &PhaseOptions<'_>,
+    classifier: &Classifier,
+) -> Result<(Phase, PhaseExtras), String> {
+    let started = Instant::now();
+    let profile = fresh_profile(id)?;
+    let config = BrowserConfig::builder()
+        .chrome_executable(opts.chrome)
+        .user_data_dir(&profile)
+        .no_sandbox()
+        .window_size(1280, 800)
+        .viewport(Viewport {
+            width: 1280,
+            height: 800,
+            device_scale_factor: None,
+            emulating_mobile: false,
+            is_landscape: true,
+            has_touch: false,
+        })
+        .args([
+            // `navigator.webdriver` stays false, as in a visitor's browser:
+            // many banners (vanilla-cookieconsent's `hideFromBots`, the
+            // default) hide from automation, and would escape the audit.
+            "disable-blink-features=AutomationControlled",
+            "disable-gpu",
+            "disable-quic",
+            "no-first-run",
+            "disable-background-networking",
+            "disable-component-update",
+            "disable-sync",
+        ])
+        .launch_timeout(Duration::from_secs(30))
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("browser settings: {e}"))?;
+    let (mut browser, mut handler) =
+        Browser::launch(config).await.map_err(|e| format!("cannot start {}: {e}", opts.chrome.display()))?;
+    let handler_task = tokio::spawn(async move {
+        // Errors here are per message (an event this crate does not know):
+        // the stream ends when the connection closes.
+        while handler.next().await.is_some() {}
+    });
+    let result = drive(&browser, id, opts, classifier, started).await;
+    if browser.close().await.is_err() {
+        let _ = browser.kill().await;
+    }
+    let _ = browser.wait().await;
+    handler_task.abort();
+    let _ = std::fs::remove_dir_all(&profile);
+    result
+}
+
+fn fresh_profile(id: PhaseId) -> Result<PathBuf, String> {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let dir =
+        std::env::temp_dir().join(format!("consentry-audit-{}-{}-{nanos}", std::process::id(), id.as_str()));
+    let default = dir.join("Default");
+    std::fs::create_dir_all(&default)
+        .map_err(|e| format!("cannot create a browser profile in {}: {e}", dir.display()))?;
+    // Third-party cookies allowed, as most visitors' browsers still do
+    // (a fresh Chromium profile blocks them, which would hide what a
+    // third-party tracker sets).
+    std::fs::write(default.join("Preferences"), r#"{"profile":{"cookie_controls_mode":0}}"#)
+        .map_err(|e| format!("cannot write the browser profile in {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn drive(
+    browser: &Browser,
+    id: PhaseId,
+    opts: &PhaseOptions<'_>,
+    classifier: &Classifier,
+    started: Instant,
+) -> Result<(Phase, PhaseExtras), String> {
+    let cdp = |what: &'static str| move |e: chromiumoxide::error::CdpError| format!("{what}: {e}");
+    let product = browser.version().await.map(|v| v.product).unwrap_or_default();
+    let page = browser.new_page("about:blank").await.map_err(cdp("new page"))?;
+    let log = Arc::new(Mutex::new(Log::default()));
+    let ac = Arc::new(Mutex::new(AutoconsentState::default()));
+
+    // Listeners first: nothing the first page does may be missed.
+    let mut requests = page.event_listener::<EventRequestWillBeSent>().await.map_err(cdp("listen"))?;
+    let mut extra = page.event_listener::<EventResponseReceivedExtraInfo>().await.map_err(cdp("listen"))?;
+    let mut bindings = page.event_listener::<EventBindingCalled>().await.map_err(cdp("listen"))?;
+    let req_log = Arc::clone(&log);
+    let req_task = tokio::spawn(async move {
+        while let Some(ev) = requests.next().await {
+            let mut l = lock(&req_log);
+            let after_choice = l.choice_at.is_some();
+            l.urls.insert(ev.request_id.inner().clone(), ev.request.url.clone());
+            let initiator = match &ev.initiator.url {
+                Some(u) => format!("{:?} {u}", ev.initiator.r#type),
+                None => format!("{:?}", ev.initiator.r#type),
+            };
+            l.requests.push(Request {
+                url: ev.request.url.clone(),
+                resource_type: ev.r#type.as_ref().map_or("Other", |t| t.as_ref()).to_owned(),
+                initiator: Some(initiator.to_lowercase()),
+                at_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                after_choice,
+                set_cookies: Vec::new(),
+                class: None,
+            });
+        }
+    });
+    let extra_log = Arc::clone(&log);
+    let extra_task = tokio::spawn(async move {
+        while let Some(ev) = extra.next().await {
+            let lines: Vec<String> = ev
+                .headers
+                .inner()
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                .flat_map(|(_, v)| {
+                    v.as_str().unwrap_or("").split('\n').map(str::to_owned).collect::<Vec<_>>()
+                })
+                .collect();
+            let names: Vec<String> = lines
+                .iter()
+                .filter_map(|l| l.split_once('=').map(|(n, _)| n.trim().to_owned()))
+                .filter(|n| !n.is_empty())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let mut l = lock(&extra_log);
+            let Some(url) = l.urls.get(ev.request_id.inner()).cloned() else { continue };
+            for n in &names {
+                l.set_by.insert(n.clone(), url.clone());
+            }
+            if let Some(r) = l.requests.iter_mut().rev().find(|r| r.url == url) {
+                r.set_cookies.extend(names);
+            }
+        }
+    });
+
+    // The phase's signals, for every request and every document.
+    let mut headers = serde_json::Map::new();
+    let mut init = String::new();
+    if id == PhaseId::Dnt {
+        headers.insert("DNT".into(), "1".into());
+        init.push_str(
+            "Object.defineProperty(Navigator.prototype,'doNotTrack',{get:()=>'1',configurable:true});",
+        );
+    }
+    if id == PhaseId::Gpc {
+        headers.insert("Sec-GPC".into(), "1".into());
+        init.push_str(
+            "Object.defineProperty(Navigator.prototype,'globalPrivacyControl',{get:()=>true,configurable:true});",
+        );
+    }
+    if !headers.is_empty() {
+        page.execute(SetExtraHttpHeadersParams::new(Headers::new(serde_json::Value::Object(headers))))
+            .await
+            .map_err(cdp("headers"))?;
+    }
+    if opts.autoconsent {
+        page.execute(AddBindingParams::new(BINDING)).await.map_err(cdp("binding"))?;
+        init.push_str(&format!(
+            "window.autoconsentSendMessage=(m)=>{{try{{window.{BINDING}(JSON.stringify(m))}}catch(e){{}}return Promise.resolve()}};\n{AUTOCONSENT_JS}\n"
+        ));
+    }
+    if !init.is_empty() {
+        page.evaluate_on_new_document(init).await.map_err(cdp("init script"))?;
+    }
+    let ac_page = page.clone();
+    let ac_state = Arc::clone(&ac);
+    let ac_task = tokio::spawn(async move {
+        while let Some(ev) = bindings.next().await {
+            if ev.name != BINDING {
+                continue;
+            }
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&ev.payload) else { continue };
+            let field = |k: &str| msg.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            match field("type").as_deref() {
+                Some("init") => {
+                    let reply = format!(
+                        "autoconsentReceiveMessage({{type:'initResp',config:{{enabled:true,autoAction:null,disabledCmps:[],\
+                         enablePrehide:false,enableCosmeticRules:false,enableGeneratedRules:true,\
+                         enableHeuristicDetection:false,detectRetries:20,isMainWorld:true,heuristicMode:'off'}},rules:{AUTOCONSENT_RULES}}})"
+                    );
+                    let params = EvaluateParams::builder()
+                        .expression(reply)
+                        .context_id(ev.execution_context_id)
+                        .build();
+                    if let Ok(params) = params {
+                        let _ = ac_page.execute(params).await;
+                    }
+                }
+                Some("cmpDetected") => lock(&ac_state).detected = field("cmp"),
+                Some("popupFound") => lock(&ac_state).popup = field("cmp"),
+                Some("optOutResult" | "optInResult") => {
+                    lock(&ac_state).result = msg.get("result").and_then(serde_json::Value::as_bool);
+                }
+                _ => {}
+            }
+        }
+    });
+
+    let mut phase = Phase {
+        id,
+        title: id.title(),
+        pages: vec![opts.url.to_owned()],
+        choice: match id {
+            PhaseId::RejectAll => Some("reject-all"),
+            PhaseId::AcceptAll => Some("accept-all"),
+            PhaseId::Withdraw => Some("withdraw"),
+            _ => None,
+        },
+        choice_made: false,
+        requests: vec![],
+        cookies: vec![],
+        cookies_before_choice: vec![],
+        storage: vec![],
+        banner: None,
+        screenshot_png: None,
+        notes: vec![],
+        duration_ms: 0,
+    };
+    let mut extras = PhaseExtras {
+        page_lang: String::new(),
+        browser: product,
+        gpc_well_known: None,
+        cmp: None,
+        embedded_policy: None,
+    };
+
+    goto(&page, opts.url, &log, opts.settle).await?;
+    extras.page_lang = eval_string(&page, "document.documentElement.lang || ''").await;
+    let embedded =
+        eval_string(&page, "(document.getElementById('consentry-policy')||{}).textContent||''").await;
+    extras.embedded_policy =
+        read_embedded(&embedded).map(|p| (p, format!("{} (#consentry-policy)", opts.url)));
+    phase.banner = find_banner(&page).await;
+    // A page that runs Consentry needs no rule set; any other may carry
+    // another tool's banner: give the rule set its detection retries.
+    if phase.banner.is_none() && opts.autoconsent && extras.embedded_policy.is_none() {
+        wait_for(opts.settle, || lock(&ac).popup.is_some()).await;
+        let popup = lock(&ac).popup.clone();
+        if let Some(cmp) = popup {
+            phase.banner = find_banner(&page).await.or_else(|| {
+                Some(Banner {
+                    tool: cmp.clone(),
+                    text: String::new(),
+                    accept: None,
+                    reject: None,
+                    links: vec![],
+                    prechecked: vec![],
+                })
+            });
+            if let Some(b) = phase.banner.as_mut() {
+                b.tool = cmp;
+            }
+        }
+    }
+    extras.cmp = {
+        let s = lock(&ac);
+        s.popup.clone().or_else(|| s.detected.clone())
+    };
+
+    match id {
+        PhaseId::FirstVisit | PhaseId::Dnt | PhaseId::Gpc => {
+            phase.screenshot_png = screenshot(&page).await;
+        }
+        PhaseId::RejectAll | PhaseId::AcceptAll | PhaseId::Withdraw => {
+            phase.cookies_before_choice = cookies(browser, opts.url, classifier, &log).await;
+            let accept = id != PhaseId::RejectAll;
+            if id == PhaseId::Withdraw {
+                // Accept first; the withdrawal is the phase's choice.
+                if choose(&page, true, &ac, opts.settle).await {
+                    settle(&log, opts.settle).await;
+                    lock(&log).choice_at = Some(Instant::now());
+                    phase.choice_made = withdraw(&page, opts.settle).await;
+                    if phase.choice_made {
+                        settle(&log, opts.settle).await;
+                        goto_reload(&page, &log, opts.settle).await?;
+                    } else {
+                        phase.notes.push(
+                            "no way to withdraw was found on the page (Consentry's settings button)".into(),
+                        );
+                    }
+                } else {
+                    phase.notes.push("no \"accept all\" button could be clicked".into());
+                }
+            } else {
+                lock(&log).choice_at = Some(Instant::now());
+                phase.choice_made = choose(&page, accept, &ac, opts.settle).await;
+                if !phase.choice_made {
+                    phase.notes.push(format!(
+                        "no \"{}\" button could be clicked",
+                        if accept { "accept all" } else { "reject all" }
+                    ));
+                }
+                settle(&log, opts.settle).await;
+            }
+            phase.screenshot_png = screenshot(&page).await;
+            if phase.choice_made {
+                for link in same_site_links(&page, opts.pages).await {
+                    goto(&page, &link, &log, opts.settle).await?;
+                    phase.pages.push(link);
+                }
+            }
+        }
+    }
+    if id == PhaseId::Gpc {
+        let said = eval_string(
+            &page,
+            "fetch('/.well-known/gpc.json',{cache:'no-store'}).then(r=>r.ok?r.json():null)\
+             .then(j=>String(!!(j&&j.gpc===true))).catch(()=>'false')",
+        )
+        .await;
+        extras.gpc_well_known = Some(said == "true");
+    }
+    phase.storage = storage(&page, classifier).await;
+    phase.cookies = cookies(browser, opts.url, classifier, &log).await;
+    let _ = page.clone().close().await;
+    req_task.abort();
+    extra_task.abort();
+    ac_task.abort();
+    let mut requests = std::mem::take(&mut lock(&log).requests);
+    for r in &mut requests {
+        r.class = classifier.request(&r.url);
+    }
+    phase.requests = requests;
+    phase.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok((phase, extras))
+}
+
+/// Navigates and waits for the page to settle.
+async fn goto(page: &Page, url: &str, log: &Arc<Mutex<Log>>, limit: Duration) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(45), page.goto(url)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(format!("cannot load {url}: {e}")),
+        Err(_) => return Err(format!("{url} did not load within 45 s")),
+    }
+    settle(log, limit).await;
+    Ok(())
+}
+
+async fn goto_reload(page: &Page, log: &Arc<Mutex<Log>>, limit: Duration) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(45), page.reload()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(format!("cannot reload: {e}")),
+        Err(_) => return Err("the reload did not finish within 45 s".into()),
+    }
+    settle(log, limit).await;
+    Ok(())
+}
+
+/// Waits until no request has started for 500 ms, at most `limit`.
+async fn settle(log: &Arc<Mutex<Log>>, limit: Duration) {
+    let start = Instant::now();
+    let mut last = usize::MAX;
+    let mut quiet = 0;
+    while start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(125)).await;
+        let n = lock(log).requests.len();
+        if n == last {
+            quiet += 1;
+            if quiet >= 4 {
+                return;
+            }
+        } else {
+            quiet = 0;
+            last = n;
+        }
+    }
+}
+
+async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit && !done() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn eval_string(page: &Page, expr: &str) -> String {
+    match page.evaluate(expr).await {
+        Ok(v) => v.into_value::<String>().unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Clicks the first element matching `selector`; false if there is none.
+async fn click(page: &Page, selector: &str) -> bool {
+    match page.find_element(selector).await {
+        Ok(el) => el.click().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Makes the phase's choice: Consentry's first-layer buttons, else
+/// autoconsent's opt-in / opt-out for the platform it found.
+async fn choose(page: &Page, accept: bool, ac: &Arc<Mutex<AutoconsentState>>, limit: Duration) -> bool {
+    let action = if accept { "accept-all" } else { "reject-all" };
+    if click(page, &format!("#consentry-banner [data-consentry-action='{action}']")).await {
+        return true;
+    }
+    // Another tool's banner: once the rule set has recognised it.
+    wait_for(limit, || lock(ac).popup.is_some()).await;
+    if lock(ac).popup.is_none() {
+        return false;
+    }
+    lock(ac).result = None;
+    let msg = if accept { "optIn" } else { "optOut" };
+    let _ = page
+        .evaluate(format!(
+            "window.autoconsentReceiveMessage&&window.autoconsentReceiveMessage({{type:'{msg}'}}),''"
+        ))
+        .await;
+    wait_for(limit.max(Duration::from_secs(5)), || lock(ac).result.is_some()).await;
+    lock(ac).result == Some(true)
+}
+
+/// Consentry's withdrawal as a visitor does it: the settings button, then
+/// "reject all" in the dialog.
+async fn withdraw(page: &Page, limit: Duration) -> bool {
+    if !click(page, "[data-consentry='preferences']").await {
+        return false;
+    }
+    wait_for(limit, || true).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    click(page, "#consentry-preferences [data-consentry-action='reject-all']").await
+}
+
+const FIND_BANNER: &str = r##"(() => {
+  const visible = (el) => {
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) return false;
+    return el.checkVisibility ? el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) : true;
+  };
+  const rgb = (s) => (String(s).match(/[\d.]+/g) || []).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      const v = rgb(c);
+      if (v.length >= 3 && (v.length < 4 || v[3] > 0)) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const label = (el) => ((el.innerText || el.value || "") + "").trim();
+  const button = (el) => {
+    if (!visible(el)) return null;
+    const r = el.getBoundingClientRect();
+    const cs = getComputedStyle(el);
+    const bg = background(el);
+    const l1 = lum(rgb(cs.color)), l2 = lum(rgb(bg));
+    return { label: label(el), width: r.width, height: r.height, color: cs.color, background: bg,
+             contrast: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05) };
+  };
+  const KNOWN = [
+    ["consentry", "#consentry-banner"], ["cookieconsent3", "#cc-main .cm"], ["onetrust", "#onetrust-banner-sdk"],
+    ["cookiebot", "#CybotCookiebotDialog"], ["didomi", "#didomi-notice"], ["quantcast", ".qc-cmp2-container"],
+    ["klaro", ".klaro .cookie-notice"], ["tarteaucitron", "#tarteaucitronAlertBig"],
+  ];
+  let tool = null, root = null;
+  for (const [name, sel] of KNOWN) {
+    const el = document.querySelector(sel);
+    if (visible(el)) { tool = name; root = el; break; }
+  }
+  if (!root) return "null";
+  const buttons = [...root.querySelectorAll("button, [role=button], input[type=button], input[type=submit], a")].filter(visible);
+  const find = (selector, words) => root.querySelector(selector) || buttons.find((b) => words.test(label(b))) || null;
+  const accept = find("[data-consentry-action='accept-all'], [data-role='all']",
+    /^(accept|allow|agree|i agree|ok\b|tout accepter|accepter|j'accepte|alle akzeptieren|akzeptieren|zustimmen)/i);
+  const reject = find("[data-consentry-action='reject-all'], [data-role='necessary']",
+    /^(reject|decline|refuse|deny|necessary only|only necessary|tout refuser|refuser|continuer sans accepter|alle ablehnen|ablehnen)/i);
+  const links = [...root.querySelectorAll("a[href]")].filter(visible)
+    .filter((a) => !/^(javascript:|#)/.test(a.getAttribute("href") || "")).map((a) => [label(a), a.href]);
+  const prechecked = [...document.querySelectorAll("input[type=checkbox]")]
+    .filter((i) => i.checked && !i.disabled && (root.contains(i) || i.closest("#consentry-preferences, #cc-main")))
+    .map((i) => i.dataset.category || i.value || i.name || i.id);
+  return JSON.stringify({ tool, text: root.innerText.trim(), accept: accept && button(accept),
+    reject: reject && button(reject), links, prechecked });
+})()"##;
+
+/// The policy a Consentry page embeds: the ready policy (its rules), or a full policy.
+fn read_embedded(text: &str) -> Option<consentry_core::Policy> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("format").is_some() {
+        return consentry_core::ready::read(&v).ok().map(|r| r.policy);
+    }
+    consentry_core::Policy::from_json(text).ok()
+}
+
+async fn find_banner(page: &Page) -> Option<Banner> {
+    let json = eval_string(page, FIND_BANNER).await;
+    serde_json::from_str::<Option<Banner>>(&json).ok().flatten()
+}
+
+/// Up to `n` distinct same-origin links of the current page (not itself).
+async fn same_site_links(page: &Page, n: usize) -> Vec<String> {
+    if n == 0 {
+        return vec![];
+    }
+    let json = eval_string(
+        page,
+        "JSON.stringify([...new Set([...document.querySelectorAll('a[href]')].map(a=>a.href)\
+         .filter(h=>{try{const u=new URL(h);return u.origin===location.origin&&u.href.split('#')[0]!==location.href.split('#')[0]}catch(e){return false}})\
+         .map(h=>h.split('#')[0]))])",
+    )
+    .await;
+    let mut links: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
+    links.truncate(n);
+    links
+}
+
+async fn storage(page: &Page, classifier: &Classifier) -> Vec<Storage> {
+    let json = eval_string(
+        page,
+        "JSON.stringify({local:(()=>{try{return Object.keys(localStorage)}catch(e){return []}})(),\
+         session:(()=>{try{return Object.keys(sessionStorage)}catch(e){return []}})()})",
+    )
+    .await;
+    #[derive(serde::Deserialize, Default)]
+    struct Keys {
+        local: Vec<String>,
+        session: Vec<String>,
+    }
+    let keys: Keys = serde_json::from_str(&json).unwrap_or_default();
+    let mut out = Vec::new();
+    for (area, list) in [("local", keys.local), ("session", keys.session)] {
+        for key in list {
+            let class = classifier.cookie(&key);
+            out.push(Storage { area, key, class });
+        }
+    }
+    out
+}
+
+async fn cookies(
+    browser: &Browser,
+    url: &str,
+    classifier: &Classifier,
+    log: &Arc<Mutex<Log>>,
+) -> Vec<Cookie> {
+    let site = super::host(url);
+    let set_by = lock(log).set_by.clone();
+    let mut out: Vec<Cookie> = browser
+        .get_cookies()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let domain = c.domain.trim_start_matches('.').to_ascii_lowercase();
+            let third_party = !(site == domain
+                || site.ends_with(&format!(".{domain}"))
+                || domain.ends_with(&format!(".{site}")));
+            Cookie {
+                class: classifier.cookie(&c.name),
+                set_by: set_by.get(&c.name).cloned().unwrap_or_else(|| "script".into()),
+                expires: (!c.session).then_some(c.expires),
+                name: c.name,
+                domain: c.domain,
+                path: c.path,
+                third_party,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.domain, &a.name).cmp(&(&b.domain, &b.name)));
+    out
+}
+
+async fn screenshot(page: &Page) -> Option<String> {
+    let params = ScreenshotParams::builder().format(CaptureScreenshotFormat::Png).full_page(false).build();
+    let png = page.screenshot(params).await.ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(png))
+}
