@@ -857,6 +857,88 @@ fn serve_load(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// `consentry audit` (release) against each demo site, and as the floor a
+/// bare headless Chromium doing the same six page loads (`--dump-dom`,
+/// fresh profile each) in the same run.
+fn audit_time(root: &Path, md: &mut String) -> Result<(), String> {
+    run::cargo(
+        root,
+        &["build", "--release", "--quiet", "--package", "consentry-cli", "--package", "consentry-demo"],
+        &[],
+    )?;
+    let release = root.join("target").join("release");
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let out = root.join("target").join("bench").join("audit");
+    let db = out.join("demo-receipts.db");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let chrome = std::env::var("CONSENTRY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let mut demo = std::process::Command::new(release.join("consentry-demo"));
+    demo.current_dir(root).args(["--addr", &addr, "--db"]).arg(&db);
+    demo.stderr(std::process::Stdio::null());
+    let rows = while_serving(&mut demo, &addr, || {
+        let mut rows = Vec::new();
+        for site in ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"] {
+            let url = format!("http://{addr}/{site}/");
+            let policy = root.join("www").join("policies").join(format!("{site}.json"));
+            let started = std::time::Instant::now();
+            let result = std::process::Command::new(release.join("consentry"))
+                .current_dir(root)
+                .args(["audit", &url, "--chrome", &chrome, "--out"])
+                .arg(out.join(site))
+                .arg("--policy")
+                .arg(&policy)
+                .stderr(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("consentry audit: {e}"))?;
+            let audit = started.elapsed().as_secs_f64();
+            let summary = String::from_utf8_lossy(&result.stdout)
+                .lines()
+                .last()
+                .and_then(|l| l.split_once(": ").map(|(_, r)| r.split(" (").next().unwrap_or(r).to_owned()))
+                .unwrap_or_default();
+            let started = std::time::Instant::now();
+            for i in 0..6 {
+                let profile = out.join(format!("bare-profile-{site}-{i}"));
+                let _ = std::fs::remove_dir_all(&profile);
+                std::process::Command::new(&chrome)
+                    .args([
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--dump-dom",
+                    ])
+                    .arg(format!("--user-data-dir={}", profile.display()))
+                    .arg(&url)
+                    .output()
+                    .map_err(|e| format!("{chrome}: {e}"))?;
+                let _ = std::fs::remove_dir_all(&profile);
+            }
+            let bare = started.elapsed().as_secs_f64();
+            rows.push((site, audit, bare, summary));
+        }
+        Ok(rows)
+    })?;
+    let _ = writeln!(md, "\n## consentry audit: time per site\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (section `audit`): the release `consentry audit URL --policy www/policies/<site>.json` \
+         against the release demo on loopback, all six phases (each a fresh Chromium: launch, load, wait until no request \
+         starts for 500 ms, the choice, cookies, storage, a screenshot). Baseline in the same run: a bare headless \
+         Chromium loading the same page six times (`--dump-dom`, a fresh profile each), the floor of six browser visits.\n"
+    );
+    let _ = writeln!(md, "| site | audit | 6 bare Chromium loads | ratio | verdict |");
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    for (site, audit, bare, summary) in rows {
+        let _ = writeln!(md, "| {site} | {audit:.1} s | {bare:.1} s | {:.2} | {summary} |", audit / bare);
+    }
+    Ok(())
+}
+
 /// One section only, printed and not written to BENCHMARKS.md.
 pub fn run_section(name: &str) -> Result<(), String> {
     let root = crate::root();
@@ -876,9 +958,13 @@ pub fn run_section(name: &str) -> Result<(), String> {
         }
         "receipts" => receipts_load(&root, &mut md)?,
         "serve" => serve_load(&root, &mut md)?,
+        "audit" => {
+            crate::dist()?;
+            audit_time(&root, &mut md)?
+        }
         other => {
             return Err(format!(
-                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts, serve)"
+                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts, serve, audit)"
             ));
         }
     }
@@ -888,7 +974,7 @@ pub fn run_section(name: &str) -> Result<(), String> {
 
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(8);
+    let mut step = Step::new(9);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -916,6 +1002,8 @@ pub fn run() -> Result<(), String> {
     receipts_load(&root, &mut md)?;
     step.begin("consentry serve: wrk against a plain hyper reverse proxy");
     serve_load(&root, &mut md)?;
+    step.begin("consentry audit: time per demo site against six bare Chromium loads");
+    audit_time(&root, &mut md)?;
     step.done();
 
     let path = root.join("BENCHMARKS.md");

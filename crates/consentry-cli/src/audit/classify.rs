@@ -88,7 +88,10 @@ impl Classifier {
                 return Some(self.policy_class(&s.category, Some(&s.id)));
             }
         }
-        let host = host_of(url)?;
+        let host = super::host(url);
+        if host.is_empty() {
+            return None;
+        }
         self.domains.iter().find(|d| host == d.domain || host.ends_with(&format!(".{}", d.domain))).map(|d| {
             Class {
                 category: d.category.clone(),
@@ -128,15 +131,6 @@ impl Classifier {
                 essential: !OCD_CONSENT.contains(&c.category.as_str()),
             })
     }
-}
-
-/// The lower-cased host of an absolute http(s) URL.
-fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = if host.starts_with('[') { host } else { host.split(':').next()? };
-    Some(host.trim_end_matches('.').to_ascii_lowercase())
 }
 
 fn read_ocd(text: &str) -> Result<Vec<CookieEntry>, String> {
@@ -234,12 +228,5 @@ mod tests {
         assert!(c.cookie("consent").is_some_and(|c| c.essential));
         assert!(c.cookie("_ga_XYZ").is_some_and(|c| c.source == "policy" && !c.essential));
         assert!(c.cookie("chat_1").is_some_and(|c| c.essential));
-    }
-
-    #[test]
-    fn hosts_are_read_like_a_browser_would() {
-        assert_eq!(host_of("https://User@WWW.Example.org:8443/a?b"), Some("www.example.org".into()));
-        assert_eq!(host_of("http://example.org."), Some("example.org".into()));
-        assert_eq!(host_of("data:text/plain,x"), None);
     }
 }

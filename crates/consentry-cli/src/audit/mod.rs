@@ -120,9 +120,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// The lower-cased host of an http(s) URL (empty if none).
+/// The lower-cased host of an absolute URL with an authority (empty if none).
 pub(crate) fn host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let Some((_, rest)) = url.split_once("://") else { return String::new() };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
     let host = if host.starts_with('[') { host } else { host.split(':').next().unwrap_or("") };
@@ -358,5 +358,7 @@ mod tests {
     fn hosts() {
         assert_eq!(host("http://127.0.0.1:8080/redis/"), "127.0.0.1");
         assert_eq!(host("https://Shop.Example.org./a"), "shop.example.org");
+        assert_eq!(host("https://User@WWW.Example.org:8443/a?b"), "www.example.org");
+        assert_eq!(host("data:text/plain,x"), "");
     }
 }
