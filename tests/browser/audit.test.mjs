@@ -15,7 +15,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { browser, root, startDemo, CHROMIUM } from "./harness.mjs";
+import { browser, root, startDemo, staticServer, CHROMIUM } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const Ajv = require("ajv");
@@ -210,5 +210,25 @@ CookieConsent.run({
     assert.ok(report.datasets.some((d) => d.name === "autoconsent" && d.licence === "MPL-2.0"));
   } finally {
     await new Promise((r) => server.close(r));
+  }
+});
+
+test("a static site with only the script tag: the audit reads the policy the banner loads (data-policy)", { timeout: 120000 }, async () => {
+  const site = await staticServer();
+  try {
+    const { code, stderr, report } = await audit(`${site.url}/`, "static", ["--only", "first-visit,accept-all,withdraw"]);
+    valid(report);
+    assert.equal(code, 0, stderr);
+    assert.equal(report.consent_tool, "consentry");
+    assert.equal(report.policy.source, "site");
+    assert.equal(report.policy.location, `${site.url}/policy.json`);
+    const accepted = report.phases.find((p) => p.id === "accept-all");
+    assert.equal(accepted.choice_made, true);
+    const ga = accepted.cookies.find((c) => c.name === "_ga");
+    assert.deepEqual(ga.class, { category: "analytics", service: "ga4", source: "policy", essential: false });
+    assert.equal(report.rules.find((v) => v.rule === "withdrawal-effective").status, "pass", "withdrawal deleted _ga*");
+    assert.deepEqual(failed(report), []);
+  } finally {
+    await site.close();
   }
 });

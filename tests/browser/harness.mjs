@@ -144,6 +144,22 @@ export async function startDemo(extra = []) {
 }
 
 /**
+ * The demo's tracker log at `base()` (the demo's URL): `hits(site)` (the
+ * tracker paths its stubs recorded for a site) and `reset()` (clears it).
+ */
+export function trackerLog(base) {
+  return {
+    async hits(site) {
+      const res = await fetch(`${base()}/_inspector/hits?site=${site}`);
+      return (await res.json()).hits.map((h) => h.path);
+    },
+    async reset() {
+      await fetch(`${base()}/_inspector/reset`, { method: "POST" });
+    },
+  };
+}
+
+/**
  * For a test file: starts the demo and a browser before its tests and stops
  * both after them. The returned object is filled in by then: `base` (the
  * demo's URL), `chrome`, `hits(site)` (the tracker paths the demo's stubs
@@ -151,17 +167,7 @@ export async function startDemo(extra = []) {
  */
 export function useDemo() {
   let demo;
-  const env = {
-    base: null,
-    chrome: null,
-    async hits(site) {
-      const res = await fetch(`${env.base}/_inspector/hits?site=${site}`);
-      return (await res.json()).hits.map((h) => h.path);
-    },
-    async reset() {
-      await fetch(`${env.base}/_inspector/reset`, { method: "POST" });
-    },
-  };
+  const env = { base: null, chrome: null, ...trackerLog(() => env.base) };
   before(async () => {
     demo = await startDemo();
     env.base = demo.base;

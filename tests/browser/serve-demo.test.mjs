@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { browser, cookies, root, spawnListening, startDemo } from "./harness.mjs";
+import { browser, cookies, root, spawnListening, startDemo, trackerLog } from "./harness.mjs";
 import { SITES, SIGNALS, runRow } from "./matrix-row.mjs";
 
 let demo;
@@ -42,17 +42,7 @@ before(async () => {
     ];
     const { child, url } = await spawnListening(bin, args, `consentry serve (${site})`, { stderr: "ignore" });
     proxies.push(child);
-    envs[site] = {
-      base: url,
-      chrome,
-      async hits(s) {
-        const res = await fetch(`${demo.base}/_inspector/hits?site=${s}`);
-        return (await res.json()).hits.map((h) => h.path);
-      },
-      async reset() {
-        await fetch(`${demo.base}/_inspector/reset`, { method: "POST" });
-      },
-    };
+    envs[site] = { base: url, chrome, ...trackerLog(() => demo.base) };
   }
 });
 

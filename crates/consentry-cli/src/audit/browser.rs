@@ -287,26 +287,7 @@ async fn drive(
         }
     });
 
-    let mut phase = Phase {
-        id,
-        title: id.title(),
-        pages: vec![opts.url.to_owned()],
-        choice: match id {
-            PhaseId::RejectAll => Some("reject-all"),
-            PhaseId::AcceptAll => Some("accept-all"),
-            PhaseId::Withdraw => Some("withdraw"),
-            _ => None,
-        },
-        choice_made: false,
-        requests: vec![],
-        cookies: vec![],
-        cookies_before_choice: vec![],
-        storage: vec![],
-        banner: None,
-        screenshot_png: None,
-        notes: vec![],
-        duration_ms: 0,
-    };
+    let mut phase = Phase::new(id, opts.url);
     let mut extras = PhaseExtras {
         page_lang: String::new(),
         browser: product,
@@ -321,10 +302,14 @@ async fn drive(
         eval_string(&page, "(document.getElementById('consentry-policy')||{}).textContent||''").await;
     extras.embedded_policy =
         read_embedded(&embedded).map(|p| (p, format!("{} (#consentry-policy)", opts.url)));
+    let loads_consentry = extras.embedded_policy.is_some()
+        || eval_string(&page, "String(!!document.querySelector('script[data-policy], #consentry-banner'))")
+            .await
+            == "true";
     phase.banner = find_banner(&page).await;
     // A page that runs Consentry needs no rule set; any other may carry
     // another tool's banner: give the rule set its detection retries.
-    if phase.banner.is_none() && opts.autoconsent && extras.embedded_policy.is_none() {
+    if phase.banner.is_none() && opts.autoconsent && !loads_consentry {
         wait_for(opts.settle, || lock(&ac).popup.is_some()).await;
         let popup = lock(&ac).popup.clone();
         if let Some(cmp) = popup {
@@ -385,9 +370,11 @@ async fn drive(
             }
             phase.screenshot_png = screenshot(&page).await;
             if phase.choice_made {
-                for link in same_site_links(&page, opts.pages).await {
-                    goto(&page, &link, &log, opts.settle).await?;
-                    phase.pages.push(link);
+                let links = same_site_links(&page, opts.pages).await;
+                for (i, link) in links.iter().enumerate() {
+                    eprintln!("    page {}/{}: {link}", i + 1, links.len());
+                    goto(&page, link, &log, opts.settle).await?;
+                    phase.pages.push(link.clone());
                 }
             }
         }
@@ -403,10 +390,17 @@ async fn drive(
     }
     phase.storage = storage(&page, classifier).await;
     phase.cookies = cookies(browser, opts.url, classifier, &log).await;
-    let _ = page.clone().close().await;
     req_task.abort();
     extra_task.abort();
     ac_task.abort();
+    // A static site's banner reads its ready policy from `data-policy`
+    // (or a server's layer serves it under its prefix): fetched now that
+    // nothing is recorded any more.
+    if extras.embedded_policy.is_none() && loads_consentry {
+        let (text, url) = fetch_policy(&page).await;
+        extras.embedded_policy = read_embedded(&text).map(|p| (p, url));
+    }
+    let _ = page.clone().close().await;
     let mut requests = std::mem::take(&mut lock(&log).requests);
     for r in &mut requests {
         r.class = classifier.request(&r.url);
@@ -464,19 +458,24 @@ async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Evaluates `expr` in the page; empty on an error, or after 10 s (a page
+/// stuck in a navigation may never answer).
 async fn eval_string(page: &Page, expr: &str) -> String {
-    match page.evaluate(expr).await {
-        Ok(v) => v.into_value::<String>().unwrap_or_default(),
-        Err(_) => String::new(),
+    match tokio::time::timeout(Duration::from_secs(10), page.evaluate(expr)).await {
+        Ok(Ok(v)) => v.into_value::<String>().unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
 /// Clicks the first element matching `selector`; false if there is none.
 async fn click(page: &Page, selector: &str) -> bool {
-    match page.find_element(selector).await {
-        Ok(el) => el.click().await.is_ok(),
-        Err(_) => false,
-    }
+    let attempt = async {
+        match page.find_element(selector).await {
+            Ok(el) => el.click().await.is_ok(),
+            Err(_) => false,
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), attempt).await.unwrap_or(false)
 }
 
 /// Makes the phase's choice: Consentry's first-layer buttons, else
@@ -576,6 +575,21 @@ fn read_embedded(text: &str) -> Option<consentry_core::Policy> {
         return consentry_core::ready::read(&v).ok().map(|r| r.policy);
     }
     consentry_core::Policy::from_json(text).ok()
+}
+
+/// The ready policy a static page's banner loads (`data-policy`), else
+/// `/consentry/policy.json`: its text and URL (empty if none).
+async fn fetch_policy(page: &Page) -> (String, String) {
+    let json = eval_string(
+        page,
+        "(async()=>{const s=document.querySelector('script[data-policy]');const urls=[];\
+         if(s)urls.push(new URL(s.dataset.policy,location.href).href);\
+         urls.push(new URL('/consentry/policy.json',location.href).href);\
+         for(const u of urls){try{const r=await fetch(u);if(r.ok)return JSON.stringify([await r.text(),u])}catch(e){}}\
+         return JSON.stringify(['',''])})()",
+    )
+    .await;
+    serde_json::from_str::<(String, String)>(&json).unwrap_or_default()
 }
 
 async fn find_banner(page: &Page) -> Option<Banner> {

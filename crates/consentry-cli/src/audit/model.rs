@@ -127,6 +127,32 @@ pub struct Phase {
     pub duration_ms: u64,
 }
 
+impl Phase {
+    /// A phase about to run on `url`, nothing recorded yet.
+    pub fn new(id: PhaseId, url: &str) -> Self {
+        Self {
+            id,
+            title: id.title(),
+            pages: vec![url.to_owned()],
+            choice: match id {
+                PhaseId::RejectAll => Some("reject-all"),
+                PhaseId::AcceptAll => Some("accept-all"),
+                PhaseId::Withdraw => Some("withdraw"),
+                _ => None,
+            },
+            choice_made: false,
+            requests: vec![],
+            cookies: vec![],
+            cookies_before_choice: vec![],
+            storage: vec![],
+            banner: None,
+            screenshot_png: None,
+            notes: vec![],
+            duration_ms: 0,
+        }
+    }
+}
+
 /// One request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Request {

@@ -513,20 +513,17 @@ mod tests {
     use super::*;
 
     fn phase(id: PhaseId) -> Phase {
-        Phase {
-            id,
-            title: id.title(),
-            pages: vec!["http://site.test/".into()],
-            choice: None,
-            choice_made: false,
-            requests: vec![],
-            cookies: vec![],
-            cookies_before_choice: vec![],
-            storage: vec![],
-            banner: None,
-            screenshot_png: None,
-            notes: vec![],
-            duration_ms: 0,
+        Phase::new(id, "http://site.test/")
+    }
+
+    fn banner(tool: &str, text: &str) -> Banner {
+        Banner {
+            tool: tool.into(),
+            text: text.into(),
+            accept: None,
+            reject: None,
+            links: vec![],
+            prechecked: vec![],
         }
     }
 
@@ -604,14 +601,12 @@ mod tests {
     #[test]
     fn a_small_faint_reject_button_is_not_as_easy_and_a_prechecked_box_fails() {
         let mut first = phase(PhaseId::FirstVisit);
+        let text = "We and our partners use cookies for analytics. You can refuse, and withdraw at any time.";
         first.banner = Some(Banner {
-            tool: "other".into(),
-            text: "We and our partners use cookies for analytics. You can refuse, and withdraw at any time."
-                .into(),
             accept: Some(button("Accept", 200.0, 12.0)),
             reject: Some(button("Reject", 60.0, 1.5)),
-            links: vec![],
             prechecked: vec!["analytics".into()],
+            ..banner("other", text)
         });
         let phases = [first];
         let v = evaluate(&Facts {
@@ -647,14 +642,7 @@ mod tests {
             t.get(Key::withdraw_notice)
         );
         let mut first = phase(PhaseId::FirstVisit);
-        first.banner = Some(Banner {
-            tool: "consentry".into(),
-            text: full,
-            accept: None,
-            reject: None,
-            links: vec![],
-            prechecked: vec![],
-        });
+        first.banner = Some(banner("consentry", &full));
         let phases = [first];
         let facts = Facts {
             phases: &phases,
@@ -667,14 +655,7 @@ mod tests {
         assert_eq!(status(&v, "first-layer-information"), Status::Pass);
         assert_eq!(status(&v, "gpc-well-known"), Status::Pass);
         let mut short = phase(PhaseId::FirstVisit);
-        short.banner = Some(Banner {
-            tool: "consentry".into(),
-            text: "We use cookies.".into(),
-            accept: None,
-            reject: None,
-            links: vec![],
-            prechecked: vec![],
-        });
+        short.banner = Some(banner("consentry", "We use cookies."));
         let phases = [short];
         let v = evaluate(&Facts {
             phases: &phases,
