@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use consentry_core::Policy;
 
-pub const USAGE: &str = "\
-  consentry policy check POLICY.json
+pub const USAGE: &str = "  consentry policy check POLICY.json
       validate a policy; errors name the JSON path (exit 1 on error)
   consentry policy build POLICY.json [--out PATH] [--lang fr,en | --lang all]
       write the ready policy the banner reads (validated, texts resolved, markup
