@@ -234,3 +234,46 @@ for (const site of SITES.filter((s) => s !== "kisslabs")) {
     await context.close();
   });
 }
+
+// The dialog's choices must never sit below the fold: on a phone and on a
+// laptop screen the list of categories scrolls, and "Accept all", "Reject
+// all", "Save" and "Close" stay in view (a footer that sticks to the
+// panel's bottom edge), clickable, wherever the list is scrolled to.
+for (const [width, height] of [[390, 844], [1280, 720]]) {
+  test(`the dialog's buttons stay in view and clickable at ${width}×${height}, however far its list is scrolled`, { timeout: 60000 }, async () => {
+    for (const site of ["redis", "mailjet"]) {
+      await demo.reset();
+      const context = await demo.chrome.newContext({ viewport: { width, height } });
+      const page = await context.newPage();
+      await page.goto(`${demo.base}/${site}/`, { waitUntil: "load" });
+      await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+      await page.click("#consentry-banner [data-consentry-action='preferences']");
+      await page.waitForSelector("#consentry-preferences:not([hidden])");
+      const inView = () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll("#consentry-preferences .consentry-dialog__actions button")].map((b) => {
+            const r = b.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return { label: b.textContent, visible: r.top >= 0 && r.bottom <= innerHeight && (hit === b || b.contains(hit)) };
+          }),
+        );
+      const panel = "#consentry-preferences .consentry-dialog__panel";
+      for (const where of ["top", "bottom"]) {
+        await page.$eval(panel, (p, where) => (p.scrollTop = where === "top" ? 0 : p.scrollHeight), where);
+        await page.waitForTimeout(50);
+        const buttons = await inView();
+        assert.equal(buttons.length, 4, `${site}: four actions`);
+        for (const b of buttons) assert.ok(b.visible, `${site} ${width}×${height}, list scrolled to the ${where}: "${b.label}" in view and not covered`);
+      }
+      if (width === 390) {
+        const scrolls = await page.$eval(panel, (p) => p.scrollHeight > p.clientHeight);
+        assert.ok(scrolls, `${site}: on a phone the list is longer than the screen (what this test is about)`);
+      }
+      // With the list scrolled to the top, the footer's "Save" still records the choice.
+      await page.$eval(panel, (p) => (p.scrollTop = 0));
+      await page.click("#consentry-preferences [data-consentry-action='save']");
+      await page.waitForFunction(() => window.consentry.get() && !window.consentry.get().needsBanner);
+      await context.close();
+    }
+  });
+}
