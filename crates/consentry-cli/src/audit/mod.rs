@@ -354,6 +354,32 @@ mod tests {
         assert_eq!((o.pages, o.fail_on), (2, Severity::Warning));
     }
 
+    proptest::proptest! {
+        /// `host` reads the host the way the WHATWG URL parser does, for
+        /// every http(s) URL it accepts (ASCII hosts; the audit compares
+        /// hosts the browser reports, already in that form).
+        #[test]
+        fn host_agrees_with_the_url_parser(
+            scheme in "https?",
+            user in proptest::option::of("[a-z]{1,5}@"),
+            // Labels start with a letter: all-digit ones are IPv4 numbers, which the parser rewrites.
+            hostname in "[a-zA-Z][a-zA-Z0-9-]{0,11}(\\.[a-zA-Z][a-zA-Z0-9-]{0,11}){0,3}",
+            port in proptest::option::of(1u16..),
+            rest in "(/[a-z0-9._~-]{0,8}){0,3}(\\?[a-z=&]{0,8})?(#[a-z]{0,5})?",
+        ) {
+            let url = format!(
+                "{scheme}://{}{hostname}{}{rest}",
+                user.unwrap_or_default(),
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            if let Ok(parsed) = url::Url::parse(&url) {
+                if let Some(expected) = parsed.host_str() {
+                    proptest::prop_assert_eq!(host(&url), expected.trim_end_matches('.'));
+                }
+            }
+        }
+    }
+
     #[test]
     fn hosts() {
         assert_eq!(host("http://127.0.0.1:8080/redis/"), "127.0.0.1");

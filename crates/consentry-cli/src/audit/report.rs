@@ -14,7 +14,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1b1f;background:#fafa
 main{max-width:1100px;margin:0 auto;padding:1.5rem}\
 h1{font-size:1.5rem}h2{margin-top:2.2rem;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;width:100%;margin:.6rem 0;font-size:13px}\
-th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top;word-break:break-all}\
+th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}.nowrap{white-space:nowrap}\
 th{background:#eee}.fail{color:#a1001f;font-weight:600}.pass{color:#1a6b1a}.na{color:#666}\
 .tracker{background:#fff0f0}.after{color:#555}code{font-size:12px}\
 img{max-width:100%;border:1px solid #ccc}.summary{font-size:1.1rem}\
@@ -61,7 +61,7 @@ pub fn html(r: &Report) -> String {
         let evidence: String = v.evidence.iter().map(|e| format!("<li>{}</li>", esc(e))).collect();
         let _ = write!(
             h,
-            "<tr id=\"rule-{id}\"><td><strong>{id}</strong><br>{title}</td><td class=\"{cls}\">{word}</td><td>{sev:?}</td>\
+            "<tr id=\"rule-{id}\"><td><strong>{id}</strong><br>{title}</td><td class=\"{cls} nowrap\">{word}</td><td class=\"nowrap\">{sev:?}</td>\
              <td><ul>{evidence}</ul></td><td>{reference}</td></tr>",
             id = v.rule,
             title = esc(v.title),
