@@ -1,4 +1,4 @@
-// One row of the decision matrix of SEED_SITES.md, run in a real browser
+// One row of the decision matrix of docs/demo-sites.md, run in a real browser
 // against a server that gates the five demo sites: a site × one signal (none,
 // DNT, GPC) through every scenario (first visit, accept all, reject all,
 // analytics only, withdraw after accept, consent from an older revision).

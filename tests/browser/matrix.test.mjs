@@ -1,4 +1,4 @@
-// The decision matrix of SEED_SITES.md in a real browser against the demo:
+// The decision matrix of docs/demo-sites.md in a real browser against the demo:
 // every site × {no signal, DNT, GPC} × {first visit, accept all, reject all,
 // analytics only, withdraw after accept, consent from an older revision}.
 // The rows themselves are in matrix-row.mjs (serve.test.mjs runs them behind

@@ -1,4 +1,4 @@
-//! Every row of the decision table in SEED_SITES.md, against the presets in
+//! Every row of the decision table in docs/demo-sites.md, against the presets in
 //! `www/policies/`, plus the "valid consent granting analytics" rows.
 
 use consentry_core::{Consent, ConsentId, Decision, Policy, Reason, Signals, decide};

@@ -1,4 +1,4 @@
-//! Every row of SEED_SITES.md, through the layer, on a page carrying every
+//! Every row of docs/demo-sites.md, through the layer, on a page carrying every
 //! kind of tag the seed sites have (nothing marked up for Consentry).
 
 mod common;
