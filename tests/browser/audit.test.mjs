@@ -191,8 +191,9 @@ CookieConsent.run({
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   try {
     const base = `http://127.0.0.1:${server.address().port}/`;
-    const { report, stderr } = await audit(base, "vanilla", ["--pages", "1"]);
+    const { code, report, stderr } = await audit(base, "vanilla", ["--pages", "1"]);
     valid(report);
+    assert.equal(code, 0, `no error-level rule fails: ${stderr}`);
     assert.equal(report.consent_tool, "cookieconsent3", stderr);
     assert.equal(report.policy, null, "no Consentry policy on this page");
     const phase = (id) => report.phases.find((p) => p.id === id);
@@ -209,6 +210,10 @@ CookieConsent.run({
     assert.equal(report.rules.find((v) => v.rule === "reject-on-first-layer").status, "pass");
     assert.equal(report.rules.find((v) => v.rule === "withdrawal-effective").status, "not-applicable");
     assert.ok(report.datasets.some((d) => d.name === "autoconsent" && d.licence === "MPL-2.0"));
+    // The modal has no privacy-policy link: a warning, which fails the run only when asked to.
+    assert.equal(report.rules.find((v) => v.rule === "privacy-policy-link").status, "fail");
+    const strict = await audit(base, "vanilla-strict", ["--only", "first-visit", "--fail-on", "warning"]);
+    assert.equal(strict.code, 1, "--fail-on warning: exit status 1");
   } finally {
     await new Promise((r) => server.close(r));
   }
