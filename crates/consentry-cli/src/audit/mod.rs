@@ -131,7 +131,8 @@ pub(crate) fn host(url: &str) -> String {
 
 /// The Chromium to drive: `--chrome`, `$CONSENTRY_CHROMIUM`, or the usual names on `PATH`.
 fn find_chrome(given: Option<PathBuf>) -> Result<PathBuf, String> {
-    if let Some(p) = given.or_else(|| std::env::var_os("CONSENTRY_CHROMIUM").map(PathBuf::from)) {
+    let from_env = std::env::var_os("CONSENTRY_CHROMIUM").filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(p) = given.or(from_env) {
         return if p.is_file() { Ok(p) } else { Err(format!("no browser at {}", p.display())) };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
