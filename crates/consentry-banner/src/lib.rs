@@ -30,7 +30,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use consentry_core::{Consent, ConsentId, Decision, Policy, Signals, consent_from_headers, decide};
+use consentry_core::{Consent, ConsentId, Decision, Policy, Signals, consent_from_cookie_string, decide};
 use wasm_bindgen::prelude::*;
 
 // The banner's allocator: a free-list allocator of a few hundred bytes
@@ -131,7 +131,7 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
         }
     };
     let signals = Signals::from_navigator(dnt.as_deref(), gpc);
-    let consent = consent_from_headers([cookies.as_bytes()], &policy.cookie().name);
+    let consent = consent_from_cookie_string(cookies, &policy.cookie().name);
     let decision = decide(&policy, consent.as_ref(), signals, now as u64);
     replace(Some(Banner { policy, consent, decision, signals }));
     STARTED
@@ -143,7 +143,7 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
 #[wasm_bindgen]
 pub fn language(available: &str, preferred: &str) -> String {
     fn split(s: &str) -> Vec<&str> {
-        s.split(',').map(str::trim).filter(|l| !l.is_empty()).collect()
+        s.split(',').map(str::trim_ascii).filter(|l| !l.is_empty()).collect()
     }
     let (available, preferred) = (split(available), split(preferred));
     let default = with(|b| b.policy.language().to_owned());
@@ -305,7 +305,7 @@ pub fn category_of(service: &str) -> String {
 #[wasm_bindgen(js_name = refusedCookies)]
 pub fn refused_cookies(cookies: &str) -> String {
     let names =
-        cookies.split(';').filter_map(|p| p.split('=').next()).map(str::trim).filter(|n| !n.is_empty());
+        cookies.split(';').filter_map(|p| p.split('=').next()).map(str::trim_ascii).filter(|n| !n.is_empty());
     with(|b| {
         let mut out = String::new();
         for name in b.decision.refused_cookies(&b.policy, names) {

@@ -265,36 +265,45 @@ fn trim(mut s: &[u8]) -> &[u8] {
 /// most restrictive one wins (fewest grants, then the oldest): a duplicate
 /// can never widen what the visitor granted. Stops looking after 64
 /// occurrences, so a request stuffed with copies costs a bounded amount.
-pub fn consent_from_headers<'h, I>(headers: I, name: &str) -> Option<Consent>
+pub fn consent_from_headers<'h, I>(headers: I, name: &'h str) -> Option<Consent>
 where
     I: IntoIterator<Item = &'h [u8]>,
 {
+    most_restrictive(headers.into_iter().flat_map(|h| cookie_values(h, name)))
+}
+
+/// [`consent_from_headers`] for a cookie string already known to be text,
+/// such as `document.cookie` in the browser banner (which so carries no
+/// UTF-8 validation code).
+pub fn consent_from_cookie_string(cookies: &str, name: &str) -> Option<Consent> {
+    let values = cookies.split(';').filter_map(move |pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k.trim_matches([' ', '\t']) == name).then(|| v.trim_matches([' ', '\t']))
+    });
+    most_restrictive(values)
+}
+
+/// The rule of [`consent_from_headers`] over the cookie's values.
+fn most_restrictive<'v>(values: impl Iterator<Item = &'v str>) -> Option<Consent> {
     let mut best: Option<Consent> = None;
-    let mut seen = 0usize;
-    for header in headers {
-        for value in cookie_values(header, name) {
-            seen += 1;
-            if seen > 64 {
-                return best;
-            }
-            let Ok(c) = Consent::decode(value) else { continue };
-            best = match best {
-                None => Some(c),
-                Some(b) => {
-                    let keep_b = (b.granted.len(), b.given_at) <= (c.granted.len(), c.given_at)
-                        && b.granted.iter().all(|g| c.grants(g));
-                    if keep_b {
-                        Some(b)
-                    } else if c.granted.iter().all(|g| b.grants(g)) {
-                        Some(c)
-                    } else {
-                        // Disjoint grants: keep only what both agree on.
-                        let common: Vec<String> = b.granted.iter().filter(|g| c.grants(g)).cloned().collect();
-                        Some(Consent { granted: common, ..b })
-                    }
+    for value in values.take(64) {
+        let Ok(c) = Consent::decode(value) else { continue };
+        best = match best {
+            None => Some(c),
+            Some(b) => {
+                let keep_b = (b.granted.len(), b.given_at) <= (c.granted.len(), c.given_at)
+                    && b.granted.iter().all(|g| c.grants(g));
+                if keep_b {
+                    Some(b)
+                } else if c.granted.iter().all(|g| b.grants(g)) {
+                    Some(c)
+                } else {
+                    // Disjoint grants: keep only what both agree on.
+                    let common: Vec<String> = b.granted.iter().filter(|g| c.grants(g)).cloned().collect();
+                    Some(Consent { granted: common, ..b })
                 }
-            };
-        }
+            }
+        };
     }
     best
 }

@@ -58,7 +58,10 @@ pub mod render;
 mod signals;
 pub mod texts;
 
-pub use consent::{Consent, ConsentId, DecodeError, MAX_COOKIE_LEN, consent_from_headers, cookie_values};
+pub use consent::{
+    Consent, ConsentId, DecodeError, MAX_COOKIE_LEN, consent_from_cookie_string, consent_from_headers,
+    cookie_values,
+};
 pub use decision::{CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide};
 pub use error::{PolicyError, Problem};
 pub use pattern::Glob;

@@ -294,7 +294,7 @@ impl<'p> ResolvedTexts<'p> {
 /// ```
 pub fn negotiate<'a>(available: &[&'a str], preferred: &[&str], default: &'a str) -> &'a str {
     for want in preferred {
-        let want = want.trim();
+        let want = want.trim_ascii();
         if want.is_empty() {
             continue;
         }

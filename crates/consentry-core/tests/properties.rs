@@ -1,6 +1,8 @@
 //! Property tests for the codecs: round trip, never panic, never widen a grant.
 
-use consentry_core::{Consent, ConsentId, Policy, Signals, consent_from_headers, decide};
+use consentry_core::{
+    Consent, ConsentId, Policy, Signals, consent_from_cookie_string, consent_from_headers, decide,
+};
 use proptest::prelude::*;
 
 fn policy() -> Policy {
@@ -39,6 +41,29 @@ proptest! {
     #[test]
     fn arbitrary_cookie_headers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         let _ = consent_from_headers([bytes.as_slice()], "consentry");
+    }
+
+    /// The banner reads `document.cookie` with `consent_from_cookie_string`,
+    /// the server reads `Cookie` headers with `consent_from_headers`: for any
+    /// text, with copies of real consent cookies mixed in, they find the same.
+    #[test]
+    fn the_cookie_string_reader_agrees_with_the_header_reader(
+        pieces in prop::collection::vec(
+            prop_oneof![
+                consent_strategy().prop_map(|c| format!("consentry={}", c.encode())),
+                consent_strategy().prop_map(|c| format!(" consentry = {} ", c.encode())),
+                "[ -~]{0,30}",
+                ".{0,12}",
+            ],
+            0..8,
+        ),
+        sep in prop_oneof![Just(";"), Just("; "), Just(" ;\t")],
+    ) {
+        let cookies = pieces.join(sep);
+        prop_assert_eq!(
+            consent_from_cookie_string(&cookies, "consentry"),
+            consent_from_headers([cookies.as_bytes()], "consentry")
+        );
     }
 
     #[test]
