@@ -101,14 +101,15 @@ async function freePort() {
 
 /**
  * Spawns `bin` with `args` and resolves with the URL it prints as
- * `listening on http://…` (and the child), or rejects after 20 s.
+ * `listening on http://…` (or as the first group of `started`), and the
+ * child; rejects after 20 s.
  */
-export async function spawnListening(bin, args, name, { stderr = "inherit" } = {}) {
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", stderr] });
+export async function spawnListening(bin, args, name, { stderr = "inherit", cwd, started = /listening on (http:\/\/\S+)/ } = {}) {
+  const child = spawn(bin, args, { cwd, stdio: ["ignore", "pipe", stderr] });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 20000);
     child.stdout.on("data", (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/);
+      const m = String(d).match(started);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -127,20 +128,13 @@ export async function startDemo(extra = []) {
   if (!fs.existsSync(bin)) throw new Error(`build the demo first (cargo build -p consentry-demo): ${bin}`);
   const port = await freePort();
   const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consentry-demo-")), "receipts.db");
-  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db, ...extra], {
+  const args = ["--addr", `127.0.0.1:${port}`, "--assets", path.join(root, "www", "dist"), "--db", db, ...extra];
+  // "serving the five demo sites [WITHOUT ConsentLayer] on http://127.0.0.1:PORT/ …"
+  const { child, url } = await spawnListening(bin, args, "the demo", {
     cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
+    started: /serving the five demo sites.*? on (http:\/\/[^/\s]+)/,
   });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("demo did not start")), 20000);
-    child.stdout.on("data", (d) => {
-      if (String(d).includes("serving the five")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGINT") };
+  return { base: url, stop: () => child.kill("SIGINT") };
 }
 
 /**

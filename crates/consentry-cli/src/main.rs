@@ -156,13 +156,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// A command line written as one string, split at white space (for tests).
+#[cfg(test)]
+pub(crate) fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn help_is_asked_for_anywhere_and_names_the_subcommand() {
-        let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        let args = words;
         assert_eq!(help(&args("serve --policy p.json")), None);
         assert!(help(&args("serve --help")).is_some_and(|h| h.contains("--upstream URL")));
         assert!(help(&args("policy build -h")).is_some_and(|h| h.contains("policy build POLICY.json")));

@@ -552,9 +552,7 @@ fn page(status: StatusCode, text: &str) -> Response<ProxyBody> {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_owned).collect()
-    }
+    use crate::words as args;
 
     #[test]
     fn bad_arguments_get_one_clear_line() {

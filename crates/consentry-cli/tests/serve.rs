@@ -197,6 +197,15 @@ impl Reply {
 }
 
 /// One HTTP/1.1 GET over a fresh connection; a chunked body is decoded.
+/// A connection to `addr` that has sent `request` as is (10 s read timeout),
+/// for the tests that read the raw bytes coming back.
+fn raw(addr: &str, request: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(request).unwrap_or_else(|e| panic!("{e}"));
+    s
+}
+
 fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     exchange(addr, "GET", path, headers, "")
 }
@@ -347,13 +356,11 @@ fn bad_invocations_say_what_to_fix_in_one_line() {
 fn a_websocket_upgrade_is_tunnelled_both_ways() {
     let up = upstream();
     let proxy = serve("ws", &["--upstream", &format!("http://127.0.0.1:{up}")]);
-    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
-    s.write_all(
+    let mut s = raw(
+        &proxy.addr,
         b"GET /ws HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
           Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let mut reader = BufReader::new(s.try_clone().unwrap_or_else(|e| panic!("{e}")));
     let mut status = String::new();
     reader.read_line(&mut status).unwrap_or_else(|e| panic!("{e}"));
@@ -379,12 +386,10 @@ fn a_websocket_upgrade_is_tunnelled_both_ways() {
 fn an_upstream_that_hangs_up_mid_page_ends_the_visitors_response_too() {
     let up = upstream();
     let proxy = serve("cut", &["--upstream", &format!("http://127.0.0.1:{up}")]);
-    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
-    s.write_all(
+    let mut s = raw(
+        &proxy.addr,
         b"GET /truncated HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let mut raw = Vec::new();
     // Ends (the proxy closes the connection) rather than waiting forever.
     let _ = s.read_to_end(&mut raw);

@@ -21,7 +21,6 @@ use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::page::{Page, ScreenshotParams};
 use futures::StreamExt;
 
-use super::classify::Classifier;
 use super::model::{Banner, Cookie, Phase, PhaseId, Request, Storage};
 
 /// DuckDuckGo's autoconsent content script and rules (MPL-2.0, unmodified; data/DATASETS.md).
@@ -84,11 +83,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs one phase from a fresh profile.
-pub async fn run_phase(
-    id: PhaseId,
-    opts: &PhaseOptions<'_>,
-    classifier: &Classifier,
-) -> Result<(Phase, PhaseExtras), String> {
+pub async fn run_phase(id: PhaseId, opts: &PhaseOptions<'_>) -> Result<(Phase, PhaseExtras), String> {
     let started = Instant::now();
     let profile = fresh_profile(id)?;
     let config = BrowserConfig::builder()
@@ -127,7 +122,7 @@ pub async fn run_phase(
         // the stream ends when the connection closes.
         while handler.next().await.is_some() {}
     });
-    let result = drive(&browser, id, opts, classifier, started).await;
+    let result = drive(&browser, id, opts, started).await;
     if browser.close().await.is_err() {
         let _ = browser.kill().await;
     }
@@ -157,7 +152,6 @@ async fn drive(
     browser: &Browser,
     id: PhaseId,
     opts: &PhaseOptions<'_>,
-    classifier: &Classifier,
     started: Instant,
 ) -> Result<(Phase, PhaseExtras), String> {
     let cdp = |what: &'static str| move |e: chromiumoxide::error::CdpError| format!("{what}: {e}");
@@ -194,20 +188,17 @@ async fn drive(
     let extra_log = Arc::clone(&log);
     let extra_task = tokio::spawn(async move {
         while let Some(ev) = extra.next().await {
-            let lines: Vec<String> = ev
+            // Several `Set-Cookie` headers arrive as one value, joined by newlines.
+            let names: Vec<String> = ev
                 .headers
                 .inner()
                 .as_object()
                 .into_iter()
                 .flatten()
                 .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-                .flat_map(|(_, v)| {
-                    v.as_str().unwrap_or("").split('\n').map(str::to_owned).collect::<Vec<_>>()
-                })
-                .collect();
-            let names: Vec<String> = lines
-                .iter()
-                .filter_map(|l| l.split_once('=').map(|(n, _)| n.trim().to_owned()))
+                .filter_map(|(_, v)| v.as_str())
+                .flat_map(|v| v.split('\n'))
+                .filter_map(|line| line.split_once('=').map(|(n, _)| n.trim().to_owned()))
                 .filter(|n| !n.is_empty())
                 .collect();
             if names.is_empty() {
@@ -313,19 +304,16 @@ async fn drive(
         wait_for(opts.settle, || lock(&ac).popup.is_some()).await;
         let popup = lock(&ac).popup.clone();
         if let Some(cmp) = popup {
-            phase.banner = find_banner(&page).await.or_else(|| {
-                Some(Banner {
-                    tool: cmp.clone(),
-                    text: String::new(),
-                    accept: None,
-                    reject: None,
-                    links: vec![],
-                    prechecked: vec![],
-                })
+            // The rule set's name for it; its text and buttons when our reader knows its markup.
+            let found = find_banner(&page).await.unwrap_or_else(|| Banner {
+                tool: String::new(),
+                text: String::new(),
+                accept: None,
+                reject: None,
+                links: vec![],
+                prechecked: vec![],
             });
-            if let Some(b) = phase.banner.as_mut() {
-                b.tool = cmp;
-            }
+            phase.banner = Some(Banner { tool: cmp, ..found });
         }
     }
     extras.cmp = {
@@ -338,14 +326,14 @@ async fn drive(
             phase.screenshot_png = screenshot(&page).await;
         }
         PhaseId::RejectAll | PhaseId::AcceptAll | PhaseId::Withdraw => {
-            phase.cookies_before_choice = cookies(browser, opts.url, classifier, &log).await;
+            phase.cookies_before_choice = cookies(browser, opts.url, &log).await;
             let accept = id != PhaseId::RejectAll;
             if id == PhaseId::Withdraw {
                 // Accept first; the withdrawal is the phase's choice.
                 if choose(&page, true, &ac, opts.settle).await {
                     settle(&log, opts.settle).await;
                     lock(&log).choice_at = Some(Instant::now());
-                    phase.choice_made = withdraw(&page, opts.settle).await;
+                    phase.choice_made = withdraw(&page).await;
                     if phase.choice_made {
                         settle(&log, opts.settle).await;
                         goto_reload(&page, &log, opts.settle).await?;
@@ -388,8 +376,8 @@ async fn drive(
         .await;
         extras.gpc_well_known = Some(said == "true");
     }
-    phase.storage = storage(&page, classifier).await;
-    phase.cookies = cookies(browser, opts.url, classifier, &log).await;
+    phase.storage = storage(&page).await;
+    phase.cookies = cookies(browser, opts.url, &log).await;
     req_task.abort();
     extra_task.abort();
     ac_task.abort();
@@ -401,31 +389,32 @@ async fn drive(
         extras.embedded_policy = read_embedded(&text).map(|p| (p, url));
     }
     let _ = page.clone().close().await;
-    let mut requests = std::mem::take(&mut lock(&log).requests);
-    for r in &mut requests {
-        r.class = classifier.request(&r.url);
-    }
-    phase.requests = requests;
+    phase.requests = std::mem::take(&mut lock(&log).requests);
     phase.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok((phase, extras))
 }
 
 /// Navigates and waits for the page to settle.
 async fn goto(page: &Page, url: &str, log: &Arc<Mutex<Log>>, limit: Duration) -> Result<(), String> {
-    match tokio::time::timeout(Duration::from_secs(45), page.goto(url)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(format!("cannot load {url}: {e}")),
-        Err(_) => return Err(format!("{url} did not load within 45 s")),
-    }
-    settle(log, limit).await;
-    Ok(())
+    loaded(page.goto(url), &format!("load {url}"), log, limit).await
 }
 
 async fn goto_reload(page: &Page, log: &Arc<Mutex<Log>>, limit: Duration) -> Result<(), String> {
-    match tokio::time::timeout(Duration::from_secs(45), page.reload()).await {
+    loaded(page.reload(), "reload", log, limit).await
+}
+
+/// Waits for a navigation (at most 45 s: chromiumoxide's own wait is
+/// fixed), then for the page to settle.
+async fn loaded<T>(
+    navigation: impl std::future::Future<Output = Result<T, chromiumoxide::error::CdpError>>,
+    what: &str,
+    log: &Arc<Mutex<Log>>,
+    limit: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(45), navigation).await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(format!("cannot reload: {e}")),
-        Err(_) => return Err("the reload did not finish within 45 s".into()),
+        Ok(Err(e)) => return Err(format!("cannot {what}: {e}")),
+        Err(_) => return Err(format!("cannot {what}: no answer within 45 s")),
     }
     settle(log, limit).await;
     Ok(())
@@ -503,11 +492,11 @@ async fn choose(page: &Page, accept: bool, ac: &Arc<Mutex<AutoconsentState>>, li
 
 /// Consentry's withdrawal as a visitor does it: the settings button, then
 /// "reject all" in the dialog.
-async fn withdraw(page: &Page, limit: Duration) -> bool {
+async fn withdraw(page: &Page) -> bool {
     if !click(page, "[data-consentry='preferences']").await {
         return false;
     }
-    wait_for(limit, || true).await;
+    // The dialog opens (and moves focus) before its buttons take clicks.
     tokio::time::sleep(Duration::from_millis(200)).await;
     click(page, "#consentry-preferences [data-consentry-action='reject-all']").await
 }
@@ -614,7 +603,7 @@ async fn same_site_links(page: &Page, n: usize) -> Vec<String> {
     links
 }
 
-async fn storage(page: &Page, classifier: &Classifier) -> Vec<Storage> {
+async fn storage(page: &Page) -> Vec<Storage> {
     let json = eval_string(
         page,
         "JSON.stringify({local:(()=>{try{return Object.keys(localStorage)}catch(e){return []}})(),\
@@ -629,20 +618,12 @@ async fn storage(page: &Page, classifier: &Classifier) -> Vec<Storage> {
     let keys: Keys = serde_json::from_str(&json).unwrap_or_default();
     let mut out = Vec::new();
     for (area, list) in [("local", keys.local), ("session", keys.session)] {
-        for key in list {
-            let class = classifier.cookie(&key);
-            out.push(Storage { area, key, class });
-        }
+        out.extend(list.into_iter().map(|key| Storage { area, key, class: None }));
     }
     out
 }
 
-async fn cookies(
-    browser: &Browser,
-    url: &str,
-    classifier: &Classifier,
-    log: &Arc<Mutex<Log>>,
-) -> Vec<Cookie> {
+async fn cookies(browser: &Browser, url: &str, log: &Arc<Mutex<Log>>) -> Vec<Cookie> {
     let site = super::host(url);
     let set_by = lock(log).set_by.clone();
     let mut out: Vec<Cookie> = browser
@@ -652,11 +633,9 @@ async fn cookies(
         .into_iter()
         .map(|c| {
             let domain = c.domain.trim_start_matches('.').to_ascii_lowercase();
-            let third_party = !(site == domain
-                || site.ends_with(&format!(".{domain}"))
-                || domain.ends_with(&format!(".{site}")));
+            let third_party = !(super::within(&site, &domain) || super::within(&domain, &site));
             Cookie {
-                class: classifier.cookie(&c.name),
+                class: None,
                 set_by: set_by.get(&c.name).cloned().unwrap_or_else(|| "script".into()),
                 expires: (!c.session).then_some(c.expires),
                 name: c.name,

@@ -92,13 +92,11 @@ impl Classifier {
         if host.is_empty() {
             return None;
         }
-        self.domains.iter().find(|d| host == d.domain || host.ends_with(&format!(".{}", d.domain))).map(|d| {
-            Class {
-                category: d.category.clone(),
-                service: Some(d.entity.clone()),
-                source: "tracker-domains",
-                essential: !TPW_CONSENT.contains(&d.category.as_str()),
-            }
+        self.domains.iter().find(|d| super::within(&host, &d.domain)).map(|d| Class {
+            category: d.category.clone(),
+            service: Some(d.entity.clone()),
+            source: "tracker-domains",
+            essential: !TPW_CONSENT.contains(&d.category.as_str()),
         })
     }
 

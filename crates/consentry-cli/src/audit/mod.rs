@@ -129,6 +129,11 @@ pub(crate) fn host(url: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Whether `host` is `domain` or one of its subdomains (both lower case).
+pub(crate) fn within(host: &str, domain: &str) -> bool {
+    host.strip_suffix(domain).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+}
+
 /// The Chromium to drive: `--chrome`, `$CONSENTRY_CHROMIUM`, or the usual names on `PATH`.
 fn find_chrome(given: Option<PathBuf>) -> Result<PathBuf, String> {
     let from_env = std::env::var_os("CONSENTRY_CHROMIUM").filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -223,7 +228,7 @@ async fn audit(
     let started = Instant::now();
     let started_at = now_unix();
     let has_texts = policy.is_some();
-    let mut classifier = classify::Classifier::new(policy)?;
+    let mut policy = policy;
     let opts = browser::PhaseOptions {
         chrome,
         url: &o.url,
@@ -238,7 +243,7 @@ async fn audit(
     let mut tool = None;
     for (i, &id) in o.only.iter().enumerate() {
         eprintln!("consentry audit: phase {}/{}: {} …", i + 1, o.only.len(), id.title());
-        let (phase, extras) = browser::run_phase(id, &opts, &classifier).await?;
+        let (phase, extras) = browser::run_phase(id, &opts).await?;
         eprintln!(
             "  {} requests, {} cookies, {} storage keys, banner: {}{} ({:.1} s)",
             phase.requests.len(),
@@ -263,20 +268,19 @@ async fn audit(
         if tool.is_none() {
             tool = phase.banner.as_ref().map(|b| b.tool.clone()).or(extras.cmp);
         }
-        // Without --policy, a Consentry site's embedded policy classifies from the next phase on.
-        if classifier.policy().is_none() {
+        // Without --policy, the policy a Consentry page embeds (or its banner loads).
+        if policy.is_none() {
             if let Some((p, location)) = extras.embedded_policy {
                 policy_source = Some(PolicySource { source: "site", location, revision: p.revision() });
-                classifier = classify::Classifier::new(Some(p))?;
-                for ph in &mut phases {
-                    reclassify(ph, &classifier);
-                }
+                policy = Some(p);
             }
         }
         phases.push(phase);
     }
+    // Classified once, when the policy is known: the phases record, this names.
+    let classifier = classify::Classifier::new(policy)?;
     for ph in &mut phases {
-        reclassify(ph, &classifier);
+        classify_phase(ph, &classifier);
     }
     let verdicts = rules::evaluate(&rules::Facts {
         phases: &phases,
@@ -320,8 +324,8 @@ async fn audit(
     })
 }
 
-/// Classifies a phase's records again (once the policy is known).
-fn reclassify(phase: &mut model::Phase, c: &classify::Classifier) {
+/// Classifies what a phase recorded.
+fn classify_phase(phase: &mut model::Phase, c: &classify::Classifier) {
     for r in &mut phase.requests {
         r.class = c.request(&r.url);
     }
@@ -337,9 +341,7 @@ fn reclassify(phase: &mut model::Phase, c: &classify::Classifier) {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_owned).collect()
-    }
+    use crate::words as args;
 
     #[test]
     fn arguments_are_checked_with_one_clear_line() {
@@ -379,6 +381,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_host_is_within_its_domain_and_its_parents_only() {
+        assert!(within("www.google-analytics.com", "google-analytics.com"));
+        assert!(within("google-analytics.com", "google-analytics.com"));
+        assert!(!within("evilgoogle-analytics.com", "google-analytics.com"));
+        assert!(!within("google-analytics.com", "www.google-analytics.com"));
     }
 
     #[test]

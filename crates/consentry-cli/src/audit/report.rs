@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Phase, Report, Status};
+use super::model::{Button, Class, Phase, Report, Status};
 
 fn esc(s: &str) -> String {
     consentry_core::render::escape_html(s)
@@ -82,6 +82,21 @@ pub fn html(r: &Report) -> String {
     h
 }
 
+/// A button as the report states it.
+fn button(b: Option<&Button>) -> String {
+    b.map_or("none".into(), |x| {
+        format!("\"{}\" {:.0}×{:.0} px, contrast {:.2}:1", esc(&x.label), x.width, x.height, x.contrast)
+    })
+}
+
+/// A classification as the report states it (empty when not a tracker's).
+fn class(c: Option<&Class>) -> String {
+    c.map_or(String::new(), |c| {
+        let service = c.service.as_deref().map(|s| format!(": {}", esc(s))).unwrap_or_default();
+        format!("{}{service} ({})", esc(&c.category), c.source)
+    })
+}
+
 fn phase(h: &mut String, p: &Phase) {
     let _ = write!(
         h,
@@ -111,20 +126,8 @@ fn phase(h: &mut String, p: &Phase) {
                 "<details><summary>Banner ({tool}): first-layer text</summary><p>{text}</p><p>Accept: {a}; reject: {r}; links: {links}; switched on before a choice: {pre}</p></details>",
                 tool = esc(&b.tool),
                 text = esc(&b.text),
-                a = b.accept.as_ref().map_or("none".into(), |x| format!(
-                    "\"{}\" {:.0}×{:.0} px, contrast {:.2}:1",
-                    esc(&x.label),
-                    x.width,
-                    x.height,
-                    x.contrast
-                )),
-                r = b.reject.as_ref().map_or("none".into(), |x| format!(
-                    "\"{}\" {:.0}×{:.0} px, contrast {:.2}:1",
-                    esc(&x.label),
-                    x.width,
-                    x.height,
-                    x.contrast
-                )),
+                a = button(b.accept.as_ref()),
+                r = button(b.reject.as_ref()),
                 links = if b.links.is_empty() {
                     "none".to_owned()
                 } else {
@@ -161,12 +164,7 @@ fn phase(h: &mut String, p: &Phase) {
             after = if r.after_choice { " <span class=\"after\">(after choice)</span>" } else { "" },
             ty = esc(&r.resource_type),
             url = esc(&r.url),
-            class = r.class.as_ref().map_or(String::new(), |c| format!(
-                "{}{} ({})",
-                esc(&c.category),
-                c.service.as_deref().map(|s| format!(": {}", esc(s))).unwrap_or_default(),
-                c.source
-            )),
+            class = class(r.class.as_ref()),
             sets = esc(&r.set_cookies.join(", ")),
         );
     }
@@ -183,12 +181,7 @@ fn phase(h: &mut String, p: &Phase) {
             exp = c.expires.map_or("session".to_owned(), |e| format!("{e:.0}")),
             party = if c.third_party { "third" } else { "first" },
             by = esc(&c.set_by),
-            class = c.class.as_ref().map_or(String::new(), |k| format!(
-                "{}{} ({})",
-                esc(&k.category),
-                k.service.as_deref().map(|s| format!(": {}", esc(s))).unwrap_or_default(),
-                k.source
-            )),
+            class = class(c.class.as_ref()),
         );
     }
     h.push_str("</tbody></table></details>");

@@ -555,6 +555,17 @@ mod tests {
         }
     }
 
+    /// The verdicts for an English page, with no policy and no gpc.json answer.
+    fn without_policy(phases: &[Phase]) -> Vec<Verdict> {
+        evaluate(&Facts {
+            phases,
+            policy: None,
+            policy_texts: true,
+            page_lang: "en".into(),
+            gpc_well_known: None,
+        })
+    }
+
     fn status(v: &[Verdict], id: &str) -> Status {
         v.iter().find(|v| v.rule == id).map(|v| v.status).unwrap_or(Status::NotApplicable)
     }
@@ -564,13 +575,7 @@ mod tests {
         let mut first = phase(PhaseId::FirstVisit);
         first.requests.push(ga_request(false));
         let phases = [first];
-        let v = evaluate(&Facts {
-            phases: &phases,
-            policy: None,
-            policy_texts: true,
-            page_lang: "en".into(),
-            gpc_well_known: None,
-        });
+        let v = without_policy(&phases);
         let before =
             v.iter().find(|v| v.rule == "no-tracking-before-choice").map(|v| (v.status, v.evidence.clone()));
         let (before_status, evidence) = before.unwrap_or((Status::Pass, vec![]));
@@ -583,17 +588,10 @@ mod tests {
     #[test]
     fn trackers_after_reject_fail_but_those_before_the_click_count_as_before() {
         let mut reject = phase(PhaseId::RejectAll);
-        reject.choice = Some("reject-all");
         reject.choice_made = true;
         reject.requests.push(ga_request(false));
         let phases = [phase(PhaseId::FirstVisit), reject];
-        let v = evaluate(&Facts {
-            phases: &phases,
-            policy: None,
-            policy_texts: true,
-            page_lang: "en".into(),
-            gpc_well_known: None,
-        });
+        let v = without_policy(&phases);
         assert_eq!(status(&v, "nothing-after-reject"), Status::Pass);
         assert_eq!(status(&v, "no-tracking-before-choice"), Status::Fail);
     }
@@ -609,13 +607,7 @@ mod tests {
             ..banner("other", text)
         });
         let phases = [first];
-        let v = evaluate(&Facts {
-            phases: &phases,
-            policy: None,
-            policy_texts: true,
-            page_lang: "en".into(),
-            gpc_well_known: None,
-        });
+        let v = without_policy(&phases);
         assert_eq!(status(&v, "reject-as-easy-as-accept"), Status::Fail);
         assert_eq!(status(&v, "nothing-prechecked"), Status::Fail);
         assert_eq!(status(&v, "reject-on-first-layer"), Status::Pass);
@@ -671,13 +663,7 @@ mod tests {
     #[test]
     fn every_rule_gets_exactly_one_verdict() {
         let phases: Vec<Phase> = PhaseId::ALL.iter().map(|&id| phase(id)).collect();
-        let v = evaluate(&Facts {
-            phases: &phases,
-            policy: None,
-            policy_texts: true,
-            page_lang: "en".into(),
-            gpc_well_known: None,
-        });
+        let v = without_policy(&phases);
         let ids: Vec<&str> = v.iter().map(|v| v.rule).collect();
         let all: Vec<&str> = RULES.iter().map(|r| r.id).collect();
         assert_eq!(ids, all);
