@@ -4,6 +4,19 @@
 export interface PolicyCategory {
   id: string;
   required?: boolean;
+  /** An opt-out of sale/sharing ("Do Not Sell or Share", Sec-GPC under opt-out) turns it off; "advertising" always is. */
+  sale_sharing?: boolean;
+}
+
+/** A consent model. */
+export type ConsentModel = "opt-in" | "opt-out" | "notice" | "none";
+
+/** Which model applies where: first matching rule wins; `default` elsewhere and when the region is unknown. */
+export interface PolicyRegions {
+  /** `where`: ISO 3166-1 countries ("FR"), ISO 3166-2 subdivisions ("US-CA") or groups ("EEA", "EU", "UK", "US-OPT-OUT"). */
+  rules?: { where: string[]; model: ConsentModel }[];
+  /** Default "opt-in". */
+  default?: ConsentModel;
 }
 
 /** A service gated by one category. */
@@ -36,6 +49,14 @@ export interface PolicyTexts {
   privacy_policy_label?: string;
   embed_notice?: string;
   embed_load?: string;
+  optout_title?: string;
+  optout_description?: string;
+  do_not_sell?: string;
+  optout_done?: string;
+  signal_optout_notice?: string;
+  notice_title?: string;
+  notice_description?: string;
+  acknowledge?: string;
   privacy_policy_url?: string;
   categories?: Record<string, { title?: string; description?: string }>;
 }
@@ -48,6 +69,7 @@ export interface Policy {
   categories: PolicyCategory[];
   services?: PolicyService[];
   consent_endpoint?: string;
+  regions?: PolicyRegions;
   texts?: Record<string, PolicyTexts>;
 }
 
@@ -61,8 +83,14 @@ export interface ConsentState {
   /** The consent (receipt) id, or null. */
   id: string | null;
   needsBanner: boolean;
-  /** Why: "consented", "no-consent", "dnt", "gpc", "expired", "revision-changed", ... */
+  /** Why: "consented", "no-consent", "dnt", "gpc", "expired", "revision-changed", "not-opted-out", "notice", "not-required", ... */
   reason: string;
+  /** The consent model applied: "opt-in" (ask first), "opt-out" (runs until the visitor opts out of sale/sharing), "notice", "none". */
+  model: ConsentModel;
+  /** Where the server says the visitor is (ISO 3166 code such as "US-CA"), or null when it does not know. */
+  region: string | null;
+  /** How the server found the region: "header" (a CDN header it trusts), "geoip", or "unknown". */
+  source: "header" | "geoip" | "unknown";
 }
 
 export interface InitOptions {
@@ -81,6 +109,8 @@ export function hide(): void | Promise<void>;
 export function set(choice: Record<string, boolean>): void | Promise<void>;
 export function acceptAll(): void | Promise<void>;
 export function rejectAll(): void | Promise<void>;
+/** "Do Not Sell or Share My Personal Information": turns off the sale/sharing categories, keeps the rest. */
+export function optOutOfSale(): void | Promise<void>;
 export function reset(): void | Promise<void>;
 /** Subscribes to changes; returns the unsubscribe function. */
 export function onChange(callback: (state: ConsentState) => void): () => void;
@@ -94,6 +124,7 @@ declare const consentry: {
   set: typeof set;
   acceptAll: typeof acceptAll;
   rejectAll: typeof rejectAll;
+  optOutOfSale: typeof optOutOfSale;
   reset: typeof reset;
   onChange: typeof onChange;
 };

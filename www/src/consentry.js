@@ -20,6 +20,8 @@ const READY = "consentry-ready/1";
 const BANNER = "consentry-banner";
 const DIALOG = "consentry-preferences";
 const SETTINGS = ".consentry-settings";
+const OPTOUT = ".consentry-optout";
+const STATUS = ".consentry-status";
 
 // The rules module's glue is bundled into this file (statically imported,
 // so the bundler drops what the page layer never calls); the wasm and the
@@ -73,10 +75,17 @@ let ready = false;
 
 const rules = () => JSON.parse(wasm.state());
 function publicState(s) {
-  const { categories, services, revision, needsBanner, reason, id, date } = s;
+  const { categories, services, revision, needsBanner, reason, id, date, model } = s;
   const iso = date === null ? null : new Date(date * 1000).toISOString();
-  return { categories, services, revision, needsBanner, reason, id, date: iso };
+  const [region = null, source = "unknown"] = where;
+  return { categories, services, revision, needsBanner, reason, id, date: iso, model, region, source };
 }
+
+// Where the server says the visitor is: <meta name="consentry-region"
+// content="<region> <source> <model>">, written by ConsentLayer when it
+// knows; else nothing, and the policy's default model applies.
+let where = [];
+const readWhere = () => (where = ($("meta[name='consentry-region']")?.content || "").split(" ").filter(Boolean));
 
 const allowed = (el) =>
   wasm.allows(el.getAttribute("data-category") ?? undefined, el.getAttribute("data-service") ?? undefined);
@@ -176,17 +185,29 @@ function notifyTools(s) {
   if (window._paq && typeof window._paq.push === "function") for (const c of s.matomo) window._paq.push([c]);
 }
 
-// The banner while the visitor must be asked; the settings button after.
+// The first layer of the visitor's consent model (ready markup: `banner`
+// for opt-in, `optout` and `notice` for the others).
+const firstLayer = (model) => (model === "opt-out" ? texts.optout : model === "opt-in" ? 0 : texts.notice) || texts.banner;
+
+// The banner while the visitor must be asked; the settings button after;
+// where the law is opt-out, the "Do Not Sell or Share" link until the
+// visitor has opted out, and the confirmation after (or when GPC did it).
 function chrome(s) {
   const banner = document.getElementById(BANNER);
   if (s.needsBanner) {
     if (banner) banner.hidden = false;
-    else append(texts.banner);
+    else append(firstLayer(s.model));
   } else if (banner) banner.remove();
   const settings = $(SETTINGS);
   if (!s.needsBanner && s.optional.length) {
     if (!settings) append(texts.settings);
   } else if (settings) settings.remove();
+  const optedOut = s.sale.every((c) => !s.categories[c]);
+  const link = $(OPTOUT);
+  if (s.model === "opt-out" && !optedOut && s.sale.length && texts.optout_link) {
+    if (!link) append(texts.optout_link);
+  } else if (link) link.remove();
+  if (s.model === "opt-out" && s.signal && !$(STATUS) && texts.gpc_done) append(texts.gpc_done);
 }
 
 function effects(before) {
@@ -200,10 +221,13 @@ function effects(before) {
 }
 
 // Records a choice of optional categories: cookie, receipt POST, effects.
-function choose(granted) {
+// `as` names the choice for the receipt when it is more than a list
+// ("opt-out": the server applies the same rule and records it as one).
+function choose(granted, as) {
   const before = rules();
   const random = crypto.getRandomValues(new Uint8Array(16));
-  const [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure()).split("\t");
+  let [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure()).split("\t");
+  if (as) body = JSON.stringify({ granted: as });
   document.cookie = cookie;
   // The cookie written above already works if this fails; when it succeeds
   // the server's cookie (same name and path, the receipt's id) replaces it.
@@ -214,6 +238,14 @@ function choose(granted) {
   }
   closeDialog(false);
   effects(before);
+}
+
+// "Do Not Sell or Share": everything as it is, less the sale/sharing
+// categories; one click, confirmed.
+function optOut() {
+  const s = rules();
+  choose(s.optional.filter((c) => s.categories[c] && !s.sale.includes(c)), "opt-out");
+  if (!$(STATUS) && texts.optout_done) append(texts.optout_done);
 }
 
 // Forgets the choice (the consent cookie and the services' cookies) and asks again.
@@ -238,11 +270,14 @@ function openDialog() {
   append(texts.dialog);
   const root = document.getElementById(DIALOG);
   const s = rules();
+  // A signal under opt-out (GPC) fixes only the sale/sharing categories.
+  const fixed = (c) => s.signal && (s.model !== "opt-out" || s.sale.includes(c));
   for (const input of $$("input.consentry-toggle[data-category]:not([disabled])", root)) {
-    input.checked = s.chosen && s.categories[input.getAttribute("data-category")] === true;
-    input.disabled = s.signal;
+    const c = input.getAttribute("data-category");
+    input.checked = (s.chosen || s.model !== "opt-in") && s.categories[c] === true;
+    input.disabled = fixed(c);
   }
-  if (s.signal) for (const n of $$(".consentry-notice", root)) n.hidden = false;
+  if (s.signal && s.model !== "opt-out") for (const n of $$(".consentry-notice", root)) n.hidden = false;
   dialog = { root, back };
   focusables(root)[0]?.focus();
 }
@@ -258,6 +293,7 @@ function closeDialog(restore) {
 function onAction(action) {
   if (action === "accept-all") choose(rules().optional);
   else if (action === "reject-all") choose([]);
+  else if (action === "opt-out") optOut();
   else if (action === "preferences") openDialog();
   else if (action === "close") closeDialog(true);
   else if (action === "save") {
@@ -304,6 +340,9 @@ function onClick(event) {
   } else if (t.closest("[data-consentry='preferences'],[data-consentry-action='preferences']")) {
     event.preventDefault();
     openDialog();
+  } else if (t.closest("[data-consentry='opt-out']")) {
+    event.preventDefault();
+    optOut();
   }
 }
 
@@ -313,8 +352,8 @@ function listen() {
   listening = true;
   document.addEventListener("click", onClick);
   document.addEventListener("keydown", onKey);
-  // The banner's form posts only without JavaScript.
-  document.addEventListener("submit", (e) => e.target.closest?.(`#${BANNER}`) && e.preventDefault());
+  // The banner's and the opt-out link's forms post only without JavaScript.
+  document.addEventListener("submit", (e) => e.target.closest?.(`#${BANNER},${OPTOUT}`) && e.preventDefault());
 }
 
 // The first layer before the rules module has arrived (it is the larger
@@ -334,6 +373,7 @@ function showEarly(p) {
     p.format !== READY ||
     document.readyState === "loading" ||
     document.getElementById(BANNER) ||
+    readWhere().length ||
     navigator.globalPrivacyControl ||
     (navigator.doNotTrack ?? window.doNotTrack) != null ||
     document.cookie.split(";").some((c) => c.trim().startsWith(`${f.cookie}=`))
@@ -342,13 +382,16 @@ function showEarly(p) {
   const langs = Object.keys(p.texts);
   const want = (languages()[0] || "").trim().toLowerCase();
   early = langs.length > 1 ? langs.find((l) => l.toLowerCase() === want) : langs[0];
-  if (early) append(p.texts[early].banner), listen();
+  const t = p.texts[early];
+  if (t) append((f.model === "opt-out" ? t.optout : f.model && t.notice) || t.banner), listen();
 }
 
 function begin(policy) {
   if (policy.format !== READY) throw fault(2);
   const dnt = navigator.doNotTrack ?? window.doNotTrack;
-  const code = wasm.start(policy.rules, document.cookie, dnt, navigator.globalPrivacyControl === true, now());
+  readWhere();
+  const gpc = navigator.globalPrivacyControl === true;
+  const code = wasm.start(policy.rules, document.cookie, dnt, gpc, now(), where[2] || "");
   if (code) throw fault(code);
   const lang = wasm.language(Object.keys(policy.texts).join(","), languages().join(","));
   texts = policy.texts[lang];
@@ -428,7 +471,7 @@ export function get() {
 export const show = whenReady(() => {
   const banner = document.getElementById(BANNER);
   if (banner) banner.hidden = false;
-  else append(texts.banner);
+  else append(firstLayer(rules().model));
 });
 export const showPreferences = whenReady(openDialog);
 export const hide = whenReady(() => {
@@ -449,6 +492,8 @@ export const set = whenReady((choice) => {
 });
 export const acceptAll = whenReady(() => choose(rules().optional));
 export const rejectAll = whenReady(() => choose([]));
+/** Opts out of the sale/sharing categories (the "Do Not Sell or Share" link), keeping the rest as it is. */
+export const optOutOfSale = whenReady(optOut);
 export const reset = whenReady(forget);
 
 /** Calls cb(state) after every choice; returns a function that unsubscribes. */
@@ -458,7 +503,7 @@ export function onChange(cb) {
   return () => document.removeEventListener("consentry:change", handler);
 }
 
-const api = { init, get, show, showPreferences, hide, set, acceptAll, rejectAll, reset, onChange };
+const api = { init, get, show, showPreferences, hide, set, acceptAll, rejectAll, optOutOfSale, reset, onChange };
 if (typeof window !== "undefined") window.consentry = api;
 export default api;
 

@@ -30,7 +30,9 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use consentry_core::{Consent, ConsentId, Decision, Policy, Signals, consent_from_cookie_string, decide};
+use consentry_core::{
+    Consent, ConsentId, Decision, Location, Model, Policy, Signals, consent_from_cookie_string, decide_in,
+};
 use wasm_bindgen::prelude::*;
 
 // The banner's allocator: a free-list allocator of a few hundred bytes
@@ -117,11 +119,14 @@ fn boolean(b: bool) -> &'static str {
 /// Starts (or restarts) with the `rules` of a ready policy and the page's
 /// situation: `document.cookie`, `navigator.doNotTrack` (or
 /// `window.doNotTrack`), `navigator.globalPrivacyControl` and the time in
-/// Unix seconds. Returns [`STARTED`], or the
+/// Unix seconds, and the consent model the server found for the visitor's
+/// region (`opt-out`, from the page's `<meta name="consentry-region"
+/// content="US-CA header opt-out">`), or empty: the ready policy's default
+/// model (a static site, or a server that does not know the region). Returns [`STARTED`], or the
 /// [`ReadyError`](consentry_core::ReadyError) code of rules it refuses
 /// (nothing is granted then: the loader does not go on).
 #[wasm_bindgen]
-pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f64) -> u32 {
+pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f64, model: &str) -> u32 {
     let (policy, _) = match consentry_core::ready::read_rules(rules) {
         Ok(read) => read,
         Err(e) => {
@@ -132,7 +137,8 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
     };
     let signals = Signals::from_navigator(dnt.as_deref(), gpc);
     let consent = consent_from_cookie_string(cookies, &policy.cookie().name);
-    let decision = decide(&policy, consent.as_ref(), signals, now as u64);
+    let model = Model::parse(model).unwrap_or(policy.regions().default);
+    let decision = decide_in(&policy, consent.as_ref(), signals, now as u64, Location::UNKNOWN, model);
     replace(Some(Banner { policy, consent, decision, signals }));
     STARTED
 }
@@ -160,7 +166,8 @@ pub fn language(available: &str, preferred: &str) -> String {
 /// them (`date` in Unix seconds here; the loader makes it an ISO string),
 /// plus what the page layer needs: `signal` (an honoured DNT/GPC decided),
 /// `chosen` (a current choice exists), `optional` (the optional category
-/// ids), `google` (the Consent Mode update, or `null` without Google
+/// ids), `model` (the consent model: `opt-in`, `opt-out`, `notice`,
+/// `none`), `sale` (the sale/sharing categories an opt-out turns off), `google` (the Consent Mode update, or `null` without Google
 /// services) and `matomo` (one `_paq` command per Matomo service). Empty
 /// before [`start`].
 #[wasm_bindgen]
@@ -212,6 +219,17 @@ pub fn state() -> String {
             quoted(&mut o, &c.id);
         }
         o.push(']');
+        key(&mut o, "model");
+        quoted(&mut o, d.model().as_str());
+        key(&mut o, "sale");
+        o.push('[');
+        for (i, c) in b.policy.categories().iter().filter(|c| c.is_sale_sharing()).enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            quoted(&mut o, &c.id);
+        }
+        o.push(']');
         key(&mut o, "google");
         match d.google_consent(&b.policy) {
             Some(g) => {
@@ -256,7 +274,8 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool) -> String {
     let Some(b) = guard.as_mut() else { return String::new() };
     let choice = b.policy.choice(granted.split('~'));
     let consent =
-        Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes));
+        Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes))
+            .under(b.decision.model());
     let mut out = b.policy.cookie().set_cookie(&consent.encode(), secure);
     if let Some(url) = b.policy.consent_endpoint() {
         out.push('\t');
@@ -264,7 +283,8 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool) -> String {
         out.push('\t');
         out.push_str(&consentry_core::choice_json(&choice));
     }
-    b.decision = decide(&b.policy, Some(&consent), b.signals, now as u64);
+    b.decision =
+        decide_in(&b.policy, Some(&consent), b.signals, now as u64, Location::UNKNOWN, b.decision.model());
     b.consent = Some(consent);
     out
 }
@@ -275,7 +295,7 @@ pub fn reset(now: f64, secure: bool) -> String {
     let mut guard = lock();
     let Some(b) = guard.as_mut() else { return String::new() };
     b.consent = None;
-    b.decision = decide(&b.policy, None, b.signals, now as u64);
+    b.decision = decide_in(&b.policy, None, b.signals, now as u64, Location::UNKNOWN, b.decision.model());
     b.policy.cookie().delete_cookie(secure)
 }
 

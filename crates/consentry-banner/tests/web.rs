@@ -26,7 +26,7 @@ fn state() -> serde_json::Value {
 #[wasm_bindgen_test]
 fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
     assert_eq!(
-        consentry_banner::start(&rules(), "theme=dark", None, false, 1_000.0),
+        consentry_banner::start(&rules(), "theme=dark", None, false, 1_000.0, ""),
         consentry_banner::STARTED
     );
     let s = state();
@@ -43,7 +43,7 @@ fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
 
 #[wasm_bindgen_test]
 fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0);
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
     let out = consentry_banner::choose("analytics~nope", &[7; 16], 1_000.0, true);
     let parts: Vec<&str> = out.split('\t').collect();
     let [cookie, endpoint, body] = parts.as_slice() else { panic!("{out}") };
@@ -61,7 +61,7 @@ fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
 
 #[wasm_bindgen_test]
 fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
-    consentry_banner::start(&rules(), "", None, true, 1_000.0);
+    consentry_banner::start(&rules(), "", None, true, 1_000.0, "");
     let s = state();
     assert_eq!(s["needsBanner"], false);
     assert_eq!(s["signal"], true);
@@ -73,11 +73,11 @@ fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
 
 #[wasm_bindgen_test]
 fn broken_rules_are_refused_with_their_code_and_grant_nothing() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0);
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
     consentry_banner::choose("analytics", &[1; 16], 1_000.0, false);
     assert!(consentry_banner::allows(Some("analytics".into()), None));
     // A broken policy replaces the good one: from then on nothing is granted.
-    assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", None, false, 1.0), 3);
+    assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", None, false, 1.0, ""), 3);
     assert_eq!(consentry_banner::state(), "");
     assert!(!consentry_banner::allows(Some("analytics".into()), None));
     assert!(!consentry_banner::is_category("essential"));
@@ -86,7 +86,7 @@ fn broken_rules_are_refused_with_their_code_and_grant_nothing() {
 
 #[wasm_bindgen_test]
 fn the_language_is_the_visitors_best_among_those_the_policy_carries() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0);
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
     assert_eq!(consentry_banner::language("fr,en", "de-CH,en-GB"), "en");
     assert_eq!(consentry_banner::language("fr,en", "fr-CA"), "fr");
     assert_eq!(consentry_banner::language("fr,en", "ja"), "en", "the policy's default language");

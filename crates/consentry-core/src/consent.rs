@@ -15,6 +15,21 @@
 //! - `consent-id`: 16 to 43 characters of base64url, the receipt id (22 for
 //!   the 16 random bytes Consentry generates).
 //!
+//! # Format, version 2: a choice made outside the opt-in model
+//!
+//! ```text
+//! v2.<revision>.<unix-seconds>.<granted>.<consent-id>.<model>
+//! v2.3.1763900000.analytics.q3Jf0aZxT2y9LmN8pR4tVw.o
+//! ```
+//!
+//! The same fields, then the consent model the choice was made under: `o`
+//! (`opt-out`: the visitor dismissed a notice or opted out) or `n`
+//! (`notice`, `none`). Choices made under `opt-in` are always written as
+//! version 1, so cookies of earlier versions read exactly as before and
+//! earlier banners keep reading every cookie an opt-in visitor has. Where
+//! the model is `opt-in`, a version-2 cookie is not consent (acknowledging
+//! a notice is not agreeing; see [`crate::region`]).
+//!
 //! Every byte is an RFC 6265 cookie-octet and URL-safe. The default policy's
 //! cookie is about 60 bytes. Anything else — another version, a field out of
 //! range, a duplicate id, more than 64 ids, more than [`MAX_COOKIE_LEN`] bytes —
@@ -26,6 +41,7 @@ use crate::prelude::*;
 use core::fmt;
 
 use crate::policy::{MAX_CATEGORIES, is_valid_id};
+use crate::region::Model;
 
 /// Longest cookie value the decoder looks at.
 pub const MAX_COOKIE_LEN: usize = 512;
@@ -89,6 +105,7 @@ pub struct Consent {
     given_at: u64,
     granted: Vec<String>,
     id: ConsentId,
+    model: Model,
 }
 
 /// Why a cookie value is not a consent.
@@ -135,7 +152,23 @@ impl Consent {
             }
         }
         sorted.truncate(MAX_CATEGORIES);
-        Self { revision, given_at, granted: sorted, id }
+        Self { revision, given_at, granted: sorted, id, model: Model::OptIn }
+    }
+
+    /// The same choice, made under `model` (the default is `opt-in`; see
+    /// the format's version 2 above).
+    pub fn under(mut self, model: Model) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The consent model the choice was made under: `opt-in`, `opt-out` or
+    /// `notice` (choices made under `none` read back as `notice`).
+    pub fn model(&self) -> Model {
+        match self.model {
+            Model::None => Model::Notice,
+            m => m,
+        }
     }
 
     /// Policy revision the choice was made under.
@@ -168,7 +201,12 @@ impl Consent {
         // Built by hand, not with `format!`: this runs in the browser banner,
         // whose size would grow by the whole formatting machinery.
         let mut out = String::with_capacity(64);
-        out.push_str("v1.");
+        let tag = match self.model {
+            Model::OptIn => None,
+            Model::OptOut => Some(".o"),
+            Model::Notice | Model::None => Some(".n"),
+        };
+        out.push_str(if tag.is_some() { "v2." } else { "v1." });
         push_decimal(&mut out, u64::from(self.revision));
         out.push('.');
         push_decimal(&mut out, self.given_at);
@@ -181,6 +219,9 @@ impl Consent {
         }
         out.push('.');
         out.push_str(self.id.as_str());
+        if let Some(tag) = tag {
+            out.push_str(tag);
+        }
         out
     }
 
@@ -191,12 +232,23 @@ impl Consent {
         }
         // RFC 6265 allows a cookie value in double quotes.
         let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-        let rest = value.strip_prefix("v1.").ok_or(DecodeError::UnknownVersion)?;
+        let (v2, rest) = match (value.strip_prefix("v1."), value.strip_prefix("v2.")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(DecodeError::UnknownVersion),
+        };
         let mut fields = rest.split('.');
-        let (Some(rev), Some(time), Some(granted), Some(id), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some(rev), Some(time), Some(granted), Some(id)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             return Err(DecodeError::Malformed);
+        };
+        // Version 1 has no model field, version 2 has one.
+        let model = match (v2, fields.next(), fields.next()) {
+            (false, None, _) => Model::OptIn,
+            (true, Some("o"), None) => Model::OptOut,
+            (true, Some("n"), None) => Model::Notice,
+            _ => return Err(DecodeError::Malformed),
         };
         let revision = decimal(rev, 10).and_then(|r| u32::try_from(r).ok()).filter(|&r| r > 0);
         let given_at = decimal(time, 12);
@@ -220,7 +272,7 @@ impl Consent {
                 }
             }
         }
-        Ok(Self { revision, given_at, granted: list, id })
+        Ok(Self { revision, given_at, granted: list, id, model })
     }
 }
 
@@ -288,6 +340,7 @@ fn most_restrictive<'v>(values: impl Iterator<Item = &'v str>) -> Option<Consent
     let mut best: Option<Consent> = None;
     for value in values.take(64) {
         let Ok(c) = Consent::decode(value) else { continue };
+        let c_model = c.model;
         best = match best {
             None => Some(c),
             Some(b) => {
@@ -303,7 +356,15 @@ fn most_restrictive<'v>(values: impl Iterator<Item = &'v str>) -> Option<Consent
                     Some(Consent { granted: common, ..b })
                 }
             }
-        };
+        }
+        // Consent only if every copy is: a notice acknowledged in one copy
+        // makes the merged choice no consent where opt-in applies.
+        .map(|mut m| {
+            if m.model == Model::OptIn {
+                m.model = c_model;
+            }
+            m
+        });
     }
     best
 }

@@ -6,6 +6,7 @@ use core::fmt;
 
 use crate::consent::Consent;
 use crate::policy::{Catalog, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
+use crate::region::{Location, Model};
 use crate::signals::Signals;
 
 /// How far a consent's timestamp may lie in the future (clock skew between
@@ -33,6 +34,12 @@ pub enum Reason {
     RevisionChanged,
     /// The consent claims a time too far in the future to be genuine.
     FutureDated,
+    /// The `opt-out` model, and the visitor has not opted out: runs.
+    NotOptedOut,
+    /// The `notice` model: runs; the visitor is told.
+    Notice,
+    /// The `none` model: runs; nothing to ask.
+    NotRequired,
 }
 
 impl Reason {
@@ -48,6 +55,9 @@ impl Reason {
             Self::Expired => "expired",
             Self::RevisionChanged => "revision-changed",
             Self::FutureDated => "future-dated",
+            Self::NotOptedOut => "not-opted-out",
+            Self::Notice => "notice",
+            Self::NotRequired => "not-required",
         }
     }
 }
@@ -67,6 +77,9 @@ pub enum Tk {
     Consent,
     /// `D`: disregarding DNT (the policy says `"dnt": "ignore"`).
     Disregarding,
+    /// `T`: tracking without consent, as the visitor's region allows
+    /// (`opt-out`, `notice` or `none` model).
+    Tracking,
 }
 
 impl Tk {
@@ -76,6 +89,7 @@ impl Tk {
             Self::NotTracking => "N",
             Self::Consent => "C",
             Self::Disregarding => "D",
+            Self::Tracking => "T",
         }
     }
 }
@@ -101,6 +115,10 @@ pub struct Decision {
     needs_banner: bool,
     tk: Tk,
     signals: Signals,
+    /// Categories a `Sec-GPC: 1` opt-out turned off (`opt-out` model).
+    gpc_denied: u64,
+    model: Model,
+    location: Location,
 }
 
 impl fmt::Debug for Decision {
@@ -109,6 +127,8 @@ impl fmt::Debug for Decision {
             .field("categories", &self.categories().collect::<Vec<_>>())
             .field("needs_banner", &self.needs_banner)
             .field("tk", &self.tk)
+            .field("model", &self.model)
+            .field("location", &self.location)
             .finish()
     }
 }
@@ -138,60 +158,168 @@ impl fmt::Debug for Decision {
 /// assert!(!d.allows("analytics") && d.allows("essential"));
 /// ```
 pub fn decide(policy: &Policy, consent: Option<&Consent>, signals: Signals, now: u64) -> Decision {
+    decide_at(policy, consent, signals, now, Location::UNKNOWN)
+}
+
+/// [`decide`] for a visitor at `location`: the policy's `regions` give the
+/// consent model there (see [`crate::region`]); without `regions`, or with
+/// the region unknown and no `regions.default`, it is `opt-in` and this is
+/// exactly [`decide`].
+///
+/// - `opt-in`: as [`decide`]; a consent made under another model (a
+///   version-2 cookie) is not consent here: the visitor is asked.
+/// - `opt-out`: with no consent cookie every category is granted; a cookie,
+///   even an outdated one, grants what it lists and no more (an outdated
+///   one shows the notice again); `Sec-GPC: 1` then turns off the
+///   sale/sharing categories whatever the policy's `signals.gpc`; an
+///   honoured `DNT: 1` denies every optional category, as everywhere.
+/// - `notice`, `none`: granted by default like `opt-out`, signals as in
+///   `opt-in`; `notice` shows a notice until the visitor has dismissed it.
+///
+/// Whatever the model, a current consent cookie's refusals are never
+/// overridden.
+///
+/// ```
+/// use consentry_core::{decide_at, Location, Model, Policy, Region, RegionSource, Signals};
+/// let policy = Policy::from_json(r#"{"revision": 1, "categories": [
+///     {"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}],
+///     "regions": {"rules": [{"where": ["US-OPT-OUT"], "model": "opt-out"}]}}"#).unwrap();
+/// let ca = Location::new(Region::parse("US-CA").unwrap(), RegionSource::Header);
+///
+/// let d = decide_at(&policy, None, Signals::NONE, 0, ca);
+/// assert_eq!(d.model(), Model::OptOut);
+/// assert!(d.allows("analytics") && d.allows("advertising") && d.needs_banner());
+///
+/// let d = decide_at(&policy, None, Signals { dnt: false, gpc: true }, 0, ca);
+/// assert!(d.allows("analytics") && !d.allows("advertising") && d.signal_honoured());
+///
+/// let d = decide_at(&policy, None, Signals::NONE, 0, Location::UNKNOWN);
+/// assert_eq!(d.model(), Model::OptIn);
+/// assert!(!d.allows("analytics"));
+/// ```
+pub fn decide_at(
+    policy: &Policy,
+    consent: Option<&Consent>,
+    signals: Signals,
+    now: u64,
+    location: Location,
+) -> Decision {
+    decide_in(policy, consent, signals, now, location, policy.model_for(location.region))
+}
+
+/// [`decide_at`] with the model already found: for the browser banner,
+/// which the server tells the model it found for the visitor (so the
+/// region rules and their data stay on the server), or which applies the
+/// policy's default on a static site.
+pub fn decide_in(
+    policy: &Policy,
+    consent: Option<&Consent>,
+    signals: Signals,
+    now: u64,
+    location: Location,
+    model: Model,
+) -> Decision {
     let catalog = policy.catalog();
     let honoured = policy.signals();
     let gpc = signals.gpc && honoured.gpc == SignalHandling::Honour;
     let dnt = signals.dnt && honoured.dnt == SignalHandling::Honour;
 
-    let mut required = 0u64;
+    let (mut required, mut all, mut sale) = (0u64, 0u64, 0u64);
     for (i, c) in catalog.categories.iter().enumerate() {
+        all |= 1 << i;
         if c.required {
             required |= 1 << i;
         }
+        if c.is_sale_sharing() {
+            sale |= 1 << i;
+        }
     }
-
-    let (basis, granted) = if gpc {
-        (Reason::Gpc, required)
-    } else if dnt {
-        (Reason::Dnt, required)
-    } else {
-        match consent {
-            None => (Reason::NoConsent, required),
-            Some(c) if c.revision() != policy.revision() => (Reason::RevisionChanged, required),
-            Some(c) if c.given_at() > now.saturating_add(CLOCK_SKEW_SECONDS) => {
-                (Reason::FutureDated, required)
-            }
-            Some(c) if now.saturating_sub(c.given_at()) > policy.cookie().max_age_seconds() => {
-                (Reason::Expired, required)
-            }
-            Some(c) => {
-                let mut bits = required;
-                for (i, cat) in catalog.categories.iter().enumerate() {
-                    if c.grants(&cat.id) {
-                        bits |= 1 << i;
-                    }
-                }
-                (Reason::Consented, bits)
+    let listed = |c: &Consent| {
+        let mut bits = required;
+        for (i, cat) in catalog.categories.iter().enumerate() {
+            if c.grants(&cat.id) {
+                bits |= 1 << i;
             }
         }
+        bits
     };
+    // Why a consent cookie is not current, if it is not.
+    let stale = consent.and_then(|c| {
+        if c.revision() != policy.revision() {
+            Some(Reason::RevisionChanged)
+        } else if c.given_at() > now.saturating_add(CLOCK_SKEW_SECONDS) {
+            Some(Reason::FutureDated)
+        } else if now.saturating_sub(c.given_at()) > policy.cookie().max_age_seconds() {
+            Some(Reason::Expired)
+        } else {
+            None
+        }
+    });
 
-    let optional_exist = policy.has_optional_categories();
-    let needs_banner = optional_exist
-        && matches!(
+    // Under opt-out, `Sec-GPC: 1` is an opt-out of sale/sharing, whatever
+    // `signals.gpc` says; elsewhere an honoured signal denies everything.
+    let opt_out_gpc = signals.gpc && model == Model::OptOut;
+    let signal = if gpc && !opt_out_gpc {
+        Some(Reason::Gpc)
+    } else if dnt {
+        Some(Reason::Dnt)
+    } else {
+        None
+    };
+    let (basis, mut granted) = match (signal, consent) {
+        (Some(reason), _) => (reason, required),
+        (None, None) => match model {
+            Model::OptIn => (Reason::NoConsent, required),
+            Model::OptOut => (Reason::NotOptedOut, all),
+            Model::Notice => (Reason::Notice, all),
+            Model::None => (Reason::NotRequired, all),
+        },
+        // Opt-in: only a current consent made under opt-in grants.
+        (None, Some(c)) if model == Model::OptIn => match stale {
+            Some(reason) => (reason, required),
+            None if c.model() != Model::OptIn => (Reason::NoConsent, required),
+            None => (Reason::Consented, listed(c)),
+        },
+        // Elsewhere any choice, even an outdated one, keeps its refusals.
+        (None, Some(c)) => (Reason::Consented, listed(c)),
+    };
+    let mut gpc_denied = 0;
+    if opt_out_gpc && signal.is_none() {
+        gpc_denied = granted & sale;
+        granted &= !sale;
+    }
+    let answered = match model {
+        Model::OptIn => !matches!(
             basis,
             Reason::NoConsent | Reason::Expired | Reason::RevisionChanged | Reason::FutureDated
-        );
-    let tracking_with_consent = basis == Reason::Consented && granted & !required != 0;
-    let tk = if signals.dnt && honoured.dnt == SignalHandling::Ignore && !tracking_with_consent {
-        Tk::Disregarding
-    } else if tracking_with_consent {
+        ),
+        Model::None => true,
+        _ => signal.is_some() || gpc_denied != 0 || (consent.is_some() && stale.is_none()),
+    };
+
+    let needs_banner = policy.has_optional_categories() && !answered;
+    let tracking = granted & !required != 0;
+    let tk = if tracking && basis == Reason::Consented {
         Tk::Consent
+    } else if signals.dnt && !dnt && (tracking || honoured.dnt == SignalHandling::Ignore) {
+        Tk::Disregarding
+    } else if tracking {
+        Tk::Tracking
     } else {
         Tk::NotTracking
     };
 
-    Decision { catalog: Arc::clone(catalog), granted, basis, needs_banner, tk, signals }
+    Decision {
+        catalog: Arc::clone(catalog),
+        granted,
+        basis,
+        needs_banner,
+        tk,
+        signals,
+        gpc_denied,
+        model,
+        location,
+    }
 }
 
 impl Decision {
@@ -219,6 +347,8 @@ impl Decision {
         let granted = self.granted & (1 << i) != 0;
         let reason = if self.catalog.categories[i].required {
             Reason::Required
+        } else if self.gpc_denied & (1 << i) != 0 {
+            Reason::Gpc
         } else if self.basis == Reason::Consented && !granted {
             Reason::Refused
         } else {
@@ -253,9 +383,21 @@ impl Decision {
         self.signals
     }
 
-    /// Whether an honoured signal decided (the banner shows a short notice).
+    /// Whether an honoured signal decided (the banner shows a short notice):
+    /// `DNT`/`Sec-GPC` denied every optional category, or, under the
+    /// `opt-out` model, `Sec-GPC` opted the visitor out of sale/sharing.
     pub fn signal_honoured(&self) -> bool {
-        matches!(self.basis, Reason::Dnt | Reason::Gpc)
+        matches!(self.basis, Reason::Dnt | Reason::Gpc) || self.gpc_denied != 0
+    }
+
+    /// The consent model that applied (see [`crate::region`]).
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    /// Where the visitor was, as far as known, and how it was found.
+    pub fn location(&self) -> Location {
+        self.location
     }
 
     /// The `Tk` response header value.

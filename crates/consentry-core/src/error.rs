@@ -150,6 +150,15 @@ pub enum Problem {
         /// The missing key.
         key: String,
     },
+    /// A `regions` rule with an empty `where`.
+    NoPlaces,
+    /// Not a country code (`FR`), a subdivision code (`US-CA`) or a group.
+    UnknownRegion {
+        /// The entry.
+        entry: String,
+    },
+    /// A required category cannot be opted out of, so cannot be sold or shared.
+    RequiredSaleSharing,
     /// A category other than the standard ones needs a title in each language.
     MissingCategoryTitle {
         /// The language.
@@ -215,6 +224,15 @@ impl fmt::Display for Problem {
             Self::MissingText { lang, key } => {
                 write!(f, "language `{lang}` has no built-in texts, so `{key}` must be given")
             }
+            Self::NoPlaces => f.write_str("a rule needs at least one place in `where`"),
+            Self::UnknownRegion { entry } => write!(
+                f,
+                "`{entry}` is not a place: write an ISO 3166-1 country code (`FR`), an ISO 3166-2 subdivision (`US-CA`), in upper case, or a group ({})",
+                crate::region::GROUPS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+            Self::RequiredSaleSharing => f.write_str(
+                "a required category cannot be marked `sale_sharing`: visitors could not opt out of it",
+            ),
             Self::MissingCategoryTitle { lang, category } => write!(
                 f,
                 "category `{category}` is not a standard one, so texts.{lang}.categories.{category}.title must be given"

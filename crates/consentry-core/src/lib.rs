@@ -54,6 +54,7 @@ mod policy;
 mod read;
 pub mod ready;
 pub mod receipt;
+pub mod region;
 pub mod render;
 mod signals;
 pub mod texts;
@@ -62,7 +63,9 @@ pub use consent::{
     Consent, ConsentId, DecodeError, MAX_COOKIE_LEN, consent_from_cookie_string, consent_from_headers,
     cookie_values,
 };
-pub use decision::{CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide};
+pub use decision::{
+    CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide, decide_at, decide_in,
+};
 pub use error::{PolicyError, Problem};
 pub use pattern::Glob;
 pub use policy::{
@@ -71,7 +74,8 @@ pub use policy::{
     SignalHandling, SignalPolicy, choice_json,
 };
 pub use read::JsonValue;
-pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts};
+pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts, RegionalTexts};
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
+pub use region::{Location, Model, Region, RegionSource, Regions};
 pub use signals::Signals;
 pub use texts::{Key as TextKey, ResolvedTexts, Texts, accept_language, negotiate};

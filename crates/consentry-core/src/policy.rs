@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{PolicyError, Problem};
 use crate::pattern::Glob;
+use crate::region::Regions;
 use crate::texts::{self, Texts};
 
 /// Most categories a policy may declare; the decision keeps one bit per category.
@@ -41,6 +42,8 @@ pub struct Policy {
     services: Arc<Catalog>,
     #[serde(skip_serializing_if = "Option::is_none")]
     consent_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Regions::is_opt_in_everywhere")]
+    regions: Regions,
     texts: BTreeMap<String, Texts>,
 }
 
@@ -169,6 +172,19 @@ pub struct Category {
     /// Always granted, shown as "always on", never asked about.
     #[serde(skip_serializing_if = "core::ops::Not::not")]
     pub required: bool,
+    /// What it does counts as "selling" or "sharing" personal information
+    /// under US state privacy laws, so an opt-out (the link, `Sec-GPC: 1`)
+    /// turns it off where the model is `opt-out`. `advertising` always is.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub sale_sharing: bool,
+}
+
+impl Category {
+    /// Whether an opt-out of sale/sharing turns this category off:
+    /// `advertising`, and any category marked `sale_sharing`.
+    pub fn is_sale_sharing(&self) -> bool {
+        !self.required && (self.sale_sharing || self.id == "advertising")
+    }
 }
 
 /// What a service is, which decides how the middleware injects it and how the
@@ -481,6 +497,7 @@ pub(crate) struct RawPolicy {
     pub(crate) categories: Vec<Category>,
     pub(crate) services: Vec<RawService>,
     pub(crate) consent_endpoint: Option<String>,
+    pub(crate) regions: Regions,
     pub(crate) texts: BTreeMap<String, Texts>,
 }
 
@@ -550,6 +567,12 @@ impl Policy {
             if raw.categories[..i].iter().any(|o| o.id == c.id) {
                 return Err(PolicyError::at(path, Problem::DuplicateId { id: c.id.clone() }));
             }
+            if c.required && c.sale_sharing {
+                return Err(PolicyError::at(
+                    format!("categories[{i}].sale_sharing"),
+                    Problem::RequiredSaleSharing,
+                ));
+            }
         }
 
         let mut services = Vec::with_capacity(raw.services.len());
@@ -567,8 +590,21 @@ impl Policy {
         if let Some(endpoint) = &raw.consent_endpoint {
             check_url(endpoint, "consent_endpoint")?;
         }
+        for (i, rule) in raw.regions.rules.iter().enumerate() {
+            if rule.places().is_empty() {
+                return Err(PolicyError::at(format!("regions.rules[{i}].where"), Problem::NoPlaces));
+            }
+            for (j, place) in rule.places().iter().enumerate() {
+                if !crate::region::is_valid_entry(place) {
+                    return Err(PolicyError::at(
+                        format!("regions.rules[{i}].where[{j}]"),
+                        Problem::UnknownRegion { entry: place.clone() },
+                    ));
+                }
+            }
+        }
 
-        texts::validate(&raw.texts, &raw.categories)?;
+        texts::validate(&raw.texts, &raw.categories, !raw.regions.is_opt_in_everywhere())?;
         let language = raw.language.unwrap_or_else(|| "en".to_owned());
         if !texts::valid_language_tag(&language) {
             return Err(PolicyError::at("language", Problem::InvalidLanguage { tag: language }));
@@ -589,11 +625,12 @@ impl Policy {
             categories: Arc::clone(&catalog),
             services: catalog,
             consent_endpoint: raw.consent_endpoint,
+            regions: raw.regions,
             texts: raw.texts,
         })
     }
 
-    /// A policy from parts already checked elsewhere (the ready policy reader,
+    /// A policy without texts from parts already checked elsewhere (the ready policy reader,
     /// [`crate::ready::read`], which enforces the invariants decisions rely on).
     pub(crate) fn from_parts(
         revision: u32,
@@ -602,7 +639,7 @@ impl Policy {
         signals: SignalPolicy,
         catalog: Arc<Catalog>,
         consent_endpoint: Option<String>,
-        texts: BTreeMap<String, Texts>,
+        regions: Regions,
     ) -> Self {
         Self {
             revision,
@@ -612,7 +649,8 @@ impl Policy {
             categories: Arc::clone(&catalog),
             services: catalog,
             consent_endpoint,
-            texts,
+            regions,
+            texts: BTreeMap::new(),
         }
     }
 
@@ -667,6 +705,17 @@ impl Policy {
     pub fn with_consent_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.consent_endpoint = Some(endpoint.into());
         self
+    }
+
+    /// Which consent model applies where (`regions`; without it, `opt-in`
+    /// everywhere).
+    pub fn regions(&self) -> &Regions {
+        &self.regions
+    }
+
+    /// The model for a visitor in `region` (`None`: unknown).
+    pub fn model_for(&self, region: Option<crate::region::Region>) -> crate::region::Model {
+        self.regions.model_for(region)
     }
 
     /// The texts as written in the policy, by language tag.

@@ -13,6 +13,7 @@ use crate::policy::{
     Category, CookieSettings, CustomConfig, Ga4Config, GtmConfig, MatomoConfig, MatomoConsentMode, RawPolicy,
     RawService, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
 };
+use crate::region::{Model, RegionRule, Regions};
 use crate::texts::{CategoryText, Key, Texts};
 
 /// A JSON value as the policy reader needs to see it.
@@ -170,7 +171,17 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
     let o = Obj::new(
         v,
         "",
-        &["revision", "language", "cookie", "signals", "categories", "services", "consent_endpoint", "texts"],
+        &[
+            "revision",
+            "language",
+            "cookie",
+            "signals",
+            "categories",
+            "services",
+            "consent_endpoint",
+            "regions",
+            "texts",
+        ],
     )?;
     let revision = o.u32("revision")?.ok_or_else(|| schema("", "missing field `revision`".into()))?;
 
@@ -196,9 +207,12 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
         .ok_or_else(|| schema("categories", "invalid type: expected an array".into()))?;
     let mut categories = Vec::with_capacity(cats.len());
     for (i, c) in cats.iter().enumerate() {
-        let c = Obj::new(c, &format!("categories[{i}]"), &["id", "required"])?;
-        categories
-            .push(Category { id: c.required_string("id")?, required: c.bool("required")?.unwrap_or(false) });
+        let c = Obj::new(c, &format!("categories[{i}]"), &["id", "required", "sale_sharing"])?;
+        categories.push(Category {
+            id: c.required_string("id")?,
+            required: c.bool("required")?.unwrap_or(false),
+            sale_sharing: c.bool("sale_sharing")?.unwrap_or(false),
+        });
     }
 
     let mut services = Vec::new();
@@ -220,6 +234,11 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
         }
     }
 
+    let regions = match o.get("regions") {
+        Some(r) => regions(r)?,
+        None => Regions::default(),
+    };
+
     Ok(RawPolicy {
         revision,
         language: o.string("language")?,
@@ -228,8 +247,31 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
         categories,
         services,
         consent_endpoint: o.string("consent_endpoint")?,
+        regions,
         texts,
     })
+}
+
+const MODELS: [(&str, Model); 4] =
+    [("opt-in", Model::OptIn), ("opt-out", Model::OptOut), ("notice", Model::Notice), ("none", Model::None)];
+
+fn regions<V: JsonValue>(v: &V) -> Result<Regions, PolicyError> {
+    let o = Obj::new(v, "regions", &["rules", "default"])?;
+    let mut rules = Vec::new();
+    if let Some(list) = o.get("rules") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| schema("regions.rules", "invalid type: expected an array".into()))?;
+        for (i, r) in list.iter().enumerate() {
+            let path = format!("regions.rules[{i}]");
+            let r = Obj::new(r, &path, &["where", "model"])?;
+            r.required("where")?;
+            let model =
+                r.variant("model", &MODELS)?.ok_or_else(|| schema(&path, "missing field `model`".into()))?;
+            rules.push(RegionRule::new(r.strings("where")?, model));
+        }
+    }
+    Ok(Regions { rules, default: o.variant("default", &MODELS)?.unwrap_or_default() })
 }
 
 fn service<V: JsonValue>(v: &V, path: &str) -> Result<RawService, PolicyError> {

@@ -16,7 +16,12 @@
 //! | `format` | `"consentry-ready/1"`; any other value is refused |
 //! | `rules` | the rules, as text (below) |
 //! | `texts` | `{ "<lang>": { "banner", "dialog", "settings", "placeholder" } }`: markup from [`crate::render`] |
-//! | `first_visit` | `{ "cookie": "<consent cookie name>", "asked": <bool> }`: whether [`crate::decide`] asks a visitor with no consent cookie and no `DNT`/`Sec-GPC` (optional; lets the page show the first layer while the rules module is still loading) |
+//! | `first_visit` | `{ "cookie": "<consent cookie name>", "asked": <bool> }`: whether [`crate::decide`] asks a visitor with no consent cookie and no `DNT`/`Sec-GPC` (optional; lets the page show the first layer while the rules module is still loading); with `"model"` when the policy's `regions.default` is not `opt-in` (which first layer to show then) |
+//!
+//! With `regions` that use another model than `opt-in`, each language of
+//! `texts` also has `optout` and `notice` (those first layers), `optout_link`
+//! (the persistent "Do Not Sell or Share" link), `optout_done` and
+//! `gpc_done` (the confirmations), all from [`crate::render`].
 //!
 //! `rules` is line-based, so the banner reads it with a few string splits and
 //! carries no JSON reader: one record per line (`\n`), fields separated by
@@ -28,9 +33,17 @@
 //! cookie     <name> <max_age_days> <path> [<domain>]
 //! signals    <dnt: 1 honoured, 0 ignored> <gpc: 1 or 0>
 //! endpoint   <consent endpoint URL>                      (optional)
-//! category   <id> [required]                             (1 to 64, policy order)
+//! category   <id> [required|sale]                        (1 to 64, policy order; `sale`: sale/sharing)
 //! service    <id> <matomo|ga4|gtm|custom> <category> <cookieless: 1 or 0> <cookie glob>…
+//! model      <opt-in|opt-out|notice|none>                (regions.default, when not opt-in)
 //! ```
+//!
+//! The region rules themselves stay where the region is known: the server
+//! finds the visitor's model with [`crate::decide_at`] and says it in the
+//! page (`<meta name="consentry-region" content="<region> <source>
+//! <model>">`, see `consentry-tower`), which the banner then applies; with
+//! no such word (a static site), `model` applies. A policy without
+//! `regions` reads exactly as it always did.
 //!
 //! e.g. `revision\t3\nlanguage\ten\ncookie\tconsentry\t180\t/\nsignals\t1\t1\ncategory\tessential\trequired\ncategory\tanalytics\nservice\tga4\tga4\tanalytics\t0\t_ga\t_ga_*`.
 //! Unknown record names are refused. `cookieless` is 1 for Matomo in
@@ -43,7 +56,6 @@
 //! banner does not start and inert tags stay inert.
 
 use crate::prelude::*;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 
 use crate::pattern::Glob;
@@ -52,6 +64,7 @@ use crate::policy::{
     Policy, Service, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, is_valid_id,
 };
 use crate::read::JsonValue;
+use crate::region::{Model, Regions};
 use crate::render::{self, RenderedBy};
 
 /// The format tag this version reads and writes.
@@ -91,6 +104,24 @@ pub struct ReadyTexts {
     pub settings: String,
     /// The click-to-load notice ([`render::placeholder`]).
     pub placeholder: String,
+    /// What only the `opt-out` and `notice` models show, present when the
+    /// policy's `regions` use them (see [`RegionalTexts`]).
+    pub regional: Option<RegionalTexts>,
+}
+
+/// The markup of the `opt-out` and `notice` models in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegionalTexts {
+    /// The `opt-out` first layer ([`render::banner_for`]).
+    pub optout: String,
+    /// The `notice` first layer.
+    pub notice: String,
+    /// The persistent "Do Not Sell or Share" link ([`render::opt_out_link`]).
+    pub optout_link: String,
+    /// The confirmation after a one-click opt-out ([`render::status`]).
+    pub optout_done: String,
+    /// The confirmation when `Sec-GPC: 1` opted the visitor out.
+    pub gpc_done: String,
 }
 
 /// A ready policy as read in the browser.
@@ -119,6 +150,10 @@ fn id(s: &str) -> Result<String, ReadyError> {
     if is_valid_id(s) { Ok(s.to_owned()) } else { Err(ReadyError::Malformed) }
 }
 
+fn model(s: Option<&str>) -> Result<Model, ReadyError> {
+    s.and_then(Model::parse).ok_or(ReadyError::Malformed)
+}
+
 fn number(s: Option<&str>) -> Result<u32, ReadyError> {
     s.and_then(|s| crate::consent::decimal(s, 10))
         .and_then(|n| u32::try_from(n).ok())
@@ -137,6 +172,7 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
     let mut endpoint = None;
     let mut categories: Vec<Category> = Vec::new();
     let mut services: Vec<Service> = Vec::new();
+    let mut regions = Regions::default();
     for line in rules.split('\n').filter(|l| !l.is_empty()) {
         let mut f = line.split('\t');
         match f.next() {
@@ -163,8 +199,10 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
             }
             Some("endpoint") => endpoint = f.next().map(str::to_owned),
             Some("category") => {
+                let id = id(f.next().unwrap_or(""))?;
+                let flag = f.next();
                 let cat =
-                    Category { id: id(f.next().unwrap_or(""))?, required: f.next() == Some("required") };
+                    Category { id, required: flag == Some("required"), sale_sharing: flag == Some("sale") };
                 if categories.iter().any(|o| o.id == cat.id) || categories.len() == crate::MAX_CATEGORIES {
                     return Err(ReadyError::Malformed);
                 }
@@ -216,6 +254,7 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                     patterns: Vec::new(),
                 });
             }
+            Some("model") => regions.default = model(f.next())?,
             _ => return Err(ReadyError::Malformed),
         }
     }
@@ -233,7 +272,7 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
         signals,
         Arc::new(Catalog { categories, services }),
         endpoint,
-        BTreeMap::new(),
+        regions,
     );
     Ok((policy, language))
 }
@@ -263,6 +302,16 @@ pub fn read<V: JsonValue>(v: &V) -> Result<Ready, ReadyError> {
                 dialog: field("dialog")?,
                 settings: field("settings")?,
                 placeholder: field("placeholder")?,
+                regional: match field("optout") {
+                    Ok(optout) => Some(RegionalTexts {
+                        optout,
+                        notice: field("notice")?,
+                        optout_link: field("optout_link")?,
+                        optout_done: field("optout_done")?,
+                        gpc_done: field("gpc_done")?,
+                    }),
+                    Err(_) => None,
+                },
             },
         ));
     }
@@ -311,7 +360,21 @@ impl Policy {
     /// [`texts_for`](Policy::texts_for) does; no tags: the policy's default
     /// language), as JSON. See the module docs for the format.
     pub fn to_ready_json(&self, langs: &[&str]) -> String {
+        self.to_ready_json_for(langs, false)
+    }
+
+    /// [`to_ready_json`](Self::to_ready_json) for a page whose server may
+    /// tell the banner another model than the policy's default (it knows
+    /// the visitor's region): with `regional`, the markup of the `opt-out`
+    /// and `notice` models is included whenever the policy's `regions` use
+    /// them; without, only when `regions.default` is one of them (a static
+    /// site knows no region: the default is all it can apply).
+    pub fn to_ready_json_for(&self, langs: &[&str], regional: bool) -> String {
         use serde_json::{Map, json};
+        let regional = match self.regions().default {
+            Model::OptIn => regional && !self.regions().is_opt_in_everywhere(),
+            _ => true,
+        };
         let mut texts = Map::new();
         let defaults = [self.language()];
         for want in if langs.is_empty() { &defaults[..] } else { langs } {
@@ -320,15 +383,24 @@ impl Policy {
                 continue;
             }
             let url = self.consent_endpoint().unwrap_or("#");
-            texts.insert(
-                t.lang().to_owned(),
-                json!({
-                    "banner": render::banner(self, &t, url, None, RenderedBy::Client),
-                    "dialog": render::dialog(self, &t),
-                    "settings": render::settings_button(&t),
-                    "placeholder": render::placeholder(&t),
-                }),
-            );
+            let mut markup = json!({
+                "banner": render::banner(self, &t, url, None, RenderedBy::Client),
+                "dialog": render::dialog(self, &t),
+                "settings": render::settings_button(&t),
+                "placeholder": render::placeholder(&t),
+            });
+            if regional && let Some(m) = markup.as_object_mut() {
+                let banner = |model| render::banner_for(self, &t, url, None, RenderedBy::Client, model);
+                m.insert("optout".into(), banner(Model::OptOut).into());
+                m.insert("notice".into(), banner(Model::Notice).into());
+                m.insert("optout_link".into(), render::opt_out_link(&t, url, None).into());
+                m.insert("optout_done".into(), render::status(&t, crate::texts::Key::optout_done).into());
+                m.insert(
+                    "gpc_done".into(),
+                    render::status(&t, crate::texts::Key::signal_optout_notice).into(),
+                );
+            }
+            texts.insert(t.lang().to_owned(), markup);
         }
         let language = if texts.contains_key(self.language()) {
             self.language().to_owned()
@@ -338,8 +410,15 @@ impl Policy {
         // What the page layer may show before the rules module has arrived:
         // whether a visitor with no consent cookie and no privacy signal is
         // asked, decided here by `decide` so the browser runs no rule of its own.
+        // With regions, for a visitor whose region the page does not say
+        // (the server says it, where there is one): the default's model.
         let asked = crate::decide(self, None, crate::Signals::default(), 0).needs_banner();
-        let first_visit = json!({ "cookie": self.cookie().name, "asked": asked });
+        let mut first_visit = json!({ "cookie": self.cookie().name, "asked": asked });
+        if self.regions().default != Model::OptIn
+            && let Some(f) = first_visit.as_object_mut()
+        {
+            f.insert("model".into(), self.regions().default.as_str().into());
+        }
         let json = json!({
             "format": READY_FORMAT,
             "rules": self.rules(&language),
@@ -371,9 +450,14 @@ impl Policy {
         for cat in self.categories() {
             if cat.required {
                 line(&["category", &cat.id, "required"]);
+            } else if cat.sale_sharing {
+                line(&["category", &cat.id, "sale"]);
             } else {
                 line(&["category", &cat.id]);
             }
+        }
+        if self.regions().default != Model::OptIn {
+            line(&["model", self.regions().default.as_str()]);
         }
         for s in self.services() {
             let cookieless = matches!(

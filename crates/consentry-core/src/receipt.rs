@@ -21,6 +21,9 @@ pub enum ChoiceMethod {
     Custom,
     /// A category granted before is no longer granted.
     Withdrawal,
+    /// "Do Not Sell or Share My Personal Information" (the `opt-out`
+    /// model): the sale/sharing categories turned off, the rest kept.
+    OptOut,
 }
 
 impl ChoiceMethod {
@@ -46,7 +49,15 @@ impl ChoiceMethod {
             Self::RejectAll => "reject-all",
             Self::Custom => "custom",
             Self::Withdrawal => "withdrawal",
+            Self::OptOut => "opt-out",
         }
+    }
+
+    /// Reads [`as_str`](Self::as_str)'s names (what the receipt stores keep).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::AcceptAll, Self::RejectAll, Self::Custom, Self::Withdrawal, Self::OptOut]
+            .into_iter()
+            .find(|m| m.as_str() == s)
     }
 }
 

@@ -20,6 +20,7 @@ use crate::prelude::*;
 use core::fmt::Write as _;
 
 use crate::policy::Policy;
+use crate::region::Model;
 use crate::texts::{Key, ResolvedTexts};
 
 /// Escapes text for HTML content and double-quoted attribute values.
@@ -84,6 +85,31 @@ pub fn banner(
     return_to: Option<&str>,
     by: RenderedBy,
 ) -> String {
+    banner_for(policy, t, consent_url, return_to, by, Model::OptIn)
+}
+
+/// The first layer for a consent `model` (see [`crate::region`]):
+///
+/// - `opt-in`: [`banner`];
+/// - `opt-out`: a notice of the purposes and third parties, that some of it
+///   may count as selling or sharing, with "OK" (`accept-all`), "Do Not
+///   Sell or Share My Personal Information" (`opt-out`: one click, the
+///   form posts `granted=opt-out` without JavaScript) and "Customise";
+/// - `notice` (and `none`, when asked for): the purposes and third
+///   parties, with "OK" and "Customise".
+pub fn banner_for(
+    policy: &Policy,
+    t: &ResolvedTexts<'_>,
+    consent_url: &str,
+    return_to: Option<&str>,
+    by: RenderedBy,
+    model: Model,
+) -> String {
+    let (heading, text) = match model {
+        Model::OptIn => (Key::title, Key::description),
+        Model::OptOut => (Key::optout_title, Key::optout_description),
+        Model::Notice | Model::None => (Key::notice_title, Key::notice_description),
+    };
     let mut h = Html(String::with_capacity(2048));
     h.raw("<div id=\"consentry-banner\" class=\"consentry consentry-banner\" role=\"region\" aria-labelledby=\"consentry-banner-title\" lang=\"")
         .text(t.lang())
@@ -92,16 +118,19 @@ pub fn banner(
             RenderedBy::Server => "server",
             RenderedBy::Client => "client",
         })
-        .raw("\"><form class=\"consentry-banner__form\" method=\"post\" action=\"")
-        .text(consent_url)
-        .raw("\">");
+        .raw("\"");
+    // Opt-in banners stay as they were before regions existed.
+    if model != Model::OptIn {
+        h.raw(" data-consentry-model=\"").raw(model.as_str()).raw("\"");
+    }
+    h.raw("><form class=\"consentry-banner__form\" method=\"post\" action=\"").text(consent_url).raw("\">");
     if let Some(r) = return_to {
         h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
     }
     h.raw("<div class=\"consentry-banner__body\"><h2 class=\"consentry-banner__title\" id=\"consentry-banner-title\">")
-        .text(t.get(Key::title))
+        .text(t.get(heading))
         .raw("</h2><p class=\"consentry-banner__text\">")
-        .text(t.get(Key::description))
+        .text(t.get(text))
         .raw("</p>");
     let purposes: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
@@ -113,10 +142,12 @@ pub fn banner(
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
         .collect();
     list_line(&mut h, t.get(Key::third_parties), &parties, "third-parties");
-    h.raw("<p class=\"consentry-banner__text\">")
-        .text(t.get(Key::refuse_notice))
-        .raw(" ")
-        .text(t.get(Key::withdraw_notice));
+    h.raw("<p class=\"consentry-banner__text\">");
+    if model == Model::OptIn {
+        h.text(t.get(Key::refuse_notice)).raw(" ").text(t.get(Key::withdraw_notice));
+    } else {
+        h.text(t.get(Key::withdraw_notice));
+    }
     if let Some(url) = t.privacy_policy_url() {
         h.raw(" <a class=\"consentry-link\" href=\"")
             .text(url)
@@ -124,14 +155,62 @@ pub fn banner(
             .text(t.get(Key::privacy_policy_label))
             .raw("</a>");
     }
-    h.raw("</p></div><div class=\"consentry-banner__actions\">\
-           <button type=\"submit\" name=\"granted\" value=\"all\" class=\"consentry-btn\" data-consentry-action=\"accept-all\">")
-        .text(t.get(Key::accept_all))
-        .raw("</button><button type=\"submit\" name=\"granted\" value=\"none\" class=\"consentry-btn\" data-consentry-action=\"reject-all\">")
-        .text(t.get(Key::reject_all))
-        .raw("</button><button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"preferences\">")
+    h.raw("</p></div><div class=\"consentry-banner__actions\">");
+    let button = |h: &mut Html, value: &str, action: &str, key: Key| {
+        h.raw("<button type=\"submit\" name=\"granted\" value=\"")
+            .raw(value)
+            .raw("\" class=\"consentry-btn\" data-consentry-action=\"")
+            .raw(action)
+            .raw("\">")
+            .text(t.get(key))
+            .raw("</button>");
+    };
+    match model {
+        Model::OptIn => {
+            button(&mut h, "all", "accept-all", Key::accept_all);
+            button(&mut h, "none", "reject-all", Key::reject_all);
+        }
+        Model::OptOut => {
+            button(&mut h, "all", "accept-all", Key::acknowledge);
+            button(&mut h, "opt-out", "opt-out", Key::do_not_sell);
+        }
+        Model::Notice | Model::None => button(&mut h, "all", "accept-all", Key::acknowledge),
+    }
+    h.raw("<button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"preferences\">")
         .text(t.get(Key::preferences))
         .raw("</button></div></form></div>");
+    h.0
+}
+
+/// The persistent "Do Not Sell or Share My Personal Information" link of
+/// the `opt-out` model: one click opts out (`data-consentry="opt-out"`;
+/// without JavaScript, a form posting `granted=opt-out`).
+pub fn opt_out_link(t: &ResolvedTexts<'_>, consent_url: &str, return_to: Option<&str>) -> String {
+    let mut h = Html(String::with_capacity(256));
+    h.raw("<form class=\"consentry-optout\" method=\"post\" action=\"")
+        .text(consent_url)
+        .raw("\" lang=\"")
+        .text(t.lang())
+        .raw("\">");
+    if let Some(r) = return_to {
+        h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
+    }
+    h.raw("<button type=\"submit\" name=\"granted\" value=\"opt-out\" class=\"consentry-optout__link\" data-consentry=\"opt-out\">")
+        .text(t.get(Key::do_not_sell))
+        .raw("</button></form>");
+    h.0
+}
+
+/// A short confirmation (`role="status"`): after a one-click opt-out
+/// ([`Key::optout_done`]) or when `Sec-GPC: 1` opted the visitor out
+/// ([`Key::signal_optout_notice`]).
+pub fn status(t: &ResolvedTexts<'_>, key: Key) -> String {
+    let mut h = Html(String::with_capacity(256));
+    h.raw("<p class=\"consentry consentry-status\" role=\"status\" lang=\"")
+        .text(t.lang())
+        .raw("\">")
+        .text(t.get(key))
+        .raw("</p>");
     h.0
 }
 

@@ -103,6 +103,43 @@ text_keys! {
     embed_notice,
     /// Button of that placeholder.
     embed_load,
+    /// First-layer heading where the model is `opt-out`.
+    optout_title,
+    /// First-layer text where the model is `opt-out`: what is used, that
+    /// some of it may count as selling or sharing, that the visitor may opt out.
+    optout_description,
+    /// "Do Not Sell or Share My Personal Information": the one-click opt-out
+    /// (first layer and persistent link).
+    do_not_sell,
+    /// Confirmation after that click.
+    optout_done,
+    /// Confirmation when `Sec-GPC: 1` opted the visitor out.
+    signal_optout_notice,
+    /// First-layer heading where the model is `notice`.
+    notice_title,
+    /// First-layer text where the model is `notice`.
+    notice_description,
+    /// The button that closes a notice ("OK").
+    acknowledge,
+}
+
+impl Key {
+    /// Keys only the `opt-out` and `notice` models use: a language without a
+    /// built-in pack must give them only when the policy's `regions` use
+    /// one of those models.
+    pub fn is_regional(self) -> bool {
+        matches!(
+            self,
+            Self::optout_title
+                | Self::optout_description
+                | Self::do_not_sell
+                | Self::optout_done
+                | Self::signal_optout_notice
+                | Self::notice_title
+                | Self::notice_description
+                | Self::acknowledge
+        )
+    }
 }
 
 /// Title and description of a category in one language.
@@ -173,7 +210,11 @@ pub(crate) fn valid_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-pub(crate) fn validate(texts: &BTreeMap<String, Texts>, categories: &[Category]) -> Result<(), PolicyError> {
+pub(crate) fn validate(
+    texts: &BTreeMap<String, Texts>,
+    categories: &[Category],
+    regional: bool,
+) -> Result<(), PolicyError> {
     for (lang, t) in texts {
         if !valid_language_tag(lang) {
             return Err(PolicyError::at(
@@ -182,7 +223,9 @@ pub(crate) fn validate(texts: &BTreeMap<String, Texts>, categories: &[Category])
             ));
         }
         if pack(lang).is_none() {
-            if let Some(key) = Key::ALL.iter().find(|k| t.get(**k).is_none()) {
+            if let Some(key) =
+                Key::ALL.iter().find(|k| (regional || !k.is_regional()) && t.get(**k).is_none())
+            {
                 return Err(PolicyError::at(
                     format!("texts.{lang}.{}", key.name()),
                     Problem::MissingText { lang: lang.clone(), key: key.name().to_owned() },

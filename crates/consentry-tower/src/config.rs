@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
-use consentry_core::{Decision, Policy};
+use consentry_core::{Decision, Location, Policy};
 
 use crate::assets::Assets;
 use crate::headers;
 use crate::receipts::{NoReceipts, ReceiptStore};
+use crate::region::RegionHeaders;
 use crate::rewrite::Plan;
 
 /// When the consent cookie gets the `Secure` attribute.
@@ -55,6 +56,7 @@ pub(crate) struct Settings {
     pub server_banner: bool,
     pub unreadable_html: UnreadableHtml,
     pub consent_per_minute: u32,
+    pub region_headers: Option<RegionHeaders>,
 }
 
 impl Settings {
@@ -70,6 +72,7 @@ impl Settings {
             server_banner: true,
             unreadable_html: UnreadableHtml::Reject,
             consent_per_minute: DEFAULT_CONSENT_PER_MINUTE,
+            region_headers: None,
         }
     }
 }
@@ -124,6 +127,7 @@ pub(crate) struct Config {
     pub secure: SecureCookie,
     pub unreadable_html: UnreadableHtml,
     pub consent_limit: Option<ConsentLimit>,
+    pub region_headers: Option<RegionHeaders>,
 }
 
 impl Config {
@@ -139,6 +143,7 @@ impl Config {
             server_banner,
             unreadable_html,
             consent_per_minute,
+            region_headers,
         } = settings;
         let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
         let json = policy.to_json();
@@ -152,6 +157,7 @@ impl Config {
             format!("{prefix}consent"),
             inject_services,
             server_banner,
+            region_headers.is_some(),
         );
         Self {
             policy,
@@ -165,6 +171,7 @@ impl Config {
             secure,
             unreadable_html,
             consent_limit: ConsentLimit::new(consent_per_minute),
+            region_headers,
         }
     }
 
@@ -173,7 +180,14 @@ impl Config {
         let consent = headers::consent(headers, &self.policy);
         // The clock matters only to a consent's age.
         let now = if consent.is_some() { crate::now() } else { 0 };
-        consentry_core::decide(&self.policy, consent.as_ref(), headers::signals(headers), now)
+        let location = self.locate(headers);
+        consentry_core::decide_at(&self.policy, consent.as_ref(), headers::signals(headers), now, location)
+    }
+
+    /// Where the visitor is, from the headers the operator trusts (unknown
+    /// when none were named).
+    pub(crate) fn locate(&self, headers: &http::HeaderMap) -> Location {
+        self.region_headers.as_ref().map_or(Location::UNKNOWN, |r| r.locate(headers))
     }
 
     /// Whether the consent cookie set in answer to this request is `Secure`.

@@ -213,7 +213,11 @@ pub fn adjust_etag(headers: &mut HeaderMap, decision: &Decision) {
 /// rendered for.
 fn fingerprint(decision: &Decision) -> String {
     let granted: Vec<&str> = decision.granted().collect();
-    let text = format!("{}{}", u8::from(decision.needs_banner()), granted.join("+"));
+    let mut text = format!("{}{}", u8::from(decision.needs_banner()), granted.join("+"));
+    // The first layer differs by model (opt-in pages keep their old tags).
+    if decision.model() != consentry_core::Model::OptIn {
+        text.push_str(decision.model().as_str());
+    }
     format!("c{:x}", fnv(text.as_bytes()))
 }
 

@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use crate::assets::Assets;
 use crate::config::{Config, SecureCookie, Settings, UnreadableHtml};
 use crate::receipts::ReceiptStore;
+use crate::region::RegionHeaders;
 use crate::service::ConsentService;
 
 /// Applies a consent policy to every request of the wrapped service.
@@ -123,6 +124,17 @@ impl ConsentLayer {
     /// a request with neither is not limited.
     pub fn consent_rate_limit(self, per_minute: u32) -> Self {
         self.set(|s| s.consent_per_minute = per_minute)
+    }
+
+    /// Where the visitor's region comes from, for the policy's `regions`
+    /// (which consent model applies: opt-in, opt-out, notice, none): the
+    /// headers your CDN sets, e.g. [`RegionHeaders::cloudflare()`]. Default:
+    /// none, so the region is unknown and `regions.default` applies to
+    /// everyone (`opt-in` unless the policy says otherwise). A header
+    /// nobody named is never read: a visitor sending `CF-IPCountry: US` to
+    /// a server that did not name it stays where the default puts them.
+    pub fn region_headers(self, headers: RegionHeaders) -> Self {
+        self.set(|s| s.region_headers = Some(headers))
     }
 
     /// The policy as the banner receives it (with its consent endpoint).

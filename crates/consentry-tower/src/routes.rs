@@ -166,6 +166,8 @@ async fn receipt(config: &Config, id: &str, headers: &http::HeaderMap) -> Respon
 /// What the visitor chose.
 enum Granted {
     All,
+    /// "Do Not Sell or Share": what the visitor has now, less sale/sharing.
+    OptOut,
     List(Vec<String>),
 }
 
@@ -192,8 +194,11 @@ fn parse_json(body: &[u8]) -> Result<Choice, String> {
     let granted = match c.granted {
         JsonGranted::Keyword(k) if k == "all" => Granted::All,
         JsonGranted::Keyword(k) if k == "none" => Granted::List(Vec::new()),
+        JsonGranted::Keyword(k) if k == "opt-out" => Granted::OptOut,
         JsonGranted::Keyword(k) => {
-            return Err(format!("`granted` must be a list of category ids, \"all\" or \"none\", not {k:?}"));
+            return Err(format!(
+                "`granted` must be a list of category ids, \"all\", \"none\" or \"opt-out\", not {k:?}"
+            ));
         }
         JsonGranted::List(l) => Granted::List(l),
     };
@@ -202,7 +207,7 @@ fn parse_json(body: &[u8]) -> Result<Choice, String> {
 
 fn parse_form(body: &[u8]) -> Result<Choice, String> {
     let mut list = Vec::new();
-    let mut all = false;
+    let (mut all, mut opt_out) = (false, false);
     let mut return_to = None;
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let mut kv = pair.splitn(2, |&b| b == b'=');
@@ -211,6 +216,7 @@ fn parse_form(body: &[u8]) -> Result<Choice, String> {
         match k.as_str() {
             "granted" => match v.as_str() {
                 "all" => all = true,
+                "opt-out" => opt_out = true,
                 "none" => {}
                 id => list.push(id.to_owned()),
             },
@@ -218,7 +224,14 @@ fn parse_form(body: &[u8]) -> Result<Choice, String> {
             other => return Err(format!("unknown form field `{other}`")),
         }
     }
-    Ok(Choice { granted: if all { Granted::All } else { Granted::List(list) }, return_to })
+    let granted = if opt_out {
+        Granted::OptOut
+    } else if all {
+        Granted::All
+    } else {
+        Granted::List(list)
+    };
+    Ok(Choice { granted, return_to })
 }
 
 fn percent_decode(s: &[u8]) -> Result<String, String> {
@@ -344,10 +357,21 @@ where
     };
 
     let policy = &config.policy;
+    // The consent model where the visitor is: the cookie records it (a
+    // choice made under opt-out is not consent where opt-in applies).
+    let now_decided = config.decide(&parts.headers);
+    let model = now_decided.model();
     let optional: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
+    let opt_out = matches!(choice.granted, Granted::OptOut);
     let granted_optional: Vec<String> = match choice.granted {
         Granted::All => optional.iter().map(|s| (*s).to_owned()).collect(),
+        Granted::OptOut => policy
+            .categories()
+            .iter()
+            .filter(|c| !c.required && !c.is_sale_sharing() && now_decided.allows(&c.id))
+            .map(|c| c.id.clone())
+            .collect(),
         Granted::List(list) => {
             if list.len() > consentry_core::MAX_CATEGORIES {
                 return error(StatusCode::BAD_REQUEST, "too many categories");
@@ -404,12 +428,17 @@ where
     };
     // A repeated choice keeps the moment it was made.
     let at = repeated.as_ref().map_or_else(now, Consent::given_at);
-    let cookie = Consent::new(policy.revision(), at, granted_optional.iter().cloned(), id.clone());
+    let cookie =
+        Consent::new(policy.revision(), at, granted_optional.iter().cloned(), id.clone()).under(model);
     let secure = config.secure_cookie(&parts.uri, &parts.headers);
 
     let denied: Vec<String> =
         policy.categories().iter().filter(|c| !granted_all.contains(&c.id)).map(|c| c.id.clone()).collect();
-    let method = ChoiceMethod::classify(granted_optional.len(), optional.len(), withdrew);
+    let method = if opt_out {
+        ChoiceMethod::OptOut
+    } else {
+        ChoiceMethod::classify(granted_optional.len(), optional.len(), withdrew)
+    };
     let receipt = Receipt {
         id: id.to_string(),
         at,
@@ -449,6 +478,7 @@ where
             "granted": granted_all,
             "denied": denied,
             "method": method.as_str(),
+            "model": model.as_str(),
         });
         if let Some(e) = store_error {
             body["receipt_error"] = serde_json::Value::String(e);

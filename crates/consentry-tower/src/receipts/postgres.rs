@@ -51,12 +51,7 @@ impl std::fmt::Debug for PostgresStore {
 fn row_to_receipt(r: &tokio_postgres::Row) -> Result<Receipt, ReceiptError> {
     let get_s = |i: usize| r.try_get::<_, String>(i).map_err(unavailable);
     let split = |s: String| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect();
-    let method = match get_s(8)?.as_str() {
-        "accept-all" => ChoiceMethod::AcceptAll,
-        "reject-all" => ChoiceMethod::RejectAll,
-        "withdrawal" => ChoiceMethod::Withdrawal,
-        _ => ChoiceMethod::Custom,
-    };
+    let method = ChoiceMethod::parse(&get_s(8)?).unwrap_or(ChoiceMethod::Custom);
     Ok(Receipt {
         id: get_s(0)?,
         at: u64::try_from(r.try_get::<_, i64>(1).map_err(unavailable)?).unwrap_or(0),

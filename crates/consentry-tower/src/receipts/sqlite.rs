@@ -115,12 +115,7 @@ fn split_ids(s: &str) -> Vec<String> {
 }
 
 fn method_from(s: &str) -> ChoiceMethod {
-    match s {
-        "accept-all" => ChoiceMethod::AcceptAll,
-        "reject-all" => ChoiceMethod::RejectAll,
-        "withdrawal" => ChoiceMethod::Withdrawal,
-        _ => ChoiceMethod::Custom,
-    }
+    ChoiceMethod::parse(s).unwrap_or(ChoiceMethod::Custom)
 }
 
 fn row_to_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {

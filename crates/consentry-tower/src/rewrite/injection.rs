@@ -150,6 +150,18 @@ impl Head<'_> {
     pub fn render(&self, decision: &Decision, nonce: Option<&str>) -> String {
         let mut out = String::with_capacity(self.policy_script.len() + 1024);
         out.push_str(self.policy_script);
+        // Where the visitor is and the model found for it, for the banner
+        // (which has the policy's default model, not its region rules).
+        let location = decision.location();
+        if let Some(region) = location.region {
+            let _ = write!(
+                out,
+                "<meta name=\"consentry-region\" content=\"{} {} {}\" />",
+                escape::html(region.as_str()),
+                location.source.as_str(),
+                decision.model().as_str()
+            );
+        }
         consent_mode(&mut out, self.policy, decision, nonce);
         if self.inject_services {
             for s in self.policy.services() {

@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use consentry_core::render::{self, RenderedBy};
-use consentry_core::{Decision, Policy, Service};
+use consentry_core::{Decision, Model, Policy, Service};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
@@ -118,6 +118,7 @@ impl Plan {
         consent_url: String,
         inject_services: bool,
         banner: bool,
+        regional: bool,
     ) -> Self {
         let tokens = fetch::Tokens::of(&policy);
         let policy_scripts = policy
@@ -126,7 +127,7 @@ impl Plan {
             .map(|lang| {
                 let script = format!(
                     "<script type=\"application/json\" id=\"consentry-policy\">{}</script>",
-                    escape::json_in_script(&policy.to_ready_json(&[lang]))
+                    escape::json_in_script(&policy.to_ready_json_for(&[lang], regional))
                 );
                 (lang.to_owned(), script)
             })
@@ -505,15 +506,30 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
         st.set_head_done();
         html.push_str(&head_html(&st));
     }
+    let model = st.decision.model();
     if st.plan.banner && st.decision.needs_banner() {
         let texts = st.plan.policy.texts_for(&st.preferred());
-        html.push_str(&render::banner(
+        html.push_str(&render::banner_for(
             &st.plan.policy,
             &texts,
             &st.plan.consent_url,
             Some(&st.return_to),
             RenderedBy::Server,
+            model,
         ));
+    }
+    if st.plan.banner && model == Model::OptOut {
+        // The "Do Not Sell or Share" link on every page until the visitor
+        // has opted out (a form: it works without JavaScript), and the
+        // confirmation when the browser's GPC signal did it.
+        let texts = st.plan.policy.texts_for(&st.preferred());
+        let policy = &st.plan.policy;
+        if policy.categories().iter().any(|c| c.is_sale_sharing() && st.decision.allows(&c.id)) {
+            html.push_str(&render::opt_out_link(&texts, &st.plan.consent_url, Some(&st.return_to)));
+        }
+        if st.decision.signal_honoured() {
+            html.push_str(&render::status(&texts, consentry_core::TextKey::signal_optout_notice));
+        }
     }
     if !html.is_empty() {
         el.prepend(&html, ContentType::Html);

@@ -536,7 +536,8 @@ pub(crate) fn differential(html: &[u8], cuts: &[usize], consent: bool) -> Result
     let granted: Vec<&str> = if consent { vec!["analytics"] } else { vec![] };
     let c = consentry_core::Consent::new(1, 1, granted, consentry_core::ConsentId::from_random([1; 16]));
     let decision = consentry_core::decide(&policy, Some(&c), consentry_core::Signals::NONE, 2);
-    let plan = std::sync::Arc::new(Plan::new(policy, None, None, "/consentry/consent".into(), true, true));
+    let plan =
+        std::sync::Arc::new(Plan::new(policy, None, None, "/consentry/consent".into(), true, true, false));
     let run = |fast: bool| -> (Vec<u8>, bool) {
         let host = http::HeaderValue::from_static("shop.example");
         let page = Page { return_to: "/a/b?c".into(), accept_language: None, host: Some(&host), xml: false };
