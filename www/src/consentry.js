@@ -187,7 +187,8 @@ function notifyTools(s) {
 
 // The first layer of the visitor's consent model (ready markup: `banner`
 // for opt-in, `optout` and `notice` for the others).
-const firstLayer = (model) => (model === "opt-out" ? texts.optout : model === "opt-in" ? 0 : texts.notice) || texts.banner;
+const layerOf = (t, model) => (model === "opt-out" ? t.optout : model && model !== "opt-in" && t.notice) || t.banner;
+const firstLayer = (model) => layerOf(texts, model);
 
 // The banner while the visitor must be asked; the settings button after;
 // where the law is opt-out, the "Do Not Sell or Share" link until the
@@ -204,7 +205,7 @@ function chrome(s) {
   } else if (settings) settings.remove();
   const optedOut = s.sale.every((c) => !s.categories[c]);
   const link = $(OPTOUT);
-  if (s.model === "opt-out" && !optedOut && s.sale.length && texts.optout_link) {
+  if (s.model === "opt-out" && !s.needsBanner && !optedOut && s.sale.length && texts.optout_link) {
     if (!link) append(texts.optout_link);
   } else if (link) link.remove();
   if (s.model === "opt-out" && s.signal && !$(STATUS) && texts.gpc_done) append(texts.gpc_done);
@@ -382,8 +383,7 @@ function showEarly(p) {
   const langs = Object.keys(p.texts);
   const want = (languages()[0] || "").trim().toLowerCase();
   early = langs.length > 1 ? langs.find((l) => l.toLowerCase() === want) : langs[0];
-  const t = p.texts[early];
-  if (t) append((f.model === "opt-out" ? t.optout : f.model && t.notice) || t.banner), listen();
+  if (early) append(layerOf(p.texts[early], f.model)), listen();
 }
 
 function begin(policy) {

@@ -91,3 +91,26 @@ fn the_language_is_the_visitors_best_among_those_the_policy_carries() {
     assert_eq!(consentry_banner::language("fr,en", "fr-CA"), "fr");
     assert_eq!(consentry_banner::language("fr,en", "ja"), "en", "the policy's default language");
 }
+
+#[wasm_bindgen_test]
+fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
+    // The page's <meta name="consentry-region" content="US-CA header opt-out">.
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "opt-out");
+    let s = state();
+    assert_eq!(s["model"], "opt-out");
+    assert_eq!(s["reason"], "not-opted-out");
+    assert_eq!(s["categories"]["analytics"], true, "runs until the visitor opts out");
+    assert_eq!(s["needsBanner"], true, "the notice is shown");
+    let out = consentry_banner::choose("analytics", &[7; 16], 1_000.0, false);
+    let cookie = out.split('\t').next().unwrap_or_default();
+    assert!(cookie.starts_with("consentry=v2.2.1000.analytics.") && cookie.contains(".o;"), "{cookie}");
+    // The same cookie where no model is said (the policy's default, opt-in): no consent.
+    let value = cookie.split(';').next().unwrap_or_default();
+    consentry_banner::start(&rules(), value, None, false, 1_000.0, "");
+    let s = state();
+    assert_eq!((s["model"].as_str(), s["categories"]["analytics"].as_bool()), (Some("opt-in"), Some(false)));
+    assert_eq!(s["needsBanner"], true);
+    // An unknown word is no model: the default applies.
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "opt-whatever");
+    assert_eq!(state()["model"], "opt-in");
+}

@@ -20,7 +20,7 @@ use consentry_core::Policy;
 
 use crate::policy::Failure;
 use consentry_tower::receipts::{PostgresStore, SqliteStore};
-use consentry_tower::{Assets, ClientAddr, ConsentLayer, ReceiptStore, SecureCookie};
+use consentry_tower::{Assets, ClientAddr, ConsentLayer, ReceiptStore, RegionHeaders, SecureCookie};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -57,6 +57,10 @@ options:
   --consent-rate-limit N
                        consent POSTs per minute from one client address (default 30; 0: no limit);
                        more get 429 and are not stored
+  --region-headers CDN  where the visitor's region comes from, for the policy's `regions`
+                       (opt-in, opt-out, notice, none): cloudflare, cloudfront, vercel, or
+                       COUNTRY-HEADER[,SUBDIVISION-HEADER]; only behind that CDN, which sets them
+                       (default: none; the region is unknown and regions.default applies)
 
 example:
   consentry serve --policy policy.json --upstream http://127.0.0.1:8000 --addr 0.0.0.0:8080";
@@ -76,6 +80,7 @@ struct Options {
     inject_services: bool,
     timeout: Duration,
     consent_per_minute: u32,
+    region_headers: Option<RegionHeaders>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -92,6 +97,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         inject_services: false,
         timeout: Duration::from_secs(30),
         consent_per_minute: consentry_tower::DEFAULT_CONSENT_PER_MINUTE,
+        region_headers: None,
     };
     let mut policy = None;
     let mut it = args.iter();
@@ -134,6 +140,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.consent_per_minute = v
                     .parse()
                     .map_err(|_| format!("--consent-rate-limit `{v}` is not a number per minute"))?;
+            }
+            "--region-headers" => {
+                let v = value()?;
+                o.region_headers =
+                    Some(RegionHeaders::parse(&v).map_err(|e| format!("--region-headers: {e}"))?);
             }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
@@ -185,12 +196,15 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
     };
     // In front of an existing site its own tags are already in its pages:
     // they are gated where they are, and the policy's are added only on request.
-    let layer = ConsentLayer::new(policy)
+    let mut layer = ConsentLayer::new(policy)
         .assets(assets)
         .receipts(receipts)
         .secure_cookie(SecureCookie::Auto)
         .inject_services(o.inject_services)
         .consent_rate_limit(o.consent_per_minute);
+    if let Some(headers) = o.region_headers.clone() {
+        layer = layer.region_headers(headers);
+    }
     let listener = tokio::net::TcpListener::bind(o.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", o.addr))?;
@@ -566,6 +580,10 @@ mod tests {
                 .starts_with("give --upstream or --dir, not both")
         );
         assert!(err("--policy p.json --dir . --addr nowhere").contains("is not an address"));
+        assert!(
+            err("--policy p.json --dir . --region-headers bad:name")
+                .contains("--region-headers: `bad:name` is not a header name")
+        );
     }
 
     #[test]

@@ -301,6 +301,16 @@ pub fn cookie_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item 
     })
 }
 
+/// [`trim`] for text: spaces and tabs only, as the header reader trims
+/// (byte by byte: a char-pattern trim costs the browser banner a kilobyte).
+fn trim_str(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t')).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t')).map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII bytes (or the text's ends): char boundaries.
+    s.get(start..end).unwrap_or("")
+}
+
 fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
@@ -330,7 +340,7 @@ where
 pub fn consent_from_cookie_string(cookies: &str, name: &str) -> Option<Consent> {
     let values = cookies.split(';').filter_map(move |pair| {
         let (k, v) = pair.split_once('=')?;
-        (k.trim_matches([' ', '\t']) == name).then(|| v.trim_matches([' ', '\t']))
+        (trim_str(k) == name).then(|| trim_str(v))
     });
     most_restrictive(values)
 }
@@ -382,7 +392,7 @@ pub fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    for d in &digits[i..] {
+    for d in digits.get(i..).unwrap_or(&[]) {
         out.push(char::from(*d));
     }
 }

@@ -72,7 +72,7 @@ fn wildcard(p: &[u8], t: &[u8]) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&b| b == b'*')
+    p.get(pi..).unwrap_or(&[]).iter().all(|&b| b == b'*')
 }
 
 #[cfg(test)]

@@ -241,9 +241,11 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                     "custom" => (ServiceKind::Custom, ServiceConfig::Custom(CustomConfig::default())),
                     _ => return Err(ReadyError::Malformed),
                 };
-                let cookies = f
-                    .map(|g| Glob::new(g, true).ok_or(ReadyError::Malformed))
-                    .collect::<Result<Vec<_>, _>>()?;
+                // A loop rather than collecting into a Result: less wasm.
+                let mut cookies = Vec::new();
+                for g in f {
+                    cookies.push(Glob::new(g, true).ok_or(ReadyError::Malformed)?);
+                }
                 services.push(Service {
                     id: service_id,
                     name: None,

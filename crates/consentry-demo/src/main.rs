@@ -8,6 +8,7 @@
 //! knows nothing of consent would serve them: put `consentry serve --upstream`
 //! in front of it, with one site's policy, to see the proxy gate them.
 
+mod region;
 mod sites;
 mod trackers;
 
@@ -23,7 +24,7 @@ use axum::routing::{any, get, post};
 use consentry_core::{Policy, consent_from_headers};
 use consentry_tower::ReceiptStore;
 use consentry_tower::receipts::{PostgresStore, SqliteStore};
-use consentry_tower::{Assets, ConsentDecision, ConsentLayer, SecureCookie};
+use consentry_tower::{Assets, ConsentDecision, ConsentLayer, RegionHeaders, SecureCookie};
 
 use sites::{SITES, Site};
 use trackers::HitLog;
@@ -140,6 +141,7 @@ async fn main() {
         .route("/_inspector/hits", get(trackers::hits))
         .route("/_inspector/reset", post(trackers::reset))
         .route("/_demo/site.css", get(site_css))
+        .route("/_demo/region", post(region::pick))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
     let leak = args.leaky_tag;
     for site in SITES {
@@ -164,12 +166,15 @@ async fn main() {
                     .assets(assets.clone())
                     .receipts(Arc::clone(receipts))
                     .inject_services(false)
-                    .secure_cookie(SecureCookie::Auto),
+                    .secure_cookie(SecureCookie::Auto)
+                    // As a site behind Cloudflare would; the picker plays Cloudflare.
+                    .region_headers(RegionHeaders::cloudflare()),
             );
         }
         app = app.merge(site_router.with_state(state.clone()));
     }
-    let app = app.with_state(state);
+    // Outside every site's layer: plays the CDN that sets the region headers.
+    let app = app.with_state(state).layer(axum::middleware::map_request(region::simulate_cloudflare));
 
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(l) => l,
@@ -304,7 +309,7 @@ async fn page(
     Html(format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{name}</title>\
-         <link rel=\"stylesheet\" href=\"/_demo/site.css\">{tags_head}</head><body><header><a href=\"/\">Consentry demo</a> › {name}</header>\
+         <link rel=\"stylesheet\" href=\"/_demo/site.css\">{tags_head}</head><body><header><a href=\"/\">Consentry demo</a> › {name}{picker}</header>\
          <main><h1>{name}</h1><p class=\"tagline\">{tagline}</p>{body}\
          <p><a href=\"/{slug}/privacy\">Privacy</a> · <button type=\"button\" data-consentry=\"preferences\">Cookie settings</button></p>\
          {inspector}</main>{tags_body}</body></html>",
@@ -313,6 +318,7 @@ async fn page(
         tagline = esc(site.tagline),
         body = site.body,
         tags_head = site.tags_head,
+        picker = region::picker(&headers, &format!("/{slug}/")),
         tags_body = if leak { format!("{}{LEAKY_TAG}", site.tags_body) } else { site.tags_body.to_owned() },
     ))
     .into_response()
@@ -346,9 +352,15 @@ fn inspector(site: &Site, d: Option<&ConsentDecision>, headers: &HeaderMap, log:
                     cls = if g.granted { "ok" } else { "no" }
                 ));
             }
+            let location = d.location();
             format!(
-                "<dt>Banner needed</dt><dd id=\"needs-banner\">{nb}</dd><dt>Tk</dt><dd>{tk}</dd></dl>\
+                "<dt>Region</dt><dd id=\"region\">{region}</dd><dt>Region source</dt><dd id=\"region-source\">{source}</dd>\
+                 <dt>Consent model</dt><dd id=\"model\">{model}</dd>\
+                 <dt>Banner needed</dt><dd id=\"needs-banner\">{nb}</dd><dt>Tk</dt><dd>{tk}</dd></dl>\
                  <table><thead><tr><th>category</th><th>decision</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>",
+                region = location.region.map_or_else(|| "unknown".to_owned(), |r| r.to_string()),
+                source = location.source.as_str(),
+                model = d.model().as_str(),
                 nb = yes_no(d.needs_banner()),
                 tk = d.tk().as_str(),
             )

@@ -47,8 +47,12 @@ async fn california_first_visit_runs_with_a_notice_and_the_do_not_sell_link() {
     assert_eq!(banner_model(&html), Some("opt-out"), "{html}");
     assert!(html.contains("Do Not Sell or Share My Personal Information"), "the statutory label, in English");
     assert!(
-        html.contains("data-consentry=\"opt-out\"") && html.contains("value=\"opt-out\""),
-        "the persistent link, a form"
+        html.contains("data-consentry-action=\"opt-out\"") && html.contains("value=\"opt-out\""),
+        "one click, a form"
+    );
+    assert!(
+        !html.contains("data-consentry=\"opt-out\""),
+        "the persistent link waits until the notice is gone"
     );
     assert!(html.contains("<meta name=\"consentry-region\" content=\"US-CA header opt-out\" />"));
     let l = live(&html);
@@ -205,4 +209,25 @@ async fn an_opt_in_consent_travels_to_california_unchanged() {
         "refused stays refused"
     );
     assert!(!html.contains("data-consentry=\"opt-out\""), "nothing left to opt out of");
+}
+
+#[tokio::test]
+async fn after_the_notice_the_do_not_sell_link_stays_on_every_page() {
+    let policy = preset("redis");
+    let id = consentry_core::ConsentId::from_random([3; 16]);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let dismissed =
+        Consent::new(policy.revision(), now - 60, ["analytics", "advertising", "third-party"], id)
+            .under(Model::OptOut)
+            .encode();
+    let cookie = format!("consentry={dismissed}");
+    let r = get_page(&trusting(None), &with(CALIFORNIA, &[("cookie", cookie.as_str())])).await;
+    let html = r.text();
+    assert_eq!(banner_model(&html), None);
+    assert!(
+        html.contains("class=\"consentry-optout\"") && html.contains("data-consentry=\"opt-out\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"return_to\""), "the form brings the visitor back");
+    assert!(live(&html).any_url_contains("/_trackers/ads/"));
 }

@@ -524,7 +524,9 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
         // confirmation when the browser's GPC signal did it.
         let texts = st.plan.policy.texts_for(&st.preferred());
         let policy = &st.plan.policy;
-        if policy.categories().iter().any(|c| c.is_sale_sharing() && st.decision.allows(&c.id)) {
+        // (While the notice is up, its own button does the same.)
+        let sold = policy.categories().iter().any(|c| c.is_sale_sharing() && st.decision.allows(&c.id));
+        if sold && !st.decision.needs_banner() {
             html.push_str(&render::opt_out_link(&texts, &st.plan.consent_url, Some(&st.return_to)));
         }
         if st.decision.signal_honoured() {
