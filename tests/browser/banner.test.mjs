@@ -203,10 +203,12 @@ test("under a strict CSP (no inline styles, no eval) the banner works and activa
 
 // The README's snippet: a ready policy built by `npx consentry-policy build`,
 // with preload hints for the wasm and the policy.
-function readySite(context, { mutate = (p) => p } = {}) {
+function readySite(context, { mutate = (p) => p, source = (p) => p } = {}) {
   const fixtures = path.join(root, "tests", "browser", "fixtures");
   const out = fs.mkdtempSync(path.join(root, "target", "ready-"));
-  execFileSync("node", [path.join(root, "www", "bin", "consentry-policy.mjs"), "build", path.join(fixtures, "policy.json"), "--out", out]);
+  const policy = path.join(out, "policy.json");
+  fs.writeFileSync(policy, JSON.stringify(source(JSON.parse(fs.readFileSync(path.join(fixtures, "policy.json"), "utf8")))));
+  execFileSync("node", [path.join(root, "www", "bin", "consentry-policy.mjs"), "build", policy, "--out", out]);
   const ready = JSON.stringify(mutate(JSON.parse(fs.readFileSync(path.join(out, "policy.ready.json"), "utf8"))));
   fs.rmSync(out, { recursive: true, force: true });
   const html = fs
@@ -323,6 +325,47 @@ test("a ready policy of another version is refused with one message naming the f
     assert.equal(await page.$("#consentry-banner"), null, "no banner");
     assert.equal(await page.evaluate(() => window.analyticsRuns), undefined, "nothing granted");
     assert.equal(await page.evaluate(() => window.consentry.get()), null);
+    await context.close();
+  }
+});
+
+// A static site has no server to say where the visitor is: the ready policy
+// maps time zones to models (the strictest of each zone's country), an
+// approximation the banner applies and reports as such.
+test("a static site guesses the model from the time zone: opt-in in Paris, a notice in Tokyo, nothing in São Paulo", { timeout: 60000 }, async () => {
+  const source = (p) => ({
+    ...p,
+    regions: {
+      rules: [
+        { where: ["EEA", "UK", "CH"], model: "opt-in" },
+        { where: ["JP"], model: "notice" },
+      ],
+      default: "none",
+    },
+  });
+  const cases = [
+    ["Europe/Paris", "opt-in", "time-zone", true, undefined],
+    ["Asia/Tokyo", "notice", "time-zone", true, 1],
+    ["America/Sao_Paulo", "none", "unknown", false, 1],
+  ];
+  for (const [timezoneId, model, source_, banner, analyticsRuns] of cases) {
+    const context = await chrome.newContext({ timezoneId });
+    await readySite(context, { source });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(server.url + "/ready.html", { waitUntil: "load" });
+    await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+    const s = await page.evaluate(() => window.consentry.get());
+    assert.deepEqual([s.model, s.source, s.region], [model, source_, null], timezoneId);
+    assert.equal(await page.isVisible("#consentry-banner"), banner, `${timezoneId}: banner`);
+    if (banner) {
+      const shown = await page.getAttribute("#consentry-banner", "data-consentry-model");
+      assert.equal(shown, model === "opt-in" ? null : model, `${timezoneId}: that model's first layer`);
+    }
+    await page.waitForTimeout(200);
+    assert.equal(await page.evaluate(() => window.analyticsRuns), analyticsRuns, `${timezoneId}: analytics`);
+    assert.deepEqual(errors, []);
     await context.close();
   }
 });

@@ -77,15 +77,22 @@ const rules = () => JSON.parse(wasm.state());
 function publicState(s) {
   const { categories, services, revision, needsBanner, reason, id, date, model } = s;
   const iso = date === null ? null : new Date(date * 1000).toISOString();
-  const [region = null, source = "unknown"] = where;
-  return { categories, services, revision, needsBanner, reason, id, date: iso, model, region, source };
+  const [region, source = "unknown"] = where;
+  return { categories, services, revision, needsBanner, reason, id, date: iso, model, region: region || null, source };
 }
 
-// Where the server says the visitor is: <meta name="consentry-region"
-// content="<region> <source> <model>">, written by ConsentLayer when it
-// knows; else nothing, and the policy's default model applies.
+// Where the visitor is: the server's word, <meta name="consentry-region"
+// content="<region> <source> <model>"> (ConsentLayer writes it when it
+// knows), else on a static site the ready policy's guess from the time
+// zone (an approximation: the strictest model of the zone's country), else
+// nothing and the policy's default model applies.
 let where = [];
-const readWhere = () => (where = ($("meta[name='consentry-region']")?.content || "").split(" ").filter(Boolean));
+function locate(p) {
+  where = ($("meta[name='consentry-region']")?.content || "").split(" ").filter(Boolean);
+  const guess = !where.length && p.zones?.[Intl.DateTimeFormat().resolvedOptions().timeZone];
+  if (guess) where = ["", "time-zone", guess];
+  return where;
+}
 
 const allowed = (el) =>
   wasm.allows(el.getAttribute("data-category") ?? undefined, el.getAttribute("data-service") ?? undefined);
@@ -374,7 +381,8 @@ function showEarly(p) {
     p.format !== READY ||
     document.readyState === "loading" ||
     document.getElementById(BANNER) ||
-    readWhere().length ||
+    locate(p)[0] ||
+    where[2] === "none" ||
     navigator.globalPrivacyControl ||
     (navigator.doNotTrack ?? window.doNotTrack) != null ||
     document.cookie.split(";").some((c) => c.trim().startsWith(`${f.cookie}=`))
@@ -383,13 +391,13 @@ function showEarly(p) {
   const langs = Object.keys(p.texts);
   const want = (languages()[0] || "").trim().toLowerCase();
   early = langs.length > 1 ? langs.find((l) => l.toLowerCase() === want) : langs[0];
-  if (early) append(layerOf(p.texts[early], f.model)), listen();
+  if (early) append(layerOf(p.texts[early], where[2] || f.model)), listen();
 }
 
 function begin(policy) {
   if (policy.format !== READY) throw fault(2);
   const dnt = navigator.doNotTrack ?? window.doNotTrack;
-  readWhere();
+  locate(policy);
   const gpc = navigator.globalPrivacyControl === true;
   const code = wasm.start(policy.rules, document.cookie, dnt, gpc, now(), where[2] || "");
   if (code) throw fault(code);

@@ -20,7 +20,7 @@ use consentry_core::Policy;
 
 use crate::policy::Failure;
 use consentry_tower::receipts::{PostgresStore, SqliteStore};
-use consentry_tower::{Assets, ClientAddr, ConsentLayer, ReceiptStore, RegionHeaders, SecureCookie};
+use consentry_tower::{Assets, ClientAddr, ConsentLayer, GeoIp, ReceiptStore, RegionHeaders, SecureCookie};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -61,6 +61,9 @@ options:
                        (opt-in, opt-out, notice, none): cloudflare, cloudfront, vercel, or
                        COUNTRY-HEADER[,SUBDIVISION-HEADER]; only behind that CDN, which sets them
                        (default: none; the region is unknown and regions.default applies)
+  --region-geoip FILE  the region from a MaxMind DB file you provide (GeoIP2/GeoLite2 Country or
+                       City, or DB-IP's), looked up by the client's address (with
+                       --trust-forwarded, the X-Forwarded-For one); nothing is downloaded
 
 example:
   consentry serve --policy policy.json --upstream http://127.0.0.1:8000 --addr 0.0.0.0:8080";
@@ -81,6 +84,7 @@ struct Options {
     timeout: Duration,
     consent_per_minute: u32,
     region_headers: Option<RegionHeaders>,
+    region_geoip: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -98,6 +102,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         timeout: Duration::from_secs(30),
         consent_per_minute: consentry_tower::DEFAULT_CONSENT_PER_MINUTE,
         region_headers: None,
+        region_geoip: None,
     };
     let mut policy = None;
     let mut it = args.iter();
@@ -146,11 +151,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.region_headers =
                     Some(RegionHeaders::parse(&v).map_err(|e| format!("--region-headers: {e}"))?);
             }
+            "--region-geoip" => o.region_geoip = Some(PathBuf::from(value()?)),
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
     o.policy = policy.ok_or_else(|| format!("--policy POLICY.json is required\n\n{USAGE}"))?;
+    if o.region_headers.is_some() && o.region_geoip.is_some() {
+        return Err("give --region-headers or --region-geoip, not both".to_owned());
+    }
     match (&o.upstream, &o.dir) {
         (Some(_), Some(_)) => Err(format!("give --upstream or --dir, not both\n\n{USAGE}")),
         (None, None) => Err(format!("give --upstream URL or --dir DIR\n\n{USAGE}")),
@@ -204,6 +213,9 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
         .consent_rate_limit(o.consent_per_minute);
     if let Some(headers) = o.region_headers.clone() {
         layer = layer.region_headers(headers);
+    }
+    if let Some(path) = &o.region_geoip {
+        layer = layer.region_geoip(GeoIp::open(path).map_err(|e| format!("--region-geoip {e}"))?);
     }
     let listener = tokio::net::TcpListener::bind(o.addr)
         .await

@@ -18,6 +18,8 @@
 //! | `texts` | `{ "<lang>": { "banner", "dialog", "settings", "placeholder" } }`: markup from [`crate::render`] |
 //! | `first_visit` | `{ "cookie": "<consent cookie name>", "asked": <bool> }`: whether [`crate::decide`] asks a visitor with no consent cookie and no `DNT`/`Sec-GPC` (optional; lets the page show the first layer while the rules module is still loading); with `"model"` when the policy's `regions.default` is not `opt-in` (which first layer to show then) |
 //!
+//! | `zones` | `{ "<IANA time zone>": "<model>" }`: for a page no server tells the visitor's model, the model by the browser's time zone, for the zones whose model is not the default (optional; see [`crate::region::Regions::zone_models`]) |
+//!
 //! With `regions` that use another model than `opt-in`, each language of
 //! `texts` also has `optout` and `notice` (those first layers), `optout_link`
 //! (the persistent "Do Not Sell or Share" link), `optout_done` and
@@ -373,8 +375,10 @@ impl Policy {
     /// site knows no region: the default is all it can apply).
     pub fn to_ready_json_for(&self, langs: &[&str], regional: bool) -> String {
         use serde_json::{Map, json};
+        // A static site's guess from the time zone (see `Regions::zone_models`).
+        let zones = self.regions().zone_models();
         let regional = match self.regions().default {
-            Model::OptIn => regional && !self.regions().is_opt_in_everywhere(),
+            Model::OptIn => (regional && !self.regions().is_opt_in_everywhere()) || !zones.is_empty(),
             _ => true,
         };
         let mut texts = Map::new();
@@ -421,12 +425,19 @@ impl Policy {
         {
             f.insert("model".into(), self.regions().default.as_str().into());
         }
-        let json = json!({
+        let mut json = json!({
             "format": READY_FORMAT,
             "rules": self.rules(&language),
             "texts": texts,
             "first_visit": first_visit,
         });
+        if !zones.is_empty()
+            && let Some(top) = json.as_object_mut()
+        {
+            let zones: Map<String, serde_json::Value> =
+                zones.into_iter().map(|(z, m)| (z.to_owned(), m.as_str().into())).collect();
+            top.insert("zones".into(), zones.into());
+        }
         json.to_string()
     }
 

@@ -180,6 +180,9 @@ pub enum RegionSource {
     Header,
     /// A GeoIP database file the operator provided.
     GeoIp,
+    /// The browser's time zone: an approximation for static sites, which
+    /// have no server to ask (see [`Regions::zone_models`]).
+    TimeZone,
 }
 
 impl RegionSource {
@@ -189,12 +192,13 @@ impl RegionSource {
             Self::Unknown => "unknown",
             Self::Header => "header",
             Self::GeoIp => "geoip",
+            Self::TimeZone => "time-zone",
         }
     }
 
     /// Reads [`as_str`](Self::as_str)'s names.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Unknown, Self::Header, Self::GeoIp].into_iter().find(|r| r.as_str() == s)
+        [Self::Unknown, Self::Header, Self::GeoIp, Self::TimeZone].into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -263,6 +267,14 @@ pub fn is_valid_entry(entry: &str) -> bool {
 /// reads it, written in upper case (`FR`, `US-CA`).
 pub fn is_code(code: &str) -> bool {
     Region::parse(code).is_some_and(|r| r.as_bytes() == code.as_bytes())
+}
+
+/// The IANA time zones and their countries (`data/zones.tsv`, from tzdata).
+fn time_zones() -> impl Iterator<Item = (&'static str, &'static str)> {
+    include_str!("../data/zones.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
 }
 
 /// One rule of the policy's `regions`: these places, this model.
@@ -347,6 +359,44 @@ impl Regions {
         self.models().any(|m| m == model)
     }
 
+    /// For a static site, which has no server to say where the visitor is:
+    /// the model per IANA time zone (as `Intl.DateTimeFormat` reports it),
+    /// for the zones whose model is not the default. An approximation, and
+    /// a cautious one: a zone counts for its country (tzdata's `zone.tab`),
+    /// and the model is the strictest of that country's and of every
+    /// subdivision of it a rule names (a zone does not say which US state
+    /// the visitor is in, so `America/Los_Angeles` is opt-in when California
+    /// is opt-out but the rest of the US opt-in). Strictest first: opt-in,
+    /// opt-out, notice, none.
+    pub fn zone_models(&self) -> Vec<(&'static str, Model)> {
+        if self.is_opt_in_everywhere() {
+            return Vec::new();
+        }
+        let strictness = |m: Model| match m {
+            Model::OptIn => 0,
+            Model::OptOut => 1,
+            Model::Notice => 2,
+            Model::None => 3,
+        };
+        let mut out = Vec::new();
+        for (zone, country) in time_zones() {
+            let Some(region) = Region::parse(country) else { continue };
+            let mut model = self.model_for(Some(region));
+            for code in self.rules.iter().flat_map(RegionRule::codes) {
+                if code.len() > 3 && code.get(..2) == Some(country) && code.as_bytes().get(2) == Some(&b'-') {
+                    let m = self.model_for(Region::parse(code));
+                    if strictness(m) < strictness(model) {
+                        model = m;
+                    }
+                }
+            }
+            if model != self.default {
+                out.push((zone, model));
+            }
+        }
+        out
+    }
+
     fn models(&self) -> impl Iterator<Item = Model> + '_ {
         core::iter::once(self.default).chain(self.rules.iter().map(|r| r.model))
     }
@@ -422,6 +472,32 @@ mod tests {
         assert_eq!(regions.model_for(Some(region("JP"))), Model::None);
         assert_eq!(regions.model_for(None), Model::None);
         assert_eq!(Regions::default().model_for(Some(region("US-CA"))), Model::OptIn);
+    }
+
+    #[test]
+    fn time_zones_give_the_strictest_model_of_their_country() {
+        let regions = Regions {
+            rules: vec![
+                RegionRule::new(vec!["EEA".into(), "UK".into()], Model::OptIn),
+                RegionRule::new(vec!["US-CA".into()], Model::OptOut),
+                RegionRule::new(vec!["JP".into()], Model::Notice),
+            ],
+            default: Model::None,
+        };
+        let zones = regions.zone_models();
+        let model = |z: &str| zones.iter().find(|(zone, _)| *zone == z).map(|(_, m)| *m);
+        assert_eq!(model("Europe/Paris"), Some(Model::OptIn));
+        assert_eq!(model("Europe/London"), Some(Model::OptIn));
+        assert_eq!(model("Asia/Tokyo"), Some(Model::Notice));
+        // California is opt-out, the rest of the US `none`: a US zone cannot
+        // tell them apart, so the stricter of the two.
+        assert_eq!(model("America/Los_Angeles"), Some(Model::OptOut));
+        assert_eq!(model("America/New_York"), Some(Model::OptOut));
+        assert_eq!(model("Asia/Calcutta"), None, "India: the default, not listed");
+        assert_eq!(Regions::default().zone_models(), vec![]);
+        for (zone, country) in time_zones() {
+            assert!(zone.contains('/') && Region::parse(country).is_some(), "{zone} {country}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use consentry_core::{Decision, Location, Policy};
 use crate::assets::Assets;
 use crate::headers;
 use crate::receipts::{NoReceipts, ReceiptStore};
-use crate::region::RegionHeaders;
+use crate::region::RegionLookup;
 use crate::rewrite::Plan;
 
 /// When the consent cookie gets the `Secure` attribute.
@@ -56,7 +56,7 @@ pub(crate) struct Settings {
     pub server_banner: bool,
     pub unreadable_html: UnreadableHtml,
     pub consent_per_minute: u32,
-    pub region_headers: Option<RegionHeaders>,
+    pub region: Option<RegionLookup>,
 }
 
 impl Settings {
@@ -72,7 +72,7 @@ impl Settings {
             server_banner: true,
             unreadable_html: UnreadableHtml::Reject,
             consent_per_minute: DEFAULT_CONSENT_PER_MINUTE,
-            region_headers: None,
+            region: None,
         }
     }
 }
@@ -127,7 +127,7 @@ pub(crate) struct Config {
     pub secure: SecureCookie,
     pub unreadable_html: UnreadableHtml,
     pub consent_limit: Option<ConsentLimit>,
-    pub region_headers: Option<RegionHeaders>,
+    pub region: Option<RegionLookup>,
 }
 
 impl Config {
@@ -143,7 +143,7 @@ impl Config {
             server_banner,
             unreadable_html,
             consent_per_minute,
-            region_headers,
+            region,
         } = settings;
         let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
         let json = policy.to_json();
@@ -157,7 +157,8 @@ impl Config {
             format!("{prefix}consent"),
             inject_services,
             server_banner,
-            region_headers.is_some(),
+            // A known region may give each visitor another model.
+            region.is_some(),
         );
         Self {
             policy,
@@ -171,23 +172,17 @@ impl Config {
             secure,
             unreadable_html,
             consent_limit: ConsentLimit::new(consent_per_minute),
-            region_headers,
+            region,
         }
     }
 
     /// One cookie parse, one decide: shared by the service and the routes.
-    pub(crate) fn decide(&self, headers: &http::HeaderMap) -> Decision {
+    pub(crate) fn decide(&self, headers: &http::HeaderMap, extensions: &http::Extensions) -> Decision {
         let consent = headers::consent(headers, &self.policy);
         // The clock matters only to a consent's age.
         let now = if consent.is_some() { crate::now() } else { 0 };
-        let location = self.locate(headers);
+        let location = self.region.as_ref().map_or(Location::UNKNOWN, |r| r.locate(headers, extensions));
         consentry_core::decide_at(&self.policy, consent.as_ref(), headers::signals(headers), now, location)
-    }
-
-    /// Where the visitor is, from the headers the operator trusts (unknown
-    /// when none were named).
-    pub(crate) fn locate(&self, headers: &http::HeaderMap) -> Location {
-        self.region_headers.as_ref().map_or(Location::UNKNOWN, |r| r.locate(headers))
     }
 
     /// Whether the consent cookie set in answer to this request is `Secure`.

@@ -8,7 +8,7 @@ use tower_layer::Layer;
 use crate::assets::Assets;
 use crate::config::{Config, SecureCookie, Settings, UnreadableHtml};
 use crate::receipts::ReceiptStore;
-use crate::region::RegionHeaders;
+use crate::region::{RegionHeaders, RegionLookup};
 use crate::service::ConsentService;
 
 /// Applies a consent policy to every request of the wrapped service.
@@ -134,7 +134,16 @@ impl ConsentLayer {
     /// nobody named is never read: a visitor sending `CF-IPCountry: US` to
     /// a server that did not name it stays where the default puts them.
     pub fn region_headers(self, headers: RegionHeaders) -> Self {
-        self.set(|s| s.region_headers = Some(headers))
+        self.set(|s| s.region = Some(RegionLookup::Headers(headers)))
+    }
+
+    /// The visitor's region from a MaxMind DB file you provide, looked up
+    /// by the client's address (see [`GeoIp`](crate::GeoIp) for where that
+    /// address comes from). Replaces [`region_headers`](Self::region_headers).
+    /// Feature `geoip`.
+    #[cfg(feature = "geoip")]
+    pub fn region_geoip(self, db: crate::GeoIp) -> Self {
+        self.set(|s| s.region = Some(RegionLookup::GeoIp(db)))
     }
 
     /// The policy as the banner receives it (with its consent endpoint).

@@ -123,6 +123,8 @@ pub use future::ResponseFuture;
 pub use headers::{DNT, SEC_GPC, TK};
 pub use layer::ConsentLayer;
 pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
+#[cfg(feature = "geoip")]
+pub use region::GeoIp;
 pub use region::RegionHeaders;
 pub use rewrite::RewriteError;
 pub use routes::MAX_CONSENT_BODY;

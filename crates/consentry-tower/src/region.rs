@@ -1,7 +1,8 @@
 //! Where a visitor is: from request headers the operator trusts because
-//! their CDN sets them. Never from a header nobody named, so a visitor
-//! cannot move themselves to a laxer law by sending one; the address a
-//! region comes from is never stored.
+//! their CDN sets them, or (feature `geoip`) from a MaxMind DB file the
+//! operator provides, looked up by the client's address. Never from a
+//! header nobody named, so a visitor cannot move themselves to a laxer law
+//! by sending one; the address a region comes from is never stored.
 
 use consentry_core::{Location, Region, RegionSource};
 use http::HeaderMap;
@@ -105,6 +106,77 @@ impl RegionHeaders {
     }
 }
 
+/// The region of a client address, from a MaxMind DB file (GeoIP2 or
+/// GeoLite2 Country or City, or any database with the same layout, e.g.
+/// DB-IP's): the country's ISO code and, from a City database, the first
+/// subdivision's. Consentry ships no database and downloads none; the
+/// operator provides the file and keeps it up to date. Feature `geoip`.
+///
+/// The client address is the [`ClientAddr`](crate::ClientAddr) the server
+/// put in the request's extensions, else (feature `axum`) axum's
+/// `ConnectInfo<SocketAddr>`. Behind a proxy that address is the proxy's:
+/// give the layer the visitor's (e.g. from a `X-Forwarded-For` only your
+/// proxy writes) as `ClientAddr`, or use the CDN's headers instead.
+#[cfg(feature = "geoip")]
+#[derive(Clone)]
+pub struct GeoIp {
+    reader: std::sync::Arc<maxminddb::Reader<Vec<u8>>>,
+}
+
+#[cfg(feature = "geoip")]
+impl std::fmt::Debug for GeoIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoIp").field("database_type", &self.reader.metadata().database_type).finish()
+    }
+}
+
+#[cfg(feature = "geoip")]
+impl GeoIp {
+    /// Reads a database file into memory.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, String> {
+        let path = path.as_ref();
+        let reader = maxminddb::Reader::open_readfile(path)
+            .map_err(|e| format!("{}: not a MaxMind DB file ({e})", path.display()))?;
+        Ok(Self { reader: std::sync::Arc::new(reader) })
+    }
+
+    /// The location of `address` (unknown when the database has no
+    /// record for it, or no usable country code).
+    pub fn locate(&self, address: std::net::IpAddr) -> Location {
+        use maxminddb::geoip2;
+        let found =
+            self.reader.lookup(address).ok().and_then(|r| r.decode::<geoip2::City<'_>>().ok().flatten());
+        let Some(city) = found else { return Location::UNKNOWN };
+        let Some(country) = city.country.iso_code else { return Location::UNKNOWN };
+        let subdivision = city.subdivisions.first().and_then(|s| s.iso_code);
+        Region::from_parts(country, subdivision)
+            .map_or(Location::UNKNOWN, |r| Location::new(r, RegionSource::GeoIp))
+    }
+}
+
+/// Where the layer looks for the visitor's region.
+#[derive(Debug, Clone)]
+pub(crate) enum RegionLookup {
+    Headers(RegionHeaders),
+    #[cfg(feature = "geoip")]
+    GeoIp(GeoIp),
+}
+
+impl RegionLookup {
+    pub(crate) fn locate(&self, headers: &HeaderMap, extensions: &http::Extensions) -> Location {
+        match self {
+            Self::Headers(h) => {
+                let _ = extensions;
+                h.locate(headers)
+            }
+            #[cfg(feature = "geoip")]
+            Self::GeoIp(db) => {
+                crate::routes::client_addr(extensions).map_or(Location::UNKNOWN, |ip| db.locate(ip))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +218,25 @@ mod tests {
         assert_eq!(custom.country().as_str(), "x-geo-country");
         assert_eq!(custom.subdivision().map(HeaderName::as_str), Some("x-geo-region"));
         assert!(RegionHeaders::parse("bad header").is_err_and(|e| e.contains("`bad header`")));
+    }
+
+    #[cfg(feature = "geoip")]
+    #[test]
+    fn a_geoip_database_places_addresses_and_knows_nothing_of_others() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/geoip-test.mmdb");
+        let db = GeoIp::open(path).unwrap_or_else(|e| panic!("{e}"));
+        let at = |ip: &str| {
+            let loc = db.locate(ip.parse().unwrap_or_else(|e| panic!("{e}")));
+            (loc.region.map(|r| r.to_string()), loc.source)
+        };
+        assert_eq!(at("192.0.2.10"), (Some("US-CA".into()), RegionSource::GeoIp));
+        assert_eq!(at("198.51.100.7"), (Some("FR-IDF".into()), RegionSource::GeoIp));
+        assert_eq!(at("203.0.113.1"), (Some("JP".into()), RegionSource::GeoIp));
+        assert_eq!(at("2001:db8::1"), (Some("US-TX".into()), RegionSource::GeoIp));
+        assert_eq!(at("10.0.0.1"), (None, RegionSource::Unknown));
+        assert!(
+            GeoIp::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .is_err_and(|e| e.contains("not a MaxMind DB"))
+        );
     }
 }

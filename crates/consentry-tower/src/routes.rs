@@ -287,7 +287,7 @@ fn cross_site(headers: &http::HeaderMap) -> bool {
 }
 
 /// The client a request came from, as the server told the layer.
-fn client_addr(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+pub(crate) fn client_addr(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
     if let Some(c) = extensions.get::<crate::ClientAddr>() {
         return Some(c.0);
     }
@@ -359,7 +359,7 @@ where
     let policy = &config.policy;
     // The consent model where the visitor is: the cookie records it (a
     // choice made under opt-out is not consent where opt-in applies).
-    let now_decided = config.decide(&parts.headers);
+    let now_decided = config.decide(&parts.headers, &parts.extensions);
     let model = now_decided.model();
     let optional: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();

@@ -67,7 +67,7 @@ where
         if let Some(route) = routes::route(&self.config, req.uri().path(), req.method()) {
             return ResponseFuture::route(routes::serve(Arc::clone(&self.config), route, req));
         }
-        let decision = self.config.decide(req.headers());
+        let decision = self.config.decide(req.headers(), req.extensions());
         let page_request = headers::is_page_request(req.headers());
         if page_request {
             headers::prepare_page_request(req.headers_mut());

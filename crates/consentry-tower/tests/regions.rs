@@ -231,3 +231,33 @@ async fn after_the_notice_the_do_not_sell_link_stays_on_every_page() {
     assert!(html.contains("name=\"return_to\""), "the form brings the visitor back");
     assert!(live(&html).any_url_contains("/_trackers/ads/"));
 }
+
+#[cfg(feature = "geoip")]
+#[tokio::test]
+async fn a_geoip_database_places_the_client_address_and_headers_are_then_ignored() {
+    use consentry_tower::{ClientAddr, GeoIp};
+    let db = GeoIp::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/geoip-test.mmdb"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let router =
+        app(ConsentLayer::new(preset("redis")).inject_services(false).region_geoip(db), seed_page("en"));
+    let from = |ip: &str, headers: &[(&str, &str)]| {
+        let mut req = request("GET", "/", headers, Body::empty());
+        req.extensions_mut().insert(ClientAddr(ip.parse().unwrap_or_else(|e| panic!("{e}"))));
+        req
+    };
+    // 192.0.2.0/24 is California in the test database (documentation ranges only).
+    let r = send(router.clone(), from("192.0.2.10", &[])).await;
+    assert_eq!(banner_model(&r.text()), Some("opt-out"));
+    assert!(r.text().contains("content=\"US-CA geoip opt-out\""));
+    // France; and a French visitor claiming California through a CDN header
+    // nobody named stays in France.
+    for headers in [&[][..], CALIFORNIA] {
+        let r = send(router.clone(), from("198.51.100.7", headers)).await;
+        assert_eq!(banner_model(&r.text()), Some("opt-in"));
+        assert!(r.text().contains("content=\"FR-IDF geoip opt-in\""));
+    }
+    // An address the database does not know: the default.
+    let r = send(router.clone(), from("10.1.2.3", &[])).await;
+    assert_eq!(banner_model(&r.text()), Some("opt-in"));
+    assert!(!r.text().contains("consentry-region"));
+}
