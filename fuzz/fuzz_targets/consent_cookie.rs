@@ -1,6 +1,6 @@
 //! The consent-cookie codec (versions 1 and 2) and the Cookie-header scan on
 //! arbitrary bytes: never a panic, never a grant the value did not list in
-//! any consent model, and whatever decodes re-encodes to an equivalent
+//! any consent model (per category and per service), and whatever decodes re-encodes to an equivalent
 //! consent; the banner's reader of `document.cookie` finds exactly what the
 //! server's header reader finds; region codes as CDNs send them never panic.
 #![no_main]
@@ -12,7 +12,9 @@ use consentry_core::{
 use libfuzzer_sys::fuzz_target;
 
 const POLICY: &str = r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"},
-    {"id": "advertising"}], "regions": {"rules": [{"where": ["EEA"], "model": "opt-in"},
+    {"id": "advertising"}], "services": [
+    {"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}},
+    {"id": "ads", "kind": "custom", "category": "advertising", "patterns": ["/ads/"]}], "regions": {"rules": [{"where": ["EEA"], "model": "opt-in"},
     {"where": ["US-OPT-OUT"], "model": "opt-out"}, {"where": ["JP"], "model": "notice"},
     {"where": ["AU"], "model": "none"}]}}"#;
 
@@ -34,11 +36,15 @@ fuzz_target!(|data: &[u8]| {
                     for (id, g) in d.categories() {
                         assert!(!g.granted || id == "essential" || c.grants(id), "{place}: {id}");
                     }
+                    for s in policy.services() {
+                        let listed = c.grants(&s.id) || c.grants(&s.category);
+                        assert!(!d.allows_service(&s.id) || listed, "{place}: {}", s.id);
+                    }
                 }
             }
         }
     }
     if let Some(c) = found {
-        assert!(c.granted().len() <= 64);
+        assert!(c.granted().len() <= 128);
     }
 });

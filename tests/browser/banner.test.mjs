@@ -173,7 +173,7 @@ test("the JS API: get, set, onChange with unsubscribe, errors for unknown catego
     return { seen, error, state: window.consentry.get() };
   });
   assert.deepEqual(result.seen, [true]);
-  assert.match(result.error, /unknown category `analytic`/);
+  assert.match(result.error, /unknown category or service `analytic`/);
   assert.equal(result.state.categories.analytics, false);
   assert.equal(await page.evaluate(() => window.analyticsRuns), 1, "ran once when granted; a script cannot be un-run");
   await page.evaluate(() => window.consentry.reset());

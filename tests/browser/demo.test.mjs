@@ -277,3 +277,43 @@ for (const [width, height] of [[390, 844], [1280, 720]]) {
     }
   });
 }
+
+test("redis: one service of a category from the keyboard: the category shows mixed, only that service runs", { timeout: 60000 }, async () => {
+  await demo.reset();
+  const { context, page, trackerRequests } = await visit("redis");
+  await page.click("#consentry-banner [data-consentry-action='preferences']");
+  await page.waitForSelector("#consentry-preferences");
+  const switches = await page.$$eval("#consentry-preferences input[role='switch']", (l) => l.map((i) => i.dataset.service));
+  assert.deepEqual(switches, ["ga4", "gtm", "adnetwork", "video"], "a switch per optional service, announced as a switch");
+  // Google Analytics on, from the keyboard.
+  await page.focus("#consentry-service-ga4");
+  await page.keyboard.press("Space");
+  assert.equal(await page.locator('role=checkbox[checked="mixed"]').getAttribute("id"), "consentry-toggle-analytics");
+  assert.equal(await page.locator('role=switch[checked=true]').getAttribute("data-service"), "ga4");
+  assert.deepEqual(await axe(page, "#consentry-preferences"), [], "the mixed state passes axe");
+  const post = page.waitForResponse((r) => r.url().endsWith("/redis/consentry/consent"));
+  await page.click("#consentry-preferences [data-consentry-action='save']");
+  const body = JSON.parse((await post).request().postData());
+  assert.deepEqual(body, { granted: ["ga4"] });
+  assert.match((await cookies(context)).consentry, /^v1\.3\.\d+\.ga4\.[A-Za-z0-9_-]{22}$/);
+  await page.waitForFunction(() => window.gtagLoaded);
+  await page.waitForTimeout(300);
+  assert.ok(trackerRequests.some((p) => p.startsWith("/_trackers/gtag/")), "GA runs");
+  assert.ok(!trackerRequests.some((p) => p.startsWith("/_trackers/gtm")), "Tag Manager, same category, does not");
+  const s = await page.evaluate(() => window.consentry.get());
+  assert.deepEqual([s.categories.analytics, s.services.ga4, s.services.gtm], [false, true, false]);
+  // Back in the dialog: GA on, GTM off, the category mixed; its toggle turns them all on.
+  await page.click("[data-consentry='preferences']");
+  await page.waitForSelector("#consentry-preferences");
+  assert.equal(await page.isChecked("#consentry-service-ga4"), true);
+  assert.equal(await page.isChecked("#consentry-service-gtm"), false);
+  assert.equal(await page.$eval("#consentry-toggle-analytics", (i) => i.indeterminate), true);
+  await page.click("#consentry-toggle-analytics");
+  assert.equal(await page.isChecked("#consentry-service-gtm"), true);
+  assert.equal(await page.$eval("#consentry-toggle-analytics", (i) => i.indeterminate || !i.checked), false);
+  const again = page.waitForResponse((r) => r.url().endsWith("/redis/consentry/consent"));
+  await page.click("#consentry-preferences [data-consentry-action='save']");
+  assert.deepEqual(JSON.parse((await again).request().postData()), { granted: ["analytics"] });
+  await page.waitForFunction(() => window.gtmLoaded);
+  await context.close();
+});

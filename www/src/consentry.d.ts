@@ -75,7 +75,9 @@ export interface Policy {
 
 /** The visitor's state. */
 export interface ConsentState {
+  /** Categories granted whole. */
   categories: Record<string, boolean>;
+  /** Services that may run: their category granted, or granted on their own. */
   services: Record<string, boolean>;
   revision: number;
   /** ISO date of the choice, or null when there is none. */
@@ -105,7 +107,7 @@ export function get(): ConsentState | null;
 export function show(): void | Promise<void>;
 export function showPreferences(): void | Promise<void>;
 export function hide(): void | Promise<void>;
-/** Records a choice; categories not named are refused. Throws on unknown ids. */
+/** Records a choice of categories and single services ({ analytics: true } or { ga4: true }); what is not named is refused. Throws on unknown ids. */
 export function set(choice: Record<string, boolean>): void | Promise<void>;
 export function acceptAll(): void | Promise<void>;
 export function rejectAll(): void | Promise<void>;

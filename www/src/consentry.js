@@ -280,14 +280,41 @@ function openDialog() {
   const s = rules();
   // A signal under opt-out (GPC) fixes only the sale/sharing categories.
   const fixed = (c) => s.signal && (s.model !== "opt-out" || s.sale.includes(c));
+  const shown = s.chosen || s.model !== "opt-in";
   for (const input of $$("input.consentry-toggle[data-category]:not([disabled])", root)) {
     const c = input.getAttribute("data-category");
-    input.checked = (s.chosen || s.model !== "opt-in") && s.categories[c] === true;
+    input.checked = shown && s.categories[c] === true;
     input.disabled = fixed(c);
   }
+  for (const input of $$("input[data-service]", root)) {
+    input.checked = shown && s.services[input.getAttribute("data-service")] === true;
+    input.disabled = fixed(input.getAttribute("data-of"));
+  }
+  for (const input of $$("input.consentry-toggle[data-category]", root)) mixed(root, input.getAttribute("data-category"));
   if (s.signal && s.model !== "opt-out") for (const n of $$(".consentry-notice", root)) n.hidden = false;
   dialog = { root, back };
   focusables(root)[0]?.focus();
+}
+
+// A category's toggle follows its services: on when all are, mixed when
+// some are (the checkbox's indeterminate state, announced as "mixed").
+function mixed(root, category) {
+  const services = $$(`input[data-of="${category}"]`, root);
+  const toggle = $(`input.consentry-toggle[data-category="${category}"]`, root);
+  if (!services.length || !toggle || toggle.disabled && toggle.checked) return;
+  const on = services.filter((i) => i.checked).length;
+  toggle.checked = on === services.length;
+  toggle.indeterminate = on > 0 && on < services.length;
+}
+
+// In the dialog: a category's toggle sets all its services; a service's
+// sets its category's state.
+function onToggle(event) {
+  const t = event.target;
+  if (!dialog || !(t instanceof HTMLInputElement) || !dialog.root.contains(t)) return;
+  const category = t.getAttribute("data-of") || t.getAttribute("data-category");
+  if (!t.hasAttribute("data-of")) for (const i of $$(`input[data-of="${category}"]`, dialog.root)) i.checked = t.checked;
+  mixed(dialog.root, category);
 }
 
 function closeDialog(restore) {
@@ -305,7 +332,11 @@ function onAction(action) {
   else if (action === "preferences") openDialog();
   else if (action === "close") closeDialog(true);
   else if (action === "save") {
-    choose($$("input.consentry-toggle[data-category]:checked", dialog.root).map((i) => i.getAttribute("data-category")));
+    // Categories on whole, then the services on inside the others.
+    const on = (sel) => $$(sel, dialog.root).filter((i) => i.checked);
+    const whole = on("input.consentry-toggle[data-category]").map((i) => i.getAttribute("data-category"));
+    const alone = on("input[data-of]").filter((i) => !whole.includes(i.getAttribute("data-of")));
+    choose([...whole, ...alone.map((i) => i.getAttribute("data-service"))]);
   }
 }
 
@@ -360,6 +391,7 @@ function listen() {
   listening = true;
   document.addEventListener("click", onClick);
   document.addEventListener("keydown", onKey);
+  document.addEventListener("change", onToggle);
   // The banner's and the opt-out link's forms post only without JavaScript.
   document.addEventListener("submit", (e) => e.target.closest?.(`#${BANNER},${OPTOUT}`) && e.preventDefault());
 }
@@ -487,13 +519,14 @@ export const hide = whenReady(() => {
   const banner = document.getElementById(BANNER);
   if (banner) banner.hidden = true;
 });
-/** Records { analytics: true, ... }: categories not named (or not true) are refused. */
+/** Records { analytics: true, ga4: true, ... }: categories, or single services; what is not named (or not true) is refused. */
 export const set = whenReady((choice) => {
   if (!choice || typeof choice !== "object") throw fault(13);
   for (const id of Object.keys(choice)) {
     if (!wasm.isCategory(id)) {
-      const declared = Object.keys(rules().categories).join(", ");
-      throw new Error(`consentry: unknown category \`${id}\` (declared: ${declared})`);
+      const s = rules();
+      const declared = `${Object.keys(s.categories).join(", ")}; services: ${Object.keys(s.services).join(", ")}`;
+      throw new Error(`consentry: unknown category or service \`${id}\` (categories: ${declared})`);
     }
   }
   choose(Object.keys(choice).filter((id) => choice[id] === true));

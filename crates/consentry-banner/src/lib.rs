@@ -258,9 +258,10 @@ pub fn state() -> String {
     })
 }
 
-/// Records a choice: the optional categories in `granted` (`~`-separated;
-/// required ones are implied, unknown ones ignored — the loader checks
-/// [`is_category`] first where an unknown one is an error). `random` is 16
+/// Records a choice: the optional categories and the services granted on
+/// their own in `granted` (`~`-separated; required categories are implied,
+/// unknown ids ignored — the loader checks [`is_category`] first where an
+/// unknown one is an error). `random` is 16
 /// bytes from `crypto.getRandomValues` for the consent id. Returns the
 /// consent cookie to write, then — when the policy has an endpoint — a tab,
 /// the endpoint and a tab and the JSON body to POST there for a receipt.
@@ -299,10 +300,10 @@ pub fn reset(now: f64, secure: bool) -> String {
     b.policy.cookie().delete_cookie(secure)
 }
 
-/// Whether the policy declares this category.
+/// Whether the policy declares this category or service (what a choice may name).
 #[wasm_bindgen(js_name = isCategory)]
 pub fn is_category(id: &str) -> bool {
-    with(|b| b.policy.category(id).is_some())
+    with(|b| b.policy.category(id).is_some() || b.policy.service(id).is_some())
 }
 
 /// Whether an element the author marked with `data-category` and/or

@@ -114,3 +114,20 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
     consentry_banner::start(&rules(), "", None, false, 1_000.0, "opt-whatever");
     assert_eq!(state()["model"], "opt-in");
 }
+
+#[wasm_bindgen_test]
+fn a_single_service_is_recorded_and_allowed_on_its_own() {
+    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
+    assert!(consentry_banner::is_category("ga4"), "a choice may name a service");
+    let out = consentry_banner::choose("ga4", &[7; 16], 1_000.0, false);
+    let mut parts = out.split('\t');
+    assert!(parts.next().unwrap_or_default().starts_with("consentry=v1.2.1000.ga4."), "{out}");
+    assert_eq!(parts.nth(1), Some(r#"{"granted":["ga4"]}"#));
+    let s = state();
+    assert_eq!(
+        (s["categories"]["analytics"].as_bool(), s["services"]["ga4"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert!(consentry_banner::allows(Some("analytics".into()), Some("ga4".into())));
+    assert!(!consentry_banner::allows(Some("analytics".into()), None));
+}

@@ -9,9 +9,15 @@
 //!
 //! - `revision`: decimal, 1 to 4294967295, no leading zero;
 //! - `unix-seconds`: decimal, when the choice was made, at most 12 digits;
-//! - `granted`: the granted category ids joined by `~`, sorted, no duplicates,
+//! - `granted`: the granted category ids, and the ids of services granted on
+//!   their own (their category not granted whole: `ga4` without `analytics`
+//!   allows Google Analytics alone), joined by `~`, sorted, no duplicates,
 //!   possibly empty (`v1.3.1763900000..id` is "reject all"); ids use the
-//!   policy-id alphabet `[a-z0-9_-]`, so the value needs no escaping;
+//!   policy-id alphabet `[a-z0-9_-]`, so the value needs no escaping (a
+//!   policy gives no service the id of a category). Cookies written before
+//!   services could be granted list category ids only and read as before;
+//!   a release without per-service consent reads a service id as an unknown
+//!   category, which grants nothing;
 //! - `consent-id`: 16 to 43 characters of base64url, the receipt id (22 for
 //!   the 16 random bytes Consentry generates).
 //!
@@ -32,7 +38,7 @@
 //!
 //! Every byte is an RFC 6265 cookie-octet and URL-safe. The default policy's
 //! cookie is about 60 bytes. Anything else — another version, a field out of
-//! range, a duplicate id, more than 64 ids, more than [`MAX_COOKIE_LEN`] bytes —
+//! range, a duplicate id, more than 128 ids, more than [`MAX_COOKIE_LEN`] bytes —
 //! decodes to an error, which callers treat as "no consent". Ids the policy
 //! does not know are kept (a newer policy may know them) but never grant
 //! anything.
@@ -40,8 +46,11 @@
 use crate::prelude::*;
 use core::fmt;
 
-use crate::policy::{MAX_CATEGORIES, is_valid_id};
+use crate::policy::{MAX_CATEGORIES, MAX_SERVICES, is_valid_id};
 use crate::region::Model;
+
+/// Most ids a consent lists: every category and every service.
+const MAX_GRANTS: usize = MAX_CATEGORIES + MAX_SERVICES;
 
 /// Longest cookie value the decoder looks at.
 pub const MAX_COOKIE_LEN: usize = 512;
@@ -118,7 +127,7 @@ pub enum DecodeError {
     UnknownVersion,
     /// Wrong number of fields, or a field that does not parse.
     Malformed,
-    /// More than 64 granted ids, or one twice.
+    /// More than 128 granted ids, or one twice.
     BadGrantList,
 }
 
@@ -143,7 +152,7 @@ impl Consent {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        // Sorted and deduplicated by insertion: at most 64 short ids, and the
+        // Sorted and deduplicated by insertion: at most 128 short ids, and the
         // browser banner is spared the general sort's kilobytes of code.
         let mut sorted: Vec<String> = Vec::new();
         for g in granted.into_iter().map(Into::<String>::into).filter(|g| is_valid_id(g)) {
@@ -151,7 +160,7 @@ impl Consent {
                 sorted.insert(at, g);
             }
         }
-        sorted.truncate(MAX_CATEGORIES);
+        sorted.truncate(MAX_GRANTS);
         Self { revision, given_at, granted: sorted, id, model: Model::OptIn }
     }
 
@@ -262,7 +271,7 @@ impl Consent {
                 if !is_valid_id(g) {
                     return Err(DecodeError::BadGrantList);
                 }
-                if list.len() == MAX_CATEGORIES {
+                if list.len() == MAX_GRANTS {
                     return Err(DecodeError::BadGrantList);
                 }
                 // Kept sorted by insertion; a duplicate is malformed.

@@ -117,6 +117,9 @@ pub struct Decision {
     signals: Signals,
     /// Categories a `Sec-GPC: 1` opt-out turned off (`opt-out` model).
     gpc_denied: u64,
+    /// Services that may run (one bit per service, policy order): those of
+    /// a granted category, and those the consent grants on their own.
+    services: u64,
     model: Model,
     location: Location,
 }
@@ -284,9 +287,26 @@ pub fn decide_in(
         (None, Some(c)) => (Reason::Consented, listed(c)),
     };
     let mut gpc_denied = 0;
-    if opt_out_gpc && signal.is_none() {
+    let blocked = if opt_out_gpc && signal.is_none() { sale } else { 0 };
+    if blocked != 0 {
         gpc_denied = granted & sale;
         granted &= !sale;
+    }
+    // Per service: its category granted whole, or the consent that decided
+    // grants it on its own (never under a signal or in a blocked category).
+    let counted = consent.filter(|_| basis == Reason::Consented);
+    let mut services = 0u64;
+    // Whether an optional service runs (for `Tk`).
+    let mut tracking = granted & !required != 0;
+    for (i, svc) in catalog.services.iter().enumerate() {
+        let Some(cat) = catalog.categories.iter().position(|c| c.id == svc.category) else { continue };
+        let own = counted.is_some_and(|c| c.grants(&svc.id));
+        if granted & (1 << cat) != 0 || (own && blocked & (1 << cat) == 0) {
+            services |= 1 << i;
+            tracking |= required & (1 << cat) == 0;
+        } else if own {
+            gpc_denied |= 1 << cat;
+        }
     }
     let answered = match model {
         Model::OptIn => !matches!(
@@ -298,7 +318,6 @@ pub fn decide_in(
     };
 
     let needs_banner = policy.has_optional_categories() && !answered;
-    let tracking = granted & !required != 0;
     let tk = if tracking && basis == Reason::Consented {
         Tk::Consent
     } else if signals.dnt && !dnt && (tracking || honoured.dnt == SignalHandling::Ignore) {
@@ -317,6 +336,7 @@ pub fn decide_in(
         tk,
         signals,
         gpc_denied,
+        services,
         model,
         location,
     }
@@ -332,10 +352,10 @@ impl Decision {
         self.index(category).is_some_and(|i| self.granted & (1 << i) != 0)
     }
 
-    /// Whether the service `id` may run (its category is granted). Unknown
-    /// services are not allowed.
+    /// Whether the service `id` may run: its category is granted, or the
+    /// consent grants it on its own. Unknown services are not allowed.
     pub fn allows_service(&self, id: &str) -> bool {
-        self.catalog.services.iter().find(|s| s.id == id).is_some_and(|s| self.allows(&s.category))
+        self.catalog.services.iter().position(|s| s.id == id).is_some_and(|i| self.services & (1 << i) != 0)
     }
 
     /// The outcome for one category, `None` if the policy has no such category.
@@ -425,23 +445,26 @@ impl Decision {
     }
 
     /// Whether an element the page author marked with `data-category` and/or
-    /// `data-service` may be live: every gate named must allow it; an unknown
+    /// `data-service` may be live: every gate named must allow it (a service
+    /// granted on its own allows its own category's gate); an unknown
     /// category or service never does, and an element naming neither is not
     /// allowed.
     pub fn allows_marked(&self, policy: &Policy, category: Option<&str>, service: Option<&str>) -> bool {
         if category.is_none() && service.is_none() {
             return false;
         }
-        let category_ok = category.is_none_or(|c| self.allows(c));
-        let service_ok =
-            service.is_none_or(|s| policy.service(s).is_some_and(|svc| self.service_may_run(svc)));
+        let svc = service.map(|s| policy.service(s).filter(|svc| self.service_may_run(svc)));
+        // A service granted on its own answers for its own category too.
+        let category_ok =
+            category.is_none_or(|c| self.allows(c) || svc.flatten().is_some_and(|s| s.category == c));
+        let service_ok = svc.is_none_or(|s| s.is_some());
         category_ok && service_ok
     }
 }
 
-/// What Google's Consent Mode v2 is told: `analytics_storage` follows the
-/// categories of the policy's Google services (GA4, GTM); the three `ad_*`
-/// signals follow the `advertising` category.
+/// What Google's Consent Mode v2 is told: `analytics_storage` is granted
+/// when one of the policy's Google services (GA4, GTM) may run; the three
+/// `ad_*` signals follow the `advertising` category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GoogleConsent {
     /// `analytics_storage`.
@@ -461,7 +484,7 @@ impl Decision {
             .filter(|s| matches!(s.kind, crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm))
             .peekable();
         google.peek()?;
-        let analytics = google.any(|s| self.allows(&s.category));
+        let analytics = google.any(|s| self.allows_service(&s.id));
         Some(GoogleConsent { analytics, ads: self.allows("advertising") })
     }
 

@@ -74,6 +74,16 @@ pub enum Problem {
         /// How many were declared.
         count: usize,
     },
+    /// More than [`MAX_SERVICES`](crate::MAX_SERVICES).
+    TooManyServices {
+        /// How many were declared.
+        count: usize,
+    },
+    /// A service with the id of a category (a consent lists both side by side).
+    ServiceNamedLikeCategory {
+        /// The id.
+        id: String,
+    },
     /// An id that is not `[a-z][a-z0-9_-]*` of at most 32 bytes.
     InvalidId {
         /// The id.
@@ -180,6 +190,13 @@ impl fmt::Display for Problem {
             Self::TooManyCategories { count } => {
                 write!(f, "{count} categories declared, at most {} allowed", crate::MAX_CATEGORIES)
             }
+            Self::TooManyServices { count } => {
+                write!(f, "{count} services declared, at most {} allowed", crate::MAX_SERVICES)
+            }
+            Self::ServiceNamedLikeCategory { id } => write!(
+                f,
+                "service id `{id}` is also a category id; give it another (a consent lists categories and services together)"
+            ),
             Self::InvalidId { id } => write!(
                 f,
                 "id `{id}` must start with a-z and contain only a-z, 0-9, `_` and `-` (at most 32 bytes)"

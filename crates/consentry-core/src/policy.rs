@@ -20,6 +20,9 @@ use crate::texts::{self, Texts};
 /// Most categories a policy may declare; the decision keeps one bit per category.
 pub const MAX_CATEGORIES: usize = 64;
 
+/// Most services a policy may declare; the decision keeps one bit per service.
+pub const MAX_SERVICES: usize = 64;
+
 /// Longest category, service or language id.
 pub const MAX_ID_LEN: usize = 32;
 
@@ -575,8 +578,18 @@ impl Policy {
             }
         }
 
+        if raw.services.len() > MAX_SERVICES {
+            return Err(PolicyError::at("services", Problem::TooManyServices { count: raw.services.len() }));
+        }
         let mut services = Vec::with_capacity(raw.services.len());
         for (i, s) in raw.services.into_iter().enumerate() {
+            // A consent lists category and service ids side by side.
+            if raw.categories.iter().any(|c| c.id == s.id) {
+                return Err(PolicyError::at(
+                    format!("services[{i}].id"),
+                    Problem::ServiceNamedLikeCategory { id: s.id },
+                ));
+            }
             let service = validate_service(i, s, &raw.categories)?;
             if services.iter().any(|o: &Service| o.id == service.id) {
                 return Err(PolicyError::at(
@@ -723,23 +736,42 @@ impl Policy {
         &self.texts
     }
 
-    /// A visitor's choice as the optional categories it grants, in policy
-    /// order: required categories are implied and unknown ids are dropped
-    /// (callers that must refuse them check [`category`](Self::category)).
-    /// The browser banner and the consent endpoint both record this.
+    /// A visitor's choice in its normal form: the optional categories it
+    /// grants as a whole, in policy order, then the services it grants on
+    /// their own (their category not granted whole), in policy order.
+    /// Required categories are implied and unknown ids are dropped (callers
+    /// that must refuse them check [`category`](Self::category) and
+    /// [`service`](Self::service)). The browser banner and the consent
+    /// endpoint both record this.
     ///
     /// ```
     /// let p = consentry_core::Policy::from_json(r#"{"revision": 1, "categories": [
     ///     {"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}]}"#).unwrap();
     /// assert_eq!(p.choice(["advertising", "essential", "nope", "analytics"]), ["analytics", "advertising"]);
     /// ```
+    ///
+    /// ```
+    /// let p = consentry_core::Policy::from_json(r#"{"revision": 1, "categories": [
+    ///     {"id": "essential", "required": true}, {"id": "analytics"}],
+    ///     "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}},
+    ///                  {"id": "gtm", "kind": "gtm", "category": "analytics", "config": {"container_id": "GTM-AB12CD"}}]}"#).unwrap();
+    /// assert_eq!(p.choice(["ga4"]), ["ga4"]);
+    /// assert_eq!(p.choice(["ga4", "analytics"]), ["analytics"]);
+    /// ```
     pub fn choice<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&str> {
         let ids: Vec<&str> = ids.into_iter().collect();
-        self.categories()
+        let categories = self
+            .categories()
             .iter()
             .filter(|c| !c.required && ids.contains(&c.id.as_str()))
-            .map(|c| c.id.as_str())
-            .collect()
+            .map(|c| c.id.as_str());
+        // A service on its own: its category is optional and not granted whole.
+        let services = self.services().iter().filter(|s| {
+            ids.contains(&s.id.as_str())
+                && !ids.contains(&s.category.as_str())
+                && self.category(&s.category).is_some_and(|c| !c.required)
+        });
+        categories.chain(services.map(|s| s.id.as_str())).collect()
     }
 
     /// Whether any category needs asking about (kisslabs-style sites with only

@@ -274,28 +274,40 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
             h.text(d);
         }
         h.raw("</p>");
-        let services: Vec<String> = policy
-            .services()
-            .iter()
-            .filter(|s| s.category == c.id)
-            .map(|s| {
+        // Each service of the category, by name, with its cookies; for an
+        // optional category, with its own switch (the category's toggle
+        // sets them all; some on and some off shows it as mixed).
+        let services: Vec<_> = policy.services().iter().filter(|s| s.category == c.id).collect();
+        if !services.is_empty() {
+            h.raw("<ul class=\"consentry-services\" aria-label=\"").text(t.get(Key::services)).raw("\">");
+            for s in services {
+                let sid = escape_html(&s.id);
                 let name = s.name.as_deref().unwrap_or(&s.id);
-                if s.cookies.is_empty() {
-                    name.to_owned()
+                h.raw("<li class=\"consentry-service\">");
+                if c.required {
+                    h.raw("<span class=\"consentry-service__name\">").text(name).raw("</span>");
                 } else {
+                    h.raw("<label class=\"consentry-service__name\" for=\"consentry-service-")
+                        .raw(&sid)
+                        .raw("\">")
+                        .text(name)
+                        .raw("</label><input type=\"checkbox\" role=\"switch\" class=\"consentry-toggle consentry-toggle--service\" id=\"consentry-service-")
+                        .raw(&sid)
+                        .raw("\" data-service=\"")
+                        .raw(&sid)
+                        .raw("\" data-of=\"")
+                        .raw(&id)
+                        .raw("\"/>");
+                }
+                if !s.cookies.is_empty() {
                     let cookies: Vec<&str> = s.cookies.iter().map(|g| g.as_str()).collect();
                     let mut line = String::new();
-                    let _ = write!(line, "{name} ({}: {})", t.get(Key::cookies), cookies.join(", "));
-                    line
+                    let _ = write!(line, "{}: {}", t.get(Key::cookies), cookies.join(", "));
+                    h.raw("<span class=\"consentry-service__cookies\">").text(&line).raw("</span>");
                 }
-            })
-            .collect();
-        if !services.is_empty() {
-            h.raw("<p class=\"consentry-category__services\">")
-                .text(t.get(Key::services))
-                .raw(": ")
-                .text(&services.join("; "))
-                .raw("</p>");
+                h.raw("</li>");
+            }
+            h.raw("</ul>");
         }
         h.raw("</div>");
     }

@@ -197,7 +197,7 @@ fn parse_json(body: &[u8]) -> Result<Choice, String> {
         JsonGranted::Keyword(k) if k == "opt-out" => Granted::OptOut,
         JsonGranted::Keyword(k) => {
             return Err(format!(
-                "`granted` must be a list of category ids, \"all\", \"none\" or \"opt-out\", not {k:?}"
+                "`granted` must be a list of category and service ids, \"all\", \"none\" or \"opt-out\", not {k:?}"
             ));
         }
         JsonGranted::List(l) => Granted::List(l),
@@ -364,44 +364,65 @@ where
     let optional: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| c.id.as_str()).collect();
     let opt_out = matches!(choice.granted, Granted::OptOut);
+    // The choice in its normal form (core's `Policy::choice`): optional
+    // categories granted whole, then services granted on their own.
     let granted_optional: Vec<String> = match choice.granted {
         Granted::All => optional.iter().map(|s| (*s).to_owned()).collect(),
-        Granted::OptOut => policy
-            .categories()
-            .iter()
-            .filter(|c| !c.required && !c.is_sale_sharing() && now_decided.allows(&c.id))
-            .map(|c| c.id.clone())
-            .collect(),
+        Granted::OptOut => {
+            let keep = policy.categories().iter().filter(|c| !c.is_sale_sharing());
+            let services = policy.services().iter().filter(|s| {
+                now_decided.allows_service(&s.id)
+                    && policy.category(&s.category).is_some_and(|c| !c.is_sale_sharing())
+            });
+            let ids: Vec<&str> = keep
+                .filter(|c| now_decided.allows(&c.id))
+                .map(|c| c.id.as_str())
+                .chain(services.map(|s| s.id.as_str()))
+                .collect();
+            policy.choice(ids).into_iter().map(str::to_owned).collect()
+        }
         Granted::List(list) => {
-            if list.len() > consentry_core::MAX_CATEGORIES {
-                return error(StatusCode::BAD_REQUEST, "too many categories");
+            if list.len() > consentry_core::MAX_CATEGORIES + consentry_core::MAX_SERVICES {
+                return error(StatusCode::BAD_REQUEST, "too many ids");
             }
             for id in &list {
-                if policy.category(id).is_none() {
+                if policy.category(id).is_none() && policy.service(id).is_none() {
                     let known: Vec<&str> = policy.categories().iter().map(|c| c.id.as_str()).collect();
+                    let services: Vec<&str> = policy.services().iter().map(|s| s.id.as_str()).collect();
                     return error(
                         StatusCode::BAD_REQUEST,
-                        format!("unknown category `{id}` (declared: {})", known.join(", ")),
+                        format!(
+                            "unknown category or service `{id}` (categories: {}; services: {})",
+                            known.join(", "),
+                            if services.is_empty() { "none".to_owned() } else { services.join(", ") }
+                        ),
                     );
                 }
             }
-            let mut l: Vec<String> = list.into_iter().filter(|id| optional.contains(&id.as_str())).collect();
-            l.sort();
-            l.dedup();
-            l
+            policy.choice(list.iter().map(String::as_str)).into_iter().map(str::to_owned).collect()
         }
     };
 
     let signals = headers::signals(&parts.headers);
     let previous = headers::consent(&parts.headers, policy).filter(|c| c.revision() == policy.revision());
+    // Still granted: listed, or a service whose category is now granted whole.
+    let covered = |g: &String| {
+        granted_optional.contains(g)
+            || policy.service(g).is_some_and(|s| granted_optional.contains(&s.category))
+    };
     let withdrew = previous.as_ref().is_some_and(|p| {
-        p.granted().iter().any(|g| optional.contains(&g.as_str()) && !granted_optional.contains(g))
+        p.granted()
+            .iter()
+            .any(|g| (optional.contains(&g.as_str()) || policy.service(g).is_some()) && !covered(g))
     });
+    // The receipt: required and granted categories, then services granted
+    // on their own (a category in `denied` may so have services granted).
     let granted_all: Vec<String> = policy
         .categories()
         .iter()
         .filter(|c| c.required || granted_optional.contains(&c.id))
         .map(|c| c.id.clone())
+        .chain(granted_optional.iter().filter(|g| policy.service(g).is_some()).cloned())
         .collect();
     // The same choice again under a consent this server recorded (a
     // resubmitted form, a replayed request): its receipt stands, so nothing
@@ -434,10 +455,14 @@ where
 
     let denied: Vec<String> =
         policy.categories().iter().filter(|c| !granted_all.contains(&c.id)).map(|c| c.id.clone()).collect();
+    let whole = granted_optional.iter().filter(|g| optional.contains(&g.as_str())).count();
     let method = if opt_out {
         ChoiceMethod::OptOut
+    } else if whole == 0 && granted_optional.len() > whole && !withdrew {
+        // Some services on their own, no category whole.
+        ChoiceMethod::Custom
     } else {
-        ChoiceMethod::classify(granted_optional.len(), optional.len(), withdrew)
+        ChoiceMethod::classify(whole, optional.len(), withdrew)
     };
     let receipt = Receipt {
         id: id.to_string(),

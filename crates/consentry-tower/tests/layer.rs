@@ -498,9 +498,13 @@ async fn bad_consent_requests_get_clear_errors_and_set_no_cookie() {
         (
             post_json(r#"{"granted": ["analytic"]}"#, &[]),
             StatusCode::BAD_REQUEST,
-            "unknown category `analytic`",
+            "unknown category or service `analytic`",
         ),
-        (post_json(r#"{"granted": "some"}"#, &[]), StatusCode::BAD_REQUEST, "must be a list of category ids"),
+        (
+            post_json(r#"{"granted": "some"}"#, &[]),
+            StatusCode::BAD_REQUEST,
+            "must be a list of category and service ids",
+        ),
         (
             post_json(r#"{"granted": ["analytics"], "extra": 1}"#, &[]),
             StatusCode::BAD_REQUEST,

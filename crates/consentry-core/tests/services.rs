@@ -1,0 +1,157 @@
+//! Consent per service: a consent may grant one service of a category and
+//! not another; every decision follows it, and today's cookies (categories
+//! only) read as before.
+
+use consentry_core::{
+    Consent, ConsentId, Location, Model, Policy, Region, RegionSource, Signals, decide, decide_at,
+};
+use proptest::prelude::*;
+
+const NOW: u64 = 1_763_900_000;
+
+fn policy() -> Policy {
+    Policy::from_json(
+        r#"{"revision": 2,
+            "categories": [{"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}],
+            "services": [
+              {"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}, "cookies": ["_ga", "_ga_*"]},
+              {"id": "gtm", "kind": "gtm", "category": "analytics", "config": {"container_id": "GTM-AB12CD"}, "cookies": ["_gtm"]},
+              {"id": "matomo", "kind": "matomo", "category": "analytics", "config": {"url": "https://stats.example/", "site_id": "1"}, "cookies": ["_pk_*"]},
+              {"id": "ads", "kind": "custom", "category": "advertising", "patterns": ["/ads/"], "cookies": ["_ads"]},
+              {"id": "pixel", "kind": "custom", "category": "advertising", "patterns": ["/pixel/"], "cookies": ["_px"]}],
+            "regions": {"rules": [{"where": ["US-CA"], "model": "opt-out"}]}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn consent(granted: &[&str]) -> Consent {
+    Consent::new(2, NOW - 60, granted.iter().copied(), ConsentId::from_random([4; 16]))
+}
+
+fn runs(p: &Policy, c: &Consent, signals: Signals) -> Vec<String> {
+    let d = decide(p, Some(c), signals, NOW);
+    p.services().iter().filter(|s| d.service_may_run(s)).map(|s| s.id.clone()).collect()
+}
+
+#[test]
+fn one_service_of_a_category_runs_and_the_others_do_not() {
+    let p = policy();
+    let c = consent(&["ga4"]);
+    let d = decide(&p, Some(&c), Signals::NONE, NOW);
+    assert_eq!(runs(&p, &c, Signals::NONE), ["ga4"]);
+    assert!(!d.allows("analytics"), "the category is not granted whole");
+    assert!(!d.needs_banner() && d.tk().as_str() == "C");
+    let google = d.google_consent(&p).unwrap_or_else(|| panic!("google services"));
+    assert!(google.analytics && !google.ads, "Consent Mode: GA4 may measure");
+    let matomo = p.service("matomo").unwrap_or_else(|| panic!("matomo"));
+    assert_eq!(d.matomo_command(matomo), Some("forgetConsentGiven"));
+    assert_eq!(
+        d.refused_cookies(&p, ["_ga", "_ga_X", "_gtm", "_pk_id.1", "_ads"]),
+        ["_gtm", "_pk_id.1", "_ads"]
+    );
+    assert!(d.allows_marked(&p, None, Some("ga4")) && !d.allows_marked(&p, None, Some("gtm")));
+    assert!(
+        !d.allows_marked(&p, Some("analytics"), None),
+        "an element gated by the whole category stays inert"
+    );
+    assert!(d.allows_marked(&p, Some("analytics"), Some("ga4")), "the server marks GA's tags with both");
+    assert!(!d.allows_marked(&p, Some("analytics"), Some("gtm")));
+    assert!(!d.allows_marked(&p, Some("advertising"), Some("ga4")), "another category's gate still holds");
+}
+
+#[test]
+fn todays_cookies_grant_whole_categories_as_before() {
+    let p = policy();
+    let id = ConsentId::from_random([9; 16]);
+    let old = Consent::decode(&format!("v1.2.{}.analytics.{id}", NOW - 60)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(runs(&p, &old, Signals::NONE), ["ga4", "gtm", "matomo"]);
+    let all = Consent::decode(&format!("v1.2.{}.advertising~analytics.{id}", NOW - 60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(runs(&p, &all, Signals::NONE), ["ga4", "gtm", "matomo", "ads", "pixel"]);
+}
+
+#[test]
+fn a_signal_or_an_outdated_consent_grants_no_service() {
+    let p = policy();
+    let c = consent(&["ga4", "ads"]);
+    assert!(runs(&p, &c, Signals { dnt: true, gpc: false }).is_empty());
+    assert!(runs(&p, &c, Signals { dnt: false, gpc: true }).is_empty());
+    let old = Consent::new(1, NOW - 60, ["ga4"], ConsentId::from_random([1; 16]));
+    let d = decide(&p, Some(&old), Signals::NONE, NOW);
+    assert!(!d.allows_service("ga4") && d.needs_banner());
+}
+
+#[test]
+fn under_opt_out_gpc_turns_off_a_sold_service_granted_on_its_own() {
+    let p = policy();
+    let ca = Location::new(Region::parse("US-CA").unwrap_or_else(|| panic!("code")), RegionSource::Header);
+    let c = consent(&["ga4", "ads"]).under(Model::OptOut);
+    let d = decide_at(&p, Some(&c), Signals { dnt: false, gpc: true }, NOW, ca);
+    assert!(d.allows_service("ga4") && !d.allows_service("ads") && !d.allows_service("pixel"));
+    assert!(d.signal_honoured(), "the visitor is told GPC opted them out");
+    let d = decide_at(&p, Some(&c), Signals::NONE, NOW, ca);
+    assert!(d.allows_service("ads") && !d.allows_service("pixel"));
+}
+
+#[test]
+fn choices_are_recorded_in_normal_form() {
+    let p = policy();
+    assert_eq!(p.choice(["gtm", "ga4", "nope"]), ["ga4", "gtm"]);
+    assert_eq!(p.choice(["ga4", "analytics", "pixel"]), ["analytics", "pixel"]);
+    assert_eq!(consentry_core::choice_json(&p.choice(["ga4"])), r#"{"granted":["ga4"]}"#);
+    let c = consent(&p.choice(["pixel", "analytics"]));
+    assert_eq!(c.encode().split('.').nth(3), Some("analytics~pixel"));
+}
+
+#[test]
+fn a_service_named_like_a_category_or_too_many_services_is_refused() {
+    let err = Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "video"}],
+            "services": [{"id": "video", "kind": "custom", "category": "video", "patterns": ["/v/"]}],
+            "texts": {"en": {"categories": {"video": {"title": "Video"}}}}}"#,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+    .err()
+    .unwrap_or_default();
+    assert!(err.contains("services[0].id") && err.contains("also a category id"), "{err}");
+    let services: Vec<String> = (0..65)
+        .map(|i| {
+            format!(r#"{{"id": "s{i}", "kind": "custom", "category": "essential", "patterns": ["/s{i}/"]}}"#)
+        })
+        .collect();
+    let json = format!(
+        r#"{{"revision": 1, "categories": [{{"id": "essential", "required": true}}], "services": [{}]}}"#,
+        services.join(",")
+    );
+    let err = Policy::from_json(&json).map(|_| ()).map_err(|e| e.to_string()).err().unwrap_or_default();
+    assert!(err.contains("65 services declared, at most 64"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// No service runs unless it or its category was granted, whatever the
+    /// ids, signals or place; and granting a category is granting all its
+    /// services.
+    #[test]
+    fn a_service_runs_only_when_it_or_its_category_was_granted(
+        ids in prop::sample::subsequence(vec!["analytics", "advertising", "ga4", "gtm", "matomo", "ads", "pixel"], 0..=7),
+        dnt: bool,
+        gpc: bool,
+        place in prop::sample::select(vec!["FR", "US-CA", "JP"]),
+    ) {
+        let p = policy();
+        let c = consent(&p.choice(ids.iter().copied()));
+        let at = Location::new(Region::parse(place).unwrap_or_else(|| panic!("code")), RegionSource::Header);
+        let d = decide_at(&p, Some(&c), Signals { dnt, gpc }, NOW, at);
+        for s in p.services() {
+            if d.allows_service(&s.id) {
+                prop_assert!(ids.contains(&s.id.as_str()) || ids.contains(&s.category.as_str()), "{} runs", s.id);
+            }
+            if d.allows(&s.category) {
+                prop_assert!(d.allows_service(&s.id));
+            }
+        }
+    }
+}
