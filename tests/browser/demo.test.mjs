@@ -317,3 +317,22 @@ test("redis: one service of a category from the keyboard: the category shows mix
   await page.waitForFunction(() => window.gtmLoaded);
   await context.close();
 });
+
+test("rackslab: each service's cookies open as a table (name, provider, purpose, lifetime), keyboard and axe", { timeout: 60000 }, async () => {
+  await demo.reset();
+  const { context, page } = await visit("rackslab");
+  await page.click("#consentry-banner [data-consentry-action='preferences']");
+  await page.waitForSelector("#consentry-preferences");
+  const summary = page.locator("#consentry-preferences details.consentry-cookies summary");
+  await summary.focus();
+  await page.keyboard.press("Enter");
+  const rows = await page.$$eval("#consentry-preferences details[open] tbody tr", (trs) =>
+    trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+  );
+  assert.equal(rows.length, 5);
+  assert.deepEqual(rows[0], ["_pk_id.*", "Matomo (self-hosted)", "Recognises a returning visitor (a random id, on this site only)", "13 months"]);
+  const headings = await page.$$eval("#consentry-preferences details[open] th", (ths) => ths.map((t) => [t.textContent, t.scope]));
+  assert.deepEqual(headings, [["Name", "col"], ["Provider", "col"], ["Purpose", "col"], ["Lifetime", "col"]]);
+  assert.deepEqual(await axe(page, "#consentry-preferences"), [], "the open table passes axe");
+  await context.close();
+});

@@ -69,9 +69,9 @@ pub use decision::{
 pub use error::{PolicyError, Problem};
 pub use pattern::Glob;
 pub use policy::{
-    Category, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, MAX_AGE_DAYS_LIMIT,
-    MAX_CATEGORIES, MAX_ID_LEN, MAX_SERVICES, MatomoConfig, MatomoConsentMode, Policy, Service,
-    ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, choice_json,
+    Category, CookieInfo, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, LocalText,
+    MAX_AGE_DAYS_LIMIT, MAX_CATEGORIES, MAX_ID_LEN, MAX_SERVICES, MatomoConfig, MatomoConsentMode, Policy,
+    Service, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, choice_json,
 };
 pub use read::JsonValue;
 pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts, RegionalTexts};

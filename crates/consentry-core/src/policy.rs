@@ -48,6 +48,69 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Regions::is_opt_in_everywhere")]
     regions: Regions,
     texts: BTreeMap<String, Texts>,
+    /// What the policy says of each service's cookies (written back into
+    /// `services[].cookies` by [`Policy::to_json`]).
+    #[serde(skip)]
+    cookie_info: Vec<CookieInfo>,
+}
+
+/// What a policy says of one cookie of a service: written in
+/// `services[].cookies` as an object (`{"name": "_ga", "provider": "Google",
+/// "purpose": "…", "lifetime": "2 years"}`) instead of a plain name; the
+/// dialog shows it in the service's cookie table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CookieInfo {
+    /// The service.
+    #[serde(skip)]
+    pub service: String,
+    /// The cookie's name (or pattern), as in the service's `cookies`.
+    pub name: String,
+    /// Who sets it, when not the service itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// What it is for.
+    #[serde(skip_serializing_if = "LocalText::is_empty")]
+    pub purpose: LocalText,
+    /// How long it is kept, as people say it ("13 months", "session").
+    #[serde(skip_serializing_if = "LocalText::is_empty")]
+    pub lifetime: LocalText,
+}
+
+/// A text given once, or per language (`{"en": "…", "fr": "…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(untagged)]
+pub enum LocalText {
+    /// Not given.
+    #[default]
+    None,
+    /// The same in every language.
+    Any(String),
+    /// Per language tag.
+    PerLanguage(BTreeMap<String, String>),
+}
+
+impl LocalText {
+    /// Whether nothing was given.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::None)
+    }
+
+    /// The text for `lang` (its primary language too), else the policy's
+    /// default language's, else any.
+    pub fn get(&self, lang: &str, default: &str) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Any(s) => Some(s),
+            Self::PerLanguage(m) => {
+                let primary = lang.split('-').next().unwrap_or(lang);
+                m.get(lang)
+                    .or_else(|| m.get(primary))
+                    .or_else(|| m.get(default))
+                    .or_else(|| m.values().next())
+                    .map(String::as_str)
+            }
+        }
+    }
 }
 
 /// The category and service tables, shared between a [`Policy`] and every
@@ -511,6 +574,7 @@ pub(crate) struct RawService {
     pub(crate) category: String,
     pub(crate) config: ServiceConfig,
     pub(crate) cookies: Vec<String>,
+    pub(crate) cookie_info: Vec<CookieInfo>,
     pub(crate) patterns: Vec<String>,
 }
 
@@ -546,7 +610,24 @@ impl Policy {
     /// banner expects it (defaults filled in).
     pub fn to_json(&self) -> String {
         // Serialising plain strings, numbers and maps cannot fail.
-        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+        let Ok(mut value) = serde_json::to_value(self) else { return String::from("{}") };
+        // Cookies the policy described go back as the objects they were.
+        if let Some(services) = value.get_mut("services").and_then(serde_json::Value::as_array_mut) {
+            for s in services {
+                let id = s.get("id").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+                let Some(cookies) = s.get_mut("cookies").and_then(serde_json::Value::as_array_mut) else {
+                    continue;
+                };
+                for c in cookies {
+                    let name = c.as_str().unwrap_or("");
+                    if let Some(info) = self.cookie_info(&id, name).and_then(|i| serde_json::to_value(i).ok())
+                    {
+                        *c = info;
+                    }
+                }
+            }
+        }
+        value.to_string()
     }
 
     fn validate(raw: RawPolicy) -> Result<Self, PolicyError> {
@@ -582,7 +663,9 @@ impl Policy {
             return Err(PolicyError::at("services", Problem::TooManyServices { count: raw.services.len() }));
         }
         let mut services = Vec::with_capacity(raw.services.len());
-        for (i, s) in raw.services.into_iter().enumerate() {
+        let mut cookie_info = Vec::new();
+        for (i, mut s) in raw.services.into_iter().enumerate() {
+            cookie_info.append(&mut s.cookie_info);
             // A consent lists category and service ids side by side.
             if raw.categories.iter().any(|c| c.id == s.id) {
                 return Err(PolicyError::at(
@@ -640,6 +723,7 @@ impl Policy {
             consent_endpoint: raw.consent_endpoint,
             regions: raw.regions,
             texts: raw.texts,
+            cookie_info,
         })
     }
 
@@ -664,6 +748,7 @@ impl Policy {
             consent_endpoint,
             regions,
             texts: BTreeMap::new(),
+            cookie_info: Vec::new(),
         }
     }
 
@@ -729,6 +814,11 @@ impl Policy {
     /// The model for a visitor in `region` (`None`: unknown).
     pub fn model_for(&self, region: Option<crate::region::Region>) -> crate::region::Model {
         self.regions.model_for(region)
+    }
+
+    /// What the policy says of `service`'s cookie `name`, if anything.
+    pub fn cookie_info(&self, service: &str, name: &str) -> Option<&CookieInfo> {
+        self.cookie_info.iter().find(|c| c.service == service && c.name == name)
     }
 
     /// The texts as written in the policy, by language tag.

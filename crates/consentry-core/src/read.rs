@@ -10,8 +10,8 @@ use alloc::collections::BTreeMap;
 
 use crate::error::{PolicyError, Problem};
 use crate::policy::{
-    Category, CookieSettings, CustomConfig, Ga4Config, GtmConfig, MatomoConfig, MatomoConsentMode, RawPolicy,
-    RawService, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
+    Category, CookieInfo, CookieSettings, CustomConfig, Ga4Config, GtmConfig, LocalText, MatomoConfig,
+    MatomoConsentMode, RawPolicy, RawService, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
 };
 use crate::region::{Model, RegionRule, Regions};
 use crate::texts::{CategoryText, Key, Texts};
@@ -320,15 +320,63 @@ fn service<V: JsonValue>(v: &V, path: &str) -> Result<RawService, PolicyError> {
             ServiceConfig::Custom(CustomConfig { src: c.string("src")? })
         }
     };
+    let id = o.required_string("id")?;
+    let (cookies, cookie_info) = cookies(&o, &id)?;
     Ok(RawService {
-        id: o.required_string("id")?,
+        id,
         name: o.string("name")?,
         kind,
         category: o.required_string("category")?,
         config,
-        cookies: o.strings("cookies")?,
+        cookies,
+        cookie_info,
         patterns: o.strings("patterns")?,
     })
+}
+
+/// A service's `cookies`: names (patterns), or objects describing them.
+fn cookies<V: JsonValue>(o: &Obj<V>, service: &str) -> Result<(Vec<String>, Vec<CookieInfo>), PolicyError> {
+    let (mut names, mut info) = (Vec::new(), Vec::new());
+    let Some(v) = o.get("cookies") else { return Ok((names, info)) };
+    let at = o.at("cookies");
+    let items = v.as_array().ok_or_else(|| schema(&at, "invalid type: expected an array".into()))?;
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{at}[{i}]");
+        if let Some(name) = item.as_string() {
+            names.push(name);
+            continue;
+        }
+        let c = Obj::new(item, &path, &["name", "provider", "purpose", "lifetime"]).map_err(|_| {
+            schema(&path, "invalid type: expected a cookie name or an object with `name`".into())
+        })?;
+        let name = c.required_string("name")?;
+        let local = |field: &str| -> Result<LocalText, PolicyError> {
+            let Some(v) = c.get(field) else { return Ok(LocalText::None) };
+            if let Some(s) = v.as_string() {
+                return Ok(LocalText::Any(s));
+            }
+            let members = v.as_object().ok_or_else(|| {
+                schema(&c.at(field), "invalid type: expected text, or an object of texts by language".into())
+            })?;
+            let mut map = BTreeMap::new();
+            for (lang, text) in members {
+                let text = text.as_string().ok_or_else(|| {
+                    schema(&join(&c.at(field), &lang), "invalid type: expected a string".into())
+                })?;
+                map.insert(lang, text);
+            }
+            Ok(LocalText::PerLanguage(map))
+        };
+        info.push(CookieInfo {
+            service: service.to_owned(),
+            name: name.clone(),
+            provider: c.string("provider")?,
+            purpose: local("purpose")?,
+            lifetime: local("lifetime")?,
+        });
+        names.push(name);
+    }
+    Ok((names, info))
 }
 
 pub(crate) fn language_texts<V: JsonValue>(v: &V, path: &str) -> Result<Texts, PolicyError> {

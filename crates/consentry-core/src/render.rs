@@ -300,10 +300,7 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
                         .raw("\"/>");
                 }
                 if !s.cookies.is_empty() {
-                    let cookies: Vec<&str> = s.cookies.iter().map(|g| g.as_str()).collect();
-                    let mut line = String::new();
-                    let _ = write!(line, "{}: {}", t.get(Key::cookies), cookies.join(", "));
-                    h.raw("<span class=\"consentry-service__cookies\">").text(&line).raw("</span>");
+                    cookie_table(&mut h, policy, t, s, name);
                 }
                 h.raw("</li>");
             }
@@ -326,6 +323,42 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
     }
     h.raw("</div></div></div>");
     h.0
+}
+
+/// A service's cookies as a table that opens on demand: name, provider,
+/// purpose, lifetime (what the policy says; a dash where it says nothing).
+fn cookie_table(
+    h: &mut Html,
+    policy: &Policy,
+    t: &ResolvedTexts<'_>,
+    s: &crate::policy::Service,
+    name: &str,
+) {
+    let mut summary = String::new();
+    let _ = write!(summary, "{} ({})", t.get(Key::cookies), s.cookies.len());
+    h.raw("<details class=\"consentry-cookies\"><summary>")
+        .text(&summary)
+        .raw("</summary><table><thead><tr>");
+    for key in [Key::cookie_name, Key::cookie_provider, Key::cookie_purpose, Key::cookie_lifetime] {
+        h.raw("<th scope=\"col\">").text(t.get(key)).raw("</th>");
+    }
+    h.raw("</tr></thead><tbody>");
+    for g in &s.cookies {
+        let info = policy.cookie_info(&s.id, g.as_str());
+        let local = |f: fn(&crate::policy::CookieInfo) -> &crate::policy::LocalText| {
+            info.and_then(|i| f(i).get(t.lang(), policy.language())).unwrap_or("\u{2014}")
+        };
+        h.raw("<tr><td><code>")
+            .text(g.as_str())
+            .raw("</code></td><td>")
+            .text(info.and_then(|i| i.provider.as_deref()).unwrap_or(name))
+            .raw("</td><td>")
+            .text(local(|i| &i.purpose))
+            .raw("</td><td>")
+            .text(local(|i| &i.lifetime))
+            .raw("</td></tr>");
+    }
+    h.raw("</tbody></table></details>");
 }
 
 /// The persistent button that reopens the dialog once the visitor has chosen.

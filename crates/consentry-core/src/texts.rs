@@ -121,9 +121,26 @@ text_keys! {
     notice_description,
     /// The button that closes a notice ("OK").
     acknowledge,
+    /// Column of a service's cookie table: the cookie's name.
+    cookie_name,
+    /// Column: who sets it (the service's name unless the policy says).
+    cookie_provider,
+    /// Column: what it is for.
+    cookie_purpose,
+    /// Column: how long it is kept.
+    cookie_lifetime,
 }
 
 impl Key {
+    /// Column headings of the cookie tables: a language without a built-in
+    /// pack may leave them out (English ones are used).
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            Self::cookie_name | Self::cookie_provider | Self::cookie_purpose | Self::cookie_lifetime
+        )
+    }
+
     /// Keys only the `opt-out` and `notice` models use: a language without a
     /// built-in pack must give them only when the policy's `regions` use
     /// one of those models.

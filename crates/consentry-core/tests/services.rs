@@ -155,3 +155,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn each_services_cookies_are_a_table_from_the_policy_in_the_visitors_language() {
+    let p = Policy::from_json(
+        r#"{"revision": 1, "language": "en",
+            "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+            "services": [{"id": "matomo", "name": "Matomo", "kind": "matomo", "category": "analytics",
+              "config": {"url": "https://stats.example/", "site_id": "1"},
+              "cookies": [{"name": "_pk_id.*", "purpose": {"en": "Recognises a returning visitor", "fr": "Reconnaît un visiteur"},
+                           "lifetime": {"en": "13 months", "fr": "13 mois"}},
+                          {"name": "_pk_ses.*", "provider": "Stats Inc.", "lifetime": "30 min"},
+                          "_pk_ref.*"]}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.services()[0].cookies.len(), 3, "every entry is still a cookie to delete on withdrawal");
+    let again = Policy::from_json(&p.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        again.cookie_info("matomo", "_pk_id.*"),
+        p.cookie_info("matomo", "_pk_id.*"),
+        "to_json keeps the objects"
+    );
+    let dialog = |lang: &str| consentry_core::render::dialog(&p, &p.texts_for(&[lang]));
+    let fr = dialog("fr");
+    assert!(fr.contains("<details class=\"consentry-cookies\"><summary>Cookies (3)</summary>"), "{fr}");
+    assert!(
+        fr.contains("<th scope=\"col\">Finalité</th>")
+            && fr.contains("Reconnaît un visiteur")
+            && fr.contains("13 mois")
+    );
+    assert!(
+        fr.contains("<td>Stats Inc.</td>") && fr.contains("<td>Matomo</td>"),
+        "provider, else the service"
+    );
+    assert!(
+        fr.contains("<td><code>_pk_ref.*</code></td><td>Matomo</td><td>\u{2014}</td>"),
+        "a dash where the policy says nothing"
+    );
+    assert!(dialog("en").contains("13 months"));
+    let bad = Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}],
+            "services": [{"id": "x", "kind": "custom", "category": "essential", "patterns": ["/x/"], "cookies": [{"purpose": "?"}]}]}"#,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+    .err()
+    .unwrap_or_default();
+    assert!(bad.contains("services[0].cookies[0]") && bad.contains("`name`"), "{bad}");
+}
