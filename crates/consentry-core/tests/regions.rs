@@ -254,6 +254,22 @@ fn random_policy(regions: &str) -> Policy {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A current consent made under `model` (sent or not) and the decision
+/// for `visitor` under a random policy's `regions`.
+fn decided(
+    regions: &str,
+    granted: &[&str],
+    model: Model,
+    visitor: &str,
+    with_cookie: bool,
+    signals: Signals,
+) -> (Consent, Decision) {
+    let p = random_policy(regions);
+    let c = Consent::new(3, NOW - 60, granted.iter().copied(), ConsentId::from_random([1; 16])).under(model);
+    let d = decide_at(&p, with_cookie.then_some(&c), signals, NOW, at(visitor));
+    (c, d)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -289,9 +305,7 @@ proptest! {
         visitor in prop::sample::select(VISITORS),
         with_cookie: bool,
     ) {
-        let p = random_policy(&regions);
-        let c = Consent::new(3, NOW - 60, granted.iter().copied(), ConsentId::from_random([1; 16])).under(model);
-        let d = decide_at(&p, with_cookie.then_some(&c), Signals::NONE, NOW, at(visitor));
+        let (c, d) = decided(&regions, &granted, model, visitor, with_cookie, Signals::NONE);
         if d.model() == Model::OptIn && (!with_cookie || c.model() != Model::OptIn) {
             for cat in ["analytics", "advertising", "social"] {
                 prop_assert!(!d.allows(cat));
@@ -308,9 +322,7 @@ proptest! {
         visitor in prop::sample::select(VISITORS),
         with_cookie: bool,
     ) {
-        let p = random_policy(&regions);
-        let c = Consent::new(3, NOW - 60, granted.iter().copied(), ConsentId::from_random([1; 16])).under(model);
-        let d = decide_at(&p, with_cookie.then_some(&c), Signals { dnt: false, gpc: true }, NOW, at(visitor));
+        let (_, d) = decided(&regions, &granted, model, visitor, with_cookie, Signals { dnt: false, gpc: true });
         if d.model() == Model::OptOut {
             prop_assert!(!d.allows("advertising") && !d.allows("social"));
         }

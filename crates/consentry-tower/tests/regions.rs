@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use axum::body::Body;
-use common::{app, consent_cookie, get_page, live, preset, request, seed_page, send};
+use common::{app, consent_cookie, get_page, live, preset, request, seed_page, send, set_cookie_value};
 use consentry_core::{ChoiceMethod, Consent, Model};
 use consentry_tower::{ConsentLayer, MemoryStore, RegionHeaders};
 
@@ -140,13 +140,7 @@ async fn one_click_opt_out_without_javascript_is_recorded_and_kept() {
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text());
-    let set = r.header("set-cookie").unwrap_or_else(|| panic!("a cookie")).to_owned();
-    let value = set
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default();
+    let value = set_cookie_value(&r);
     let consent = Consent::decode(&value).unwrap_or_else(|e| panic!("{e}: {value}"));
     assert!(value.starts_with("v2.") && value.ends_with(".o"), "written under opt-out: {value}");
     assert_eq!(consent.model(), Model::OptOut);

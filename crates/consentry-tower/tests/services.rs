@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{app, get_page, live, post_json, preset, seed_page, send};
+use common::{app, get_page, live, post_json, preset, seed_page, send, set_cookie_value};
 use consentry_core::{ChoiceMethod, Consent};
 use consentry_tower::{ConsentLayer, MemoryStore};
 
@@ -22,13 +22,7 @@ async fn a_service_granted_on_its_own_runs_alone() {
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body["granted"], serde_json::json!(["essential", "account", "ga4"]));
     assert_eq!(body["method"], "custom");
-    let set = r.header("set-cookie").unwrap_or_default().to_owned();
-    let value = set
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default();
+    let value = set_cookie_value(&r);
     let consent = Consent::decode(&value).unwrap_or_else(|e| panic!("{e}: {value}"));
     assert_eq!(consent.granted(), ["ga4"]);
     assert!(value.starts_with("v1."), "an opt-in consent, same version as before: {value}");

@@ -230,3 +230,9 @@ pub fn consent_cookie(policy: &Policy, granted: &[&str]) -> String {
     );
     format!("{}={}", policy.cookie().name, c.encode())
 }
+
+/// The value of the first cookie a `Set-Cookie` header sets.
+pub fn set_cookie_value(reply: &Reply) -> String {
+    let set = reply.header("set-cookie").unwrap_or_else(|| panic!("no Set-Cookie in {}", reply.text()));
+    set.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned()).unwrap_or_default()
+}
