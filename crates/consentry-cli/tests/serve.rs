@@ -475,3 +475,43 @@ fn an_upstream_header_over_the_limit_gets_a_clean_502() {
     assert!(res.header("x-huge").is_none());
     assert_eq!(get(&proxy.addr, "/data.json", &[]).status, 200, "the proxy keeps serving");
 }
+
+#[test]
+fn the_region_comes_from_the_cdn_headers_or_the_geoip_file_named_and_nothing_else() {
+    let up = upstream();
+    let upstream_url = format!("http://127.0.0.1:{up}");
+    let browser = [("Accept", "text/html"), ("Accept-Encoding", "identity")];
+    let model = |html: &str| {
+        if html.contains("data-consentry-model=\"opt-out\"") { "opt-out" } else { "opt-in" }
+    };
+    let california = [("CF-IPCountry", "US"), ("CF-Region-Code", "CA")];
+    let with =
+        |extra: &[(&'static str, &'static str)]| browser.iter().chain(extra).copied().collect::<Vec<_>>();
+
+    // Behind Cloudflare: its headers say California, where redis's preset is opt-out.
+    let proxy = serve("region-cf", &["--upstream", &upstream_url, "--region-headers", "cloudflare"]);
+    let page = get(&proxy.addr, "/", &with(&california)).text();
+    assert_eq!(model(&page), "opt-out", "{page}");
+    assert!(page.contains("content=\"US-CA header opt-out\""));
+    assert!(page.contains(&format!("<script async src=\"{GA}\">")), "GA runs until the visitor opts out");
+    drop(proxy);
+
+    // No source named: the same headers move no one.
+    let proxy = serve("region-none", &["--upstream", &upstream_url]);
+    let page = get(&proxy.addr, "/", &with(&california)).text();
+    assert_eq!(model(&page), "opt-in");
+    assert!(!page.contains(&format!("<script async src=\"{GA}\">")));
+    drop(proxy);
+
+    // A GeoIP file: the client's address (here, with --trust-forwarded, the
+    // one the trusted proxy in front wrote); CDN headers are ignored.
+    let db = format!("{}/../consentry-tower/tests/fixtures/geoip-test.mmdb", env!("CARGO_MANIFEST_DIR"));
+    let proxy =
+        serve("region-geoip", &["--upstream", &upstream_url, "--region-geoip", &db, "--trust-forwarded"]);
+    let page = get(&proxy.addr, "/", &with(&[("X-Forwarded-For", "192.0.2.10")])).text();
+    assert!(page.contains("content=\"US-CA geoip opt-out\""), "{page}");
+    let page =
+        get(&proxy.addr, "/", &with(&[("X-Forwarded-For", "198.51.100.7"), ("CF-IPCountry", "US")])).text();
+    assert_eq!(model(&page), "opt-in");
+    assert!(page.contains("content=\"FR-IDF geoip opt-in\""));
+}
