@@ -369,3 +369,29 @@ test("a static site guesses the model from the time zone: opt-in in Paris, a not
     await context.close();
   }
 });
+
+test("the JS API: allows and allowsService mirror the rules, onChange can start at once, every action returns a Promise", { timeout: 60000 }, async () => {
+  const { context, page } = await open();
+  const result = await page.evaluate(async () => {
+    const c = window.consentry;
+    const seen = [];
+    const off = c.onChange((s) => seen.push(s.categories.analytics), { immediate: true });
+    const before = [c.allows("analytics"), c.allowsService("ga4"), c.allows("essential"), c.allows("nope")];
+    const returned = c.set({ ga4: true });
+    const isPromise = returned instanceof Promise;
+    await returned;
+    const single = [c.allows("analytics"), c.allowsService("ga4")];
+    const shown = c.hide();
+    await shown;
+    off();
+    await c.acceptAll();
+    return { seen, before, isPromise, single, hidePromise: shown instanceof Promise, after: c.allows("analytics") };
+  });
+  assert.deepEqual(result.before, [false, false, true, false]);
+  assert.equal(result.isPromise, true);
+  assert.equal(result.hidePromise, true);
+  assert.deepEqual(result.single, [false, true], "Google Analytics alone");
+  assert.deepEqual(result.seen, [false, false], "at once, then after set(); not after unsubscribing");
+  assert.equal(result.after, true);
+  await context.close();
+});

@@ -8,6 +8,21 @@ export interface PolicyCategory {
   sale_sharing?: boolean;
 }
 
+/** Why a decision is what it is (consentry-core's `Reason`). */
+export type Reason =
+  | "required"
+  | "dnt"
+  | "gpc"
+  | "consented"
+  | "refused"
+  | "no-consent"
+  | "expired"
+  | "revision-changed"
+  | "future-dated"
+  | "not-opted-out"
+  | "notice"
+  | "not-required";
+
 /** A consent model. */
 export type ConsentModel = "opt-in" | "opt-out" | "notice" | "none";
 
@@ -19,21 +34,37 @@ export interface PolicyRegions {
   default?: ConsentModel;
 }
 
-/** A service gated by one category. */
-export interface PolicyService {
+/** A cookie of a service: its name (or `*` pattern), or that and what the dialog's table says of it. */
+export type PolicyCookie =
+  | string
+  | { name: string; provider?: string; purpose?: string | Record<string, string>; lifetime?: string | Record<string, string> };
+
+interface PolicyServiceBase {
   id: string;
   name?: string;
-  kind: "matomo" | "ga4" | "gtm" | "custom";
   category: string;
-  config?: Record<string, string>;
-  cookies?: string[];
+  cookies?: PolicyCookie[];
   patterns?: string[];
 }
 
-/** Texts of one language; every field is optional for "en" and "fr". */
+/** A service gated by one category, by kind. */
+export type PolicyService =
+  | (PolicyServiceBase & {
+      kind: "matomo";
+      config: { url: string; site_id: string; consent_mode?: "require_consent" | "require_cookie_consent" };
+    })
+  | (PolicyServiceBase & { kind: "ga4"; config: { measurement_id: string; script_url?: string } })
+  | (PolicyServiceBase & { kind: "gtm"; config: { container_id: string; script_url?: string } })
+  | (PolicyServiceBase & { kind: "custom"; config?: { src?: string } });
+
+/** Texts of one language; every field is optional for a language with a built-in pack (12 of them). */
 export interface PolicyTexts {
   title?: string;
   description?: string;
+  purposes?: string;
+  third_parties?: string;
+  refuse_notice?: string;
+  withdraw_notice?: string;
   accept_all?: string;
   reject_all?: string;
   preferences?: string;
@@ -57,6 +88,10 @@ export interface PolicyTexts {
   notice_title?: string;
   notice_description?: string;
   acknowledge?: string;
+  cookie_name?: string;
+  cookie_provider?: string;
+  cookie_purpose?: string;
+  cookie_lifetime?: string;
   privacy_policy_url?: string;
   categories?: Record<string, { title?: string; description?: string }>;
 }
@@ -85,8 +120,8 @@ export interface ConsentState {
   /** The consent (receipt) id, or null. */
   id: string | null;
   needsBanner: boolean;
-  /** Why: "consented", "no-consent", "dnt", "gpc", "expired", "revision-changed", "not-opted-out", "notice", "not-required", ... */
-  reason: string;
+  /** Why the optional categories are as they are. */
+  reason: Reason;
   /** The consent model applied: "opt-in" (ask first), "opt-out" (runs until the visitor opts out of sale/sharing), "notice", "none". */
   model: ConsentModel;
   /** Where the server says the visitor is (ISO 3166 code such as "US-CA"), or null when it does not know. */
@@ -104,22 +139,28 @@ export interface InitOptions {
 
 export function init(options?: InitOptions): Promise<ConsentState>;
 export function get(): ConsentState | null;
-export function show(): void | Promise<void>;
-export function showPreferences(): void | Promise<void>;
-export function hide(): void | Promise<void>;
+/** Whether tags of `category` may run now (false before init). */
+export function allows(category: string): boolean;
+/** Whether the service `id` may run now: its category granted, or it alone (false before init). */
+export function allowsService(id: string): boolean;
+export function show(): Promise<void>;
+export function showPreferences(): Promise<void>;
+export function hide(): Promise<void>;
 /** Records a choice of categories and single services ({ analytics: true } or { ga4: true }); what is not named is refused. Throws on unknown ids. */
-export function set(choice: Record<string, boolean>): void | Promise<void>;
-export function acceptAll(): void | Promise<void>;
-export function rejectAll(): void | Promise<void>;
+export function set(choice: Record<string, boolean>): Promise<void>;
+export function acceptAll(): Promise<void>;
+export function rejectAll(): Promise<void>;
 /** "Do Not Sell or Share My Personal Information": turns off the sale/sharing categories, keeps the rest. */
-export function optOutOfSale(): void | Promise<void>;
-export function reset(): void | Promise<void>;
-/** Subscribes to changes; returns the unsubscribe function. */
-export function onChange(callback: (state: ConsentState) => void): () => void;
+export function optOutOfSale(): Promise<void>;
+export function reset(): Promise<void>;
+/** Subscribes to changes (with `immediate`, also called with the current state, at once or when the banner is ready); returns the unsubscribe function. */
+export function onChange(callback: (state: ConsentState) => void, options?: { immediate?: boolean }): () => void;
 
 declare const consentry: {
   init: typeof init;
   get: typeof get;
+  allows: typeof allows;
+  allowsService: typeof allowsService;
   show: typeof show;
   showPreferences: typeof showPreferences;
   hide: typeof hide;

@@ -500,8 +500,9 @@ export function init(options = {}) {
   return started;
 }
 
+// Every action returns a Promise, before init() or after.
 function whenReady(fn) {
-  return (...args) => (ready ? fn(...args) : init().then(() => fn(...args)));
+  return (...args) => (ready ? Promise.resolve() : init()).then(() => fn(...args));
 }
 
 /** The visitor's state: { categories, services, revision, date, id, needsBanner, reason }, or null before init. */
@@ -537,14 +538,23 @@ export const rejectAll = whenReady(() => choose([]));
 export const optOutOfSale = whenReady(optOut);
 export const reset = whenReady(forget);
 
-/** Calls cb(state) after every choice; returns a function that unsubscribes. */
-export function onChange(cb) {
+/** Whether tags of `category` may run now (false before init). */
+export const allows = (category) => ready && rules().categories[category] === true;
+/** Whether the service `id` may run now: its category granted, or it alone (false before init). */
+export const allowsService = (id) => ready && rules().services[id] === true;
+
+/** Calls cb(state) after every choice (and at once, or when the banner is ready, with `{ immediate: true }`); returns a function that unsubscribes. */
+export function onChange(cb, { immediate = false } = {}) {
   const handler = (event) => cb(event.detail);
   document.addEventListener("consentry:change", handler);
-  return () => document.removeEventListener("consentry:change", handler);
+  if (immediate) ready ? cb(get()) : document.addEventListener("consentry:ready", handler, { once: true });
+  return () => {
+    document.removeEventListener("consentry:change", handler);
+    document.removeEventListener("consentry:ready", handler);
+  };
 }
 
-const api = { init, get, show, showPreferences, hide, set, acceptAll, rejectAll, optOutOfSale, reset, onChange };
+const api = { init, get, allows, allowsService, show, showPreferences, hide, set, acceptAll, rejectAll, optOutOfSale, reset, onChange };
 if (typeof window !== "undefined") window.consentry = api;
 export default api;
 

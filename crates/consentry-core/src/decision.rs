@@ -43,6 +43,22 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Self; 12] = [
+        Self::Required,
+        Self::Dnt,
+        Self::Gpc,
+        Self::Consented,
+        Self::Refused,
+        Self::NoConsent,
+        Self::Expired,
+        Self::RevisionChanged,
+        Self::FutureDated,
+        Self::NotOptedOut,
+        Self::Notice,
+        Self::NotRequired,
+    ];
+
     /// A short machine-readable name (`required`, `dnt`, `gpc`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

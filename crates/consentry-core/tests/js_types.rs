@@ -1,0 +1,46 @@
+//! The npm package's types (`www/src/consentry.d.ts`) cannot drift from
+//! core: the text keys a policy may write and the reasons a state reports
+//! are the ones core knows, no more and no fewer.
+
+use consentry_core::{Reason, TextKey};
+
+fn types() -> String {
+    let path = format!("{}/../../www/src/consentry.d.ts", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The text between `start` and the next line that is exactly `end`.
+fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no `{start}` in consentry.d.ts"));
+    let rest = &text[from..];
+    let to = rest.lines().position(|l| l == end).unwrap_or_else(|| panic!("no end after `{start}`"));
+    let len: usize = rest.lines().take(to).map(|l| l.len() + 1).sum();
+    &rest[..len]
+}
+
+#[test]
+fn the_text_keys_in_the_types_are_cores() {
+    let text = types();
+    let fields: Vec<&str> = block(&text, "export interface PolicyTexts {", "}")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.trim().split_once("?:").map(|(k, _)| k))
+        .filter(|k| !matches!(*k, "privacy_policy_url" | "categories"))
+        .collect();
+    let keys: Vec<&str> = TextKey::ALL.iter().map(|k| k.name()).collect();
+    assert_eq!(fields, keys, "PolicyTexts in consentry.d.ts, in core's order");
+}
+
+#[test]
+fn the_reasons_in_the_types_are_cores() {
+    let text = types();
+    let union: Vec<&str> = block(&text, "export type Reason =", "")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            l.trim().trim_start_matches("| ").trim_end_matches(';').strip_prefix('"')?.strip_suffix('"')
+        })
+        .collect();
+    let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(union, reasons);
+}
