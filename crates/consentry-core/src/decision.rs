@@ -480,7 +480,8 @@ impl Decision {
 
 /// What Google's Consent Mode v2 is told: `analytics_storage` is granted
 /// when one of the policy's Google services (GA4, GTM) may run; the three
-/// `ad_*` signals follow the `advertising` category.
+/// `ad_*` signals when every sale/sharing category of the policy
+/// (`advertising`, and any marked `sale_sharing`) is granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GoogleConsent {
     /// `analytics_storage`.
@@ -501,7 +502,11 @@ impl Decision {
             .peekable();
         google.peek()?;
         let analytics = google.any(|s| self.allows_service(&s.id));
-        Some(GoogleConsent { analytics, ads: self.allows("advertising") })
+        // Advertising as the policy defines it: its sale/sharing categories
+        // (`advertising`, and any marked `sale_sharing`), all granted.
+        let mut sold = policy.categories().iter().filter(|c| c.is_sale_sharing()).peekable();
+        let ads = sold.peek().is_some() && sold.all(|c| self.allows(&c.id));
+        Some(GoogleConsent { analytics, ads })
     }
 
     /// The Matomo consent command (`_paq.push([command])`) for one service,
