@@ -193,3 +193,27 @@ async fn a_configured_retention_deletes_old_receipts_when_the_store_opens() {
     assert!(store.get(&id(51)).await.ok().flatten().is_some(), "within retention: kept");
     assert_eq!(store.stats().pruned.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
+
+#[tokio::test]
+async fn a_receipt_changed_behind_the_stores_back_is_an_error_never_a_default() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("receipts.db");
+    let store = SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    for n in 1..=3 {
+        store.store(receipt(&id(n), 1_000, &["essential"])).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let raw = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    for (sql, n) in [
+        ("UPDATE receipts SET at = -5 WHERE id = ?1", 1),
+        ("UPDATE receipts SET revision = 0 WHERE id = ?1", 2),
+        ("UPDATE receipts SET method = 'whatever' WHERE id = ?1", 3),
+    ] {
+        raw.execute(sql, [id(n)]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for (n, what) in [(1, "timestamp -5"), (2, "revision 0"), (3, "method `whatever`")] {
+        match store.get(&id(n)).await {
+            Err(ReceiptError::Corrupt(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("receipt {n}: {other:?}"),
+        }
+    }
+}

@@ -30,6 +30,10 @@ pub enum ReceiptError {
     Unavailable(String),
     /// A receipt with this id exists already with other content.
     Conflict,
+    /// A stored receipt cannot be read back as it was written (a negative
+    /// or out-of-range timestamp or revision, an unknown method): the store
+    /// was changed behind Consentry's back. Never read as a default value.
+    Corrupt(String),
 }
 
 impl std::fmt::Display for ReceiptError {
@@ -37,11 +41,25 @@ impl std::fmt::Display for ReceiptError {
         match self {
             Self::Unavailable(why) => write!(f, "receipt store unavailable: {why}"),
             Self::Conflict => f.write_str("a different receipt with this id exists"),
+            Self::Corrupt(what) => write!(f, "stored receipt unreadable: {what}"),
         }
     }
 }
 
 impl std::error::Error for ReceiptError {}
+
+/// A stored timestamp, revision or method, read back or refused.
+pub(crate) fn stored_fields(
+    at: i64,
+    revision: i64,
+    method: &str,
+) -> Result<(u64, u32, ChoiceMethod), String> {
+    let at = u64::try_from(at).map_err(|_| format!("timestamp {at}"))?;
+    let revision =
+        u32::try_from(revision).ok().filter(|r| *r > 0).ok_or_else(|| format!("revision {revision}"))?;
+    let method = ChoiceMethod::parse(method).ok_or_else(|| format!("method `{method}`"))?;
+    Ok((at, revision, method))
+}
 
 /// Stores and finds receipts.
 pub trait ReceiptStore: Send + Sync + 'static {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
+use consentry_core::{Receipt, SignalsSeen};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use tokio_postgres::NoTls;
 
@@ -51,11 +51,16 @@ impl std::fmt::Debug for PostgresStore {
 fn row_to_receipt(r: &tokio_postgres::Row) -> Result<Receipt, ReceiptError> {
     let get_s = |i: usize| r.try_get::<_, String>(i).map_err(unavailable);
     let split = |s: String| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect();
-    let method = ChoiceMethod::parse(&get_s(8)?).unwrap_or(ChoiceMethod::Custom);
+    let (at, revision, method) = super::stored_fields(
+        r.try_get::<_, i64>(1).map_err(unavailable)?,
+        r.try_get::<_, i64>(2).map_err(unavailable)?,
+        &get_s(8)?,
+    )
+    .map_err(ReceiptError::Corrupt)?;
     Ok(Receipt {
         id: get_s(0)?,
-        at: u64::try_from(r.try_get::<_, i64>(1).map_err(unavailable)?).unwrap_or(0),
-        revision: u32::try_from(r.try_get::<_, i64>(2).map_err(unavailable)?).unwrap_or(0),
+        at,
+        revision,
         policy_hash: get_s(3)?,
         granted: split(get_s(4)?),
         denied: split(get_s(5)?),

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
+use consentry_core::{Receipt, SignalsSeen};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{ReceiptError, ReceiptStore, StoreFuture};
@@ -114,24 +114,32 @@ fn split_ids(s: &str) -> Vec<String> {
     s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect()
 }
 
-fn method_from(s: &str) -> ChoiceMethod {
-    ChoiceMethod::parse(s).unwrap_or(ChoiceMethod::Custom)
-}
-
 fn row_to_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {
     let granted: String = r.get(4)?;
     let denied: String = r.get(5)?;
     let method: String = r.get(8)?;
+    let (at, revision, method) = super::stored_fields(r.get(1)?, r.get(2)?, &method).map_err(|what| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Integer, what.into())
+    })?;
     Ok(Receipt {
         id: r.get(0)?,
-        at: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-        revision: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+        at,
+        revision,
         policy_hash: r.get(3)?,
         granted: split_ids(&granted),
         denied: split_ids(&denied),
         signals: SignalsSeen { dnt: r.get(6)?, gpc: r.get(7)? },
-        method: method_from(&method),
+        method,
     })
+}
+
+/// A read that failed: a receipt that does not read back is corrupt, the
+/// rest is the store being unavailable.
+fn read_error(e: rusqlite::Error) -> ReceiptError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(_, _, what) => ReceiptError::Corrupt(what.to_string()),
+        e => unavailable(e),
+    }
 }
 
 const SELECT: &str = "SELECT id, at, revision, policy_hash, granted, denied, dnt, gpc, method FROM receipts";
@@ -321,7 +329,7 @@ impl SqliteStore {
             stmt.query_map(params![clamp(since), clamp(until)], row_to_receipt).map_err(unavailable)?;
         let mut n = 0;
         for row in rows {
-            let r = row.map_err(unavailable)?;
+            let r = row.map_err(read_error)?;
             let line = serde_json::to_string(&r).map_err(unavailable)?;
             writeln!(out, "{line}").map_err(unavailable)?;
             n += 1;
@@ -372,7 +380,7 @@ impl ReceiptStore for SqliteStore {
                 |conn| {
                     conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row_to_receipt)
                         .optional()
-                        .map_err(unavailable)
+                        .map_err(read_error)
                 },
             );
         Box::pin(async move { result })
