@@ -39,10 +39,9 @@ pub struct Policy {
     language: String,
     cookie: CookieSettings,
     signals: SignalPolicy,
-    #[serde(serialize_with = "ser_categories")]
-    categories: Arc<Catalog>,
-    #[serde(serialize_with = "ser_services")]
-    services: Arc<Catalog>,
+    /// Serialised as the two fields `categories` and `services`.
+    #[serde(flatten, serialize_with = "ser_catalog")]
+    catalog: Arc<Catalog>,
     #[serde(skip_serializing_if = "Option::is_none")]
     consent_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Regions::is_opt_in_everywhere")]
@@ -121,12 +120,12 @@ pub(crate) struct Catalog {
     pub(crate) services: Vec<Service>,
 }
 
-fn ser_categories<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S::Error> {
-    c.categories.serialize(s)
-}
-
-fn ser_services<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S::Error> {
-    c.services.serialize(s)
+fn ser_catalog<S: serde::Serializer>(c: &Arc<Catalog>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("categories", &c.categories)?;
+    map.serialize_entry("services", &c.services)?;
+    map.end()
 }
 
 /// Where and for how long the consent cookie is kept.
@@ -718,8 +717,7 @@ impl Policy {
             language,
             cookie: raw.cookie,
             signals: raw.signals,
-            categories: Arc::clone(&catalog),
-            services: catalog,
+            catalog,
             consent_endpoint: raw.consent_endpoint,
             regions: raw.regions,
             texts: raw.texts,
@@ -743,8 +741,7 @@ impl Policy {
             language,
             cookie,
             signals,
-            categories: Arc::clone(&catalog),
-            services: catalog,
+            catalog,
             consent_endpoint,
             regions,
             texts: BTreeMap::new(),
@@ -775,12 +772,12 @@ impl Policy {
 
     /// Categories, in policy order.
     pub fn categories(&self) -> &[Category] {
-        &self.categories.categories
+        &self.catalog.categories
     }
 
     /// Services, in policy order.
     pub fn services(&self) -> &[Service] {
-        &self.categories.services
+        &self.catalog.services
     }
 
     /// Looks up a category by id.
@@ -871,7 +868,7 @@ impl Policy {
     }
 
     pub(crate) fn catalog(&self) -> &Arc<Catalog> {
-        &self.categories
+        &self.catalog
     }
 }
 
