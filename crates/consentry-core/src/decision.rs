@@ -498,7 +498,7 @@ impl Decision {
         let mut google = policy
             .services()
             .iter()
-            .filter(|s| matches!(s.kind, crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm))
+            .filter(|s| matches!(s.kind(), crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm))
             .peekable();
         google.peek()?;
         let analytics = google.any(|s| self.allows_service(&s.id));

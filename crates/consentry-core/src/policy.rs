@@ -355,11 +355,12 @@ pub struct Service {
     /// Display name (a brand name, not translated), e.g. "Google Analytics".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// What the service is.
-    pub kind: ServiceKind,
     /// Id of the category that gates it.
     pub category: String,
-    /// Settings for the kind.
+    /// What the service is, with the settings of its kind (one value, so a
+    /// kind can never carry another kind's settings). Serialised as the two
+    /// fields `kind` and `config` it is written as.
+    #[serde(flatten, serialize_with = "ser_config")]
     pub config: ServiceConfig,
     /// Cookie-name patterns deleted when consent is withdrawn (`*` matches any run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -371,7 +372,32 @@ pub struct Service {
     pub patterns: Vec<Glob>,
 }
 
+fn ser_config<S: serde::Serializer>(c: &ServiceConfig, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("kind", &c.kind())?;
+    map.serialize_entry("config", c)?;
+    map.end()
+}
+
+impl ServiceConfig {
+    /// The kind these settings are for.
+    pub fn kind(&self) -> ServiceKind {
+        match self {
+            Self::Matomo(_) => ServiceKind::Matomo,
+            Self::Ga4(_) => ServiceKind::Ga4,
+            Self::Gtm(_) => ServiceKind::Gtm,
+            Self::Custom(_) => ServiceKind::Custom,
+        }
+    }
+}
+
 impl Service {
+    /// What the service is (the tag of its [`config`](Self::config)).
+    pub fn kind(&self) -> ServiceKind {
+        self.config.kind()
+    }
+
     /// The URL the middleware loads this service's script from, if it has one.
     pub fn script_url(&self) -> Option<String> {
         match &self.config {
@@ -389,7 +415,7 @@ impl Service {
     /// Where a service of this kind loads from and sends its hits to
     /// (matched as substrings of the URL without its scheme, lower-cased).
     fn builtin_url_patterns(&self) -> &'static [&'static str] {
-        match self.kind {
+        match self.kind() {
             ServiceKind::Matomo => &["matomo.js", "piwik.js", "matomo.php", "piwik.php"],
             // gtag.js, and the collection endpoints: `/g/collect` (GA4),
             // `/collect`, `/j/collect`, `/r/collect`, `/mp/collect`,
@@ -569,7 +595,6 @@ pub(crate) struct RawPolicy {
 pub(crate) struct RawService {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
-    pub(crate) kind: ServiceKind,
     pub(crate) category: String,
     pub(crate) config: ServiceConfig,
     pub(crate) cookies: Vec<String>,
@@ -1008,12 +1033,12 @@ fn validate_service(i: usize, s: RawService, categories: &[Category]) -> Result<
     }
     let cookies = globs(s.cookies, &at("cookies"), true)?;
     let patterns = globs(s.patterns, &at("patterns"), false)?;
-    if s.kind == ServiceKind::Custom && patterns.is_empty() {
+    if config.kind() == ServiceKind::Custom && patterns.is_empty() {
         if let ServiceConfig::Custom(CustomConfig { src: None }) = config {
             return Err(PolicyError::at(at("patterns"), Problem::CustomWithoutPattern));
         }
     }
-    Ok(Service { id: s.id, name: s.name, kind: s.kind, category: s.category, config, cookies, patterns })
+    Ok(Service { id: s.id, name: s.name, category: s.category, config, cookies, patterns })
 }
 
 fn globs(raw: Vec<String>, path: &str, cookie_name: bool) -> Result<Vec<Glob>, PolicyError> {

@@ -325,7 +325,6 @@ fn service<V: JsonValue>(v: &V, path: &str) -> Result<RawService, PolicyError> {
     Ok(RawService {
         id,
         name: o.string("name")?,
-        kind,
         category: o.required_string("category")?,
         config,
         cookies,

@@ -63,7 +63,7 @@ use alloc::sync::Arc;
 use crate::pattern::Glob;
 use crate::policy::{
     Catalog, Category, CookieSettings, CustomConfig, Ga4Config, GtmConfig, MatomoConfig, MatomoConsentMode,
-    Policy, Service, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, is_valid_id,
+    Policy, Service, ServiceConfig, SignalHandling, SignalPolicy, is_valid_id,
 };
 use crate::read::JsonValue;
 use crate::region::{Model, Regions};
@@ -219,28 +219,19 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                 {
                     return Err(ReadyError::Malformed);
                 }
-                let (kind, config) = match kind {
-                    "matomo" => (
-                        ServiceKind::Matomo,
-                        ServiceConfig::Matomo(MatomoConfig {
-                            url: String::new(),
-                            site_id: String::new(),
-                            consent_mode: if cookieless {
-                                MatomoConsentMode::RequireCookieConsent
-                            } else {
-                                MatomoConsentMode::RequireConsent
-                            },
-                        }),
-                    ),
-                    "ga4" => (
-                        ServiceKind::Ga4,
-                        ServiceConfig::Ga4(Ga4Config { measurement_id: String::new(), script_url: None }),
-                    ),
-                    "gtm" => (
-                        ServiceKind::Gtm,
-                        ServiceConfig::Gtm(GtmConfig { container_id: String::new(), script_url: None }),
-                    ),
-                    "custom" => (ServiceKind::Custom, ServiceConfig::Custom(CustomConfig::default())),
+                let config = match kind {
+                    "matomo" => ServiceConfig::Matomo(MatomoConfig {
+                        url: String::new(),
+                        site_id: String::new(),
+                        consent_mode: if cookieless {
+                            MatomoConsentMode::RequireCookieConsent
+                        } else {
+                            MatomoConsentMode::RequireConsent
+                        },
+                    }),
+                    "ga4" => ServiceConfig::Ga4(Ga4Config { measurement_id: String::new(), script_url: None }),
+                    "gtm" => ServiceConfig::Gtm(GtmConfig { container_id: String::new(), script_url: None }),
+                    "custom" => ServiceConfig::Custom(CustomConfig::default()),
                     _ => return Err(ReadyError::Malformed),
                 };
                 // A loop rather than collecting into a Result: less wasm.
@@ -251,7 +242,6 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                 services.push(Service {
                     id: service_id,
                     name: None,
-                    kind,
                     category,
                     config,
                     cookies,
@@ -480,7 +470,7 @@ impl Policy {
                     ..
                 })
             );
-            let mut fields = vec!["service", s.id.as_str(), s.kind.as_str(), s.category.as_str()];
+            let mut fields = vec!["service", s.id.as_str(), s.kind().as_str(), s.category.as_str()];
             fields.push(if cookieless { "1" } else { "0" });
             fields.extend(s.cookies.iter().map(|g| g.as_str()));
             line(&fields);

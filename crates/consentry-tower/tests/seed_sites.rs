@@ -35,7 +35,7 @@ fn assert_no_live_tracker(slug: &str, html: &str) {
         }
     }
     for s in policy.services() {
-        let marker = match s.kind {
+        let marker = match s.kind() {
             consentry_core::ServiceKind::Matomo => "_paq.push",
             consentry_core::ServiceKind::Ga4 => "gtag('config'",
             _ => continue,

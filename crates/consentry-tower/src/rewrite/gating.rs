@@ -55,7 +55,7 @@ pub fn service_for_inline<'p>(policy: &'p Policy, code: &str) -> Option<&'p Serv
     use consentry_core::ServiceKind::{Ga4, Gtm};
     for (marker, kind) in INLINE_MARKERS {
         if code.contains(marker) {
-            let of_kind = |k| policy.services().iter().find(|s| s.kind == k);
+            let of_kind = |k| policy.services().iter().find(|s| s.kind() == k);
             let found = of_kind(*kind).or_else(|| match kind {
                 Ga4 => of_kind(Gtm),
                 Gtm => of_kind(Ga4),
