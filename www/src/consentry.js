@@ -330,6 +330,7 @@ function onAction(action) {
   else if (action === "reject-all") choose([]);
   else if (action === "opt-out") optOut();
   else if (action === "preferences") openDialog();
+  else if (!dialog) return;
   else if (action === "close") closeDialog(true);
   else if (action === "save") {
     // Categories on whole, then the services on inside the others.
@@ -368,20 +369,17 @@ function onClick(event) {
     started?.then(() => onClick(event), () => {});
     return;
   }
-  const button = t.closest(`#${BANNER} [data-consentry-action],#${DIALOG} [data-consentry-action]`);
+  // One vocabulary anywhere in the page: data-consentry-action="accept-all|
+  // reject-all|opt-out|preferences|save|close" (data-consentry="…" too, its
+  // older name), and data-consentry-load on a click-to-load notice.
   const load = t.closest("[data-consentry-load]");
-  if (button) {
-    event.preventDefault();
-    onAction(button.getAttribute("data-consentry-action"));
-  } else if (load) {
+  const button = t.closest("[data-consentry-action],[data-consentry]");
+  if (load) {
     const s = rules();
     choose([...Object.keys(s.categories).filter((c) => s.categories[c]), load.getAttribute("data-consentry-load")]);
-  } else if (t.closest("[data-consentry='preferences'],[data-consentry-action='preferences']")) {
+  } else if (button) {
     event.preventDefault();
-    openDialog();
-  } else if (t.closest("[data-consentry='opt-out']")) {
-    event.preventDefault();
-    optOut();
+    onAction(button.getAttribute("data-consentry-action") || button.getAttribute("data-consentry"));
   }
 }
 
