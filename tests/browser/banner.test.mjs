@@ -395,3 +395,20 @@ test("the JS API: allows and allowsService mirror the rules, onChange can start 
   assert.equal(result.after, true);
   await context.close();
 });
+
+test("the page's own buttons speak the banner's vocabulary: data-consentry-action anywhere, data-consentry its older name", { timeout: 60000 }, async () => {
+  const { context, page } = await open();
+  await page.evaluate(() => {
+    document.body.insertAdjacentHTML(
+      "afterbegin",
+      '<button id="mine-reject" data-consentry-action="reject-all">No thanks</button><a href="#" id="mine-settings" data-consentry="preferences">Settings</a>',
+    );
+  });
+  await page.click("#mine-reject");
+  await page.waitForFunction(() => !window.consentry.get().needsBanner);
+  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/, "rejected from the page's own button");
+  await page.click("#mine-settings");
+  await page.waitForSelector("#consentry-preferences");
+  assert.equal(new URL(page.url()).hash, "", "the link's default action is prevented");
+  await context.close();
+});
