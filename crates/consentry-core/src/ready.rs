@@ -229,7 +229,9 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
                             MatomoConsentMode::RequireConsent
                         },
                     }),
-                    "ga4" => ServiceConfig::Ga4(Ga4Config { measurement_id: String::new(), script_url: None }),
+                    "ga4" => {
+                        ServiceConfig::Ga4(Ga4Config { measurement_id: String::new(), script_url: None })
+                    }
                     "gtm" => ServiceConfig::Gtm(GtmConfig { container_id: String::new(), script_url: None }),
                     "custom" => ServiceConfig::Custom(CustomConfig::default()),
                     _ => return Err(ReadyError::Malformed),
