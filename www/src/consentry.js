@@ -234,7 +234,7 @@ function effects(before) {
 function choose(granted, as) {
   const before = rules();
   const random = crypto.getRandomValues(new Uint8Array(16));
-  let [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure()).split("\t");
+  let [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure(), as === "opt-out").split("\t");
   if (as) body = JSON.stringify({ granted: as });
   document.cookie = cookie;
   // The cookie written above already works if this fails; when it succeeds
@@ -249,10 +249,9 @@ function choose(granted, as) {
 }
 
 // "Do Not Sell or Share": everything as it is, less the sale/sharing
-// categories; one click, confirmed.
+// categories (core's rule, in the rules module); one click, confirmed.
 function optOut() {
-  const s = rules();
-  choose(s.optional.filter((c) => s.categories[c] && !s.sale.includes(c)), "opt-out");
+  choose([], "opt-out");
   if (!$(STATUS) && texts.optout_done) append(texts.optout_done);
 }
 
@@ -333,11 +332,10 @@ function onAction(action) {
   else if (!dialog) return;
   else if (action === "close") closeDialog(true);
   else if (action === "save") {
-    // Categories on whole, then the services on inside the others.
-    const on = (sel) => $$(sel, dialog.root).filter((i) => i.checked);
-    const whole = on("input.consentry-toggle[data-category]").map((i) => i.getAttribute("data-category"));
-    const alone = on("input[data-of]").filter((i) => !whole.includes(i.getAttribute("data-of")));
-    choose([...whole, ...alone.map((i) => i.getAttribute("data-service"))]);
+    // Every toggle that is on; the rules module keeps the services of a
+    // category on whole out of the record (core's normal form).
+    const on = $$("input.consentry-toggle:checked", dialog.root);
+    choose(on.map((i) => i.getAttribute("data-category") || i.getAttribute("data-service")));
   }
 }
 

@@ -261,19 +261,22 @@ pub fn state() -> String {
 /// Records a choice: the optional categories and the services granted on
 /// their own in `granted` (`~`-separated; required categories are implied,
 /// unknown ids ignored — the loader checks [`is_category`] first where an
-/// unknown one is an error). `random` is 16
+/// unknown one is an error); with `opt_out`, `granted` is ignored and the
+/// choice is core's "Do Not Sell or Share" rule
+/// ([`Decision::opt_out_choice`]). `random` is 16
 /// bytes from `crypto.getRandomValues` for the consent id. Returns the
 /// consent cookie to write, then — when the policy has an endpoint — a tab,
 /// the endpoint and a tab and the JSON body to POST there for a receipt.
 #[wasm_bindgen]
-pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool) -> String {
+pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool, opt_out: bool) -> String {
     let mut bytes = [0u8; 16];
     for (b, r) in bytes.iter_mut().zip(random) {
         *b = *r;
     }
     let mut guard = lock();
     let Some(b) = guard.as_mut() else { return String::new() };
-    let choice = b.policy.choice(granted.split('~'));
+    let choice =
+        if opt_out { b.decision.opt_out_choice(&b.policy) } else { b.policy.choice(granted.split('~')) };
     let consent =
         Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes))
             .under(b.decision.model());

@@ -44,7 +44,7 @@ fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
 #[wasm_bindgen_test]
 fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
     consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
-    let out = consentry_banner::choose("analytics~nope", &[7; 16], 1_000.0, true);
+    let out = consentry_banner::choose("analytics~nope", &[7; 16], 1_000.0, true, false);
     let parts: Vec<&str> = out.split('\t').collect();
     let [cookie, endpoint, body] = parts.as_slice() else { panic!("{out}") };
     assert!(cookie.starts_with("consentry=v1.2.1000.analytics."), "{cookie}");
@@ -74,14 +74,14 @@ fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
 #[wasm_bindgen_test]
 fn broken_rules_are_refused_with_their_code_and_grant_nothing() {
     consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
-    consentry_banner::choose("analytics", &[1; 16], 1_000.0, false);
+    consentry_banner::choose("analytics", &[1; 16], 1_000.0, false, false);
     assert!(consentry_banner::allows(Some("analytics".into()), None));
     // A broken policy replaces the good one: from then on nothing is granted.
     assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", None, false, 1.0, ""), 3);
     assert_eq!(consentry_banner::state(), "");
     assert!(!consentry_banner::allows(Some("analytics".into()), None));
     assert!(!consentry_banner::is_category("essential"));
-    assert_eq!(consentry_banner::choose("analytics", &[1; 16], 1.0, false), "", "no cookie to write");
+    assert_eq!(consentry_banner::choose("analytics", &[1; 16], 1.0, false, false), "", "no cookie to write");
 }
 
 #[wasm_bindgen_test]
@@ -101,7 +101,7 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
     assert_eq!(s["reason"], "not-opted-out");
     assert_eq!(s["categories"]["analytics"], true, "runs until the visitor opts out");
     assert_eq!(s["needsBanner"], true, "the notice is shown");
-    let out = consentry_banner::choose("analytics", &[7; 16], 1_000.0, false);
+    let out = consentry_banner::choose("analytics", &[7; 16], 1_000.0, false, false);
     let cookie = out.split('\t').next().unwrap_or_default();
     assert!(cookie.starts_with("consentry=v2.2.1000.analytics.") && cookie.contains(".o;"), "{cookie}");
     // The same cookie where no model is said (the policy's default, opt-in): no consent.
@@ -119,7 +119,7 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
 fn a_single_service_is_recorded_and_allowed_on_its_own() {
     consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
     assert!(consentry_banner::is_category("ga4"), "a choice may name a service");
-    let out = consentry_banner::choose("ga4", &[7; 16], 1_000.0, false);
+    let out = consentry_banner::choose("ga4", &[7; 16], 1_000.0, false, false);
     let mut parts = out.split('\t');
     assert!(parts.next().unwrap_or_default().starts_with("consentry=v1.2.1000.ga4."), "{out}");
     assert_eq!(parts.nth(1), Some(r#"{"granted":["ga4"]}"#));
@@ -130,4 +130,18 @@ fn a_single_service_is_recorded_and_allowed_on_its_own() {
     );
     assert!(consentry_banner::allows(Some("analytics".into()), Some("ga4".into())));
     assert!(!consentry_banner::allows(Some("analytics".into()), None));
+}
+
+#[wasm_bindgen_test]
+fn do_not_sell_keeps_a_service_granted_on_its_own() {
+    consentry_banner::start(
+        &rules(),
+        "consentry=v1.2.900.ga4.AAAAAAAAAAAAAAAAAAAAAA",
+        None,
+        false,
+        1_000.0,
+        "opt-out",
+    );
+    let out = consentry_banner::choose("", &[7; 16], 1_000.0, false, true);
+    assert!(out.starts_with("consentry=v2.2.1000.ga4."), "core's rule, not the page's list: {out}");
 }

@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use crate::consent::Consent;
-use crate::policy::{Catalog, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
+use crate::policy::{Catalog, Category, MatomoConsentMode, Policy, Service, ServiceConfig, SignalHandling};
 use crate::region::{Location, Model};
 use crate::signals::Signals;
 
@@ -520,6 +520,28 @@ impl Decision {
             (MatomoConsentMode::RequireCookieConsent, true) => "rememberCookieConsentGiven",
             (MatomoConsentMode::RequireCookieConsent, false) => "forgetCookieConsentGiven",
         })
+    }
+
+    /// "Do Not Sell or Share My Personal Information": the choice that
+    /// keeps everything that may run now (categories whole, services on
+    /// their own) except the sale/sharing categories, in
+    /// [`Policy::choice`]'s normal form. The consent endpoint and the
+    /// browser banner both record this.
+    pub fn opt_out_choice<'p>(&self, policy: &'p Policy) -> Vec<&'p str> {
+        let kept = |c: &Category| !c.required && !c.is_sale_sharing();
+        let mut out: Vec<&str> = Vec::new();
+        for c in policy.categories() {
+            if kept(c) && self.allows(&c.id) {
+                out.push(&c.id);
+            }
+        }
+        for s in policy.services() {
+            let alone = policy.category(&s.category).is_some_and(|c| kept(c) && !self.allows(&c.id));
+            if alone && self.allows_service(&s.id) {
+                out.push(&s.id);
+            }
+        }
+        out
     }
 
     /// Of the cookie `names` a page holds, those that belong to a service

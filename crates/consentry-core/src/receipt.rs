@@ -28,14 +28,20 @@ pub enum ChoiceMethod {
 
 impl ChoiceMethod {
     /// Classifies a choice: `granted_optional` of `optional_total` optional
-    /// categories, `withdrew` when an earlier consent granted one that this
+    /// categories granted whole, `services_alone` services granted on their
+    /// own, `withdrew` when an earlier consent granted something this
     /// choice does not.
-    pub fn classify(granted_optional: usize, optional_total: usize, withdrew: bool) -> Self {
+    pub fn classify(
+        granted_optional: usize,
+        services_alone: usize,
+        optional_total: usize,
+        withdrew: bool,
+    ) -> Self {
         if withdrew {
             Self::Withdrawal
         } else if granted_optional == optional_total && optional_total > 0 {
             Self::AcceptAll
-        } else if granted_optional == 0 {
+        } else if granted_optional == 0 && services_alone == 0 {
             Self::RejectAll
         } else {
             Self::Custom
@@ -110,10 +116,11 @@ mod tests {
 
     #[test]
     fn choices_are_classified_by_what_they_grant_and_withdraw() {
-        assert_eq!(ChoiceMethod::classify(2, 2, false), ChoiceMethod::AcceptAll);
-        assert_eq!(ChoiceMethod::classify(0, 2, false), ChoiceMethod::RejectAll);
-        assert_eq!(ChoiceMethod::classify(1, 2, false), ChoiceMethod::Custom);
-        assert_eq!(ChoiceMethod::classify(0, 2, true), ChoiceMethod::Withdrawal);
-        assert_eq!(ChoiceMethod::classify(0, 0, false), ChoiceMethod::RejectAll);
+        assert_eq!(ChoiceMethod::classify(2, 0, 2, false), ChoiceMethod::AcceptAll);
+        assert_eq!(ChoiceMethod::classify(0, 0, 2, false), ChoiceMethod::RejectAll);
+        assert_eq!(ChoiceMethod::classify(1, 0, 2, false), ChoiceMethod::Custom);
+        assert_eq!(ChoiceMethod::classify(0, 0, 2, true), ChoiceMethod::Withdrawal);
+        assert_eq!(ChoiceMethod::classify(0, 0, 0, false), ChoiceMethod::RejectAll);
+        assert_eq!(ChoiceMethod::classify(0, 1, 2, false), ChoiceMethod::Custom, "one service on its own");
     }
 }

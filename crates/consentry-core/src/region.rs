@@ -186,7 +186,7 @@ pub enum RegionSource {
 }
 
 impl RegionSource {
-    /// `unknown`, `header`, `geoip`.
+    /// `unknown`, `header`, `geoip`, `time-zone`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unknown => "unknown",
@@ -194,11 +194,6 @@ impl RegionSource {
             Self::GeoIp => "geoip",
             Self::TimeZone => "time-zone",
         }
-    }
-
-    /// Reads [`as_str`](Self::as_str)'s names.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Unknown, Self::Header, Self::GeoIp, Self::TimeZone].into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -286,24 +281,26 @@ pub struct RegionRule {
     /// The model for a visitor in one of them.
     #[serde(serialize_with = "ser_model")]
     model: Model,
-    /// `places` with the groups replaced by their codes, tab-separated:
-    /// what is matched.
+    /// `places` with the groups replaced by their codes: what is matched.
     #[serde(skip)]
-    codes: String,
+    codes: Vec<String>,
 }
 
 impl RegionRule {
     /// A rule; groups in `places` are expanded once, here.
     pub fn new(places: Vec<String>, model: Model) -> Self {
-        let mut codes: Vec<&str> = Vec::new();
+        let mut codes: Vec<String> = Vec::new();
         for p in &places {
-            for c in group(p).unwrap_or(&[]).iter().copied().chain(group(p).is_none().then_some(p.as_str())) {
+            let expanded = match group(p) {
+                Some(group) => group.iter().map(|c| (*c).to_owned()).collect(),
+                None => vec![p.clone()],
+            };
+            for c in expanded {
                 if !codes.contains(&c) {
                     codes.push(c);
                 }
             }
         }
-        let codes = codes.join("\t");
         Self { places, model, codes }
     }
 
@@ -314,7 +311,7 @@ impl RegionRule {
 
     /// The places, groups expanded to country and subdivision codes.
     pub fn codes(&self) -> impl Iterator<Item = &str> {
-        self.codes.split('\t')
+        self.codes.iter().map(String::as_str)
     }
 
     /// The model for a visitor in one of the places.
@@ -352,11 +349,6 @@ impl Regions {
     /// policy as it was before regions existed.
     pub fn is_opt_in_everywhere(&self) -> bool {
         self.models().all(|m| m == Model::OptIn)
-    }
-
-    /// Whether some visitor gets `model`.
-    pub fn uses(&self, model: Model) -> bool {
-        self.models().any(|m| m == model)
     }
 
     /// For a static site, which has no server to say where the visitor is:

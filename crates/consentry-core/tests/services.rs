@@ -203,3 +203,15 @@ fn each_services_cookies_are_a_table_from_the_policy_in_the_visitors_language() 
     .unwrap_or_default();
     assert!(bad.contains("services[0].cookies[0]") && bad.contains("`name`"), "{bad}");
 }
+
+#[test]
+fn do_not_sell_keeps_what_runs_now_less_the_sale_and_sharing_categories() {
+    let p = policy();
+    let d = |ids: &[&str]| decide(&p, Some(&consent(ids)), Signals::NONE, NOW);
+    assert_eq!(d(&["ga4", "ads"]).opt_out_choice(&p), ["ga4"], "a service granted on its own is kept");
+    assert_eq!(d(&["analytics", "advertising"]).opt_out_choice(&p), ["analytics"]);
+    assert!(d(&[]).opt_out_choice(&p).is_empty());
+    let ca = Location::new(Region::parse("US-CA").unwrap_or_else(|| panic!("code")), RegionSource::Header);
+    let first_visit = decide_at(&p, None, Signals::NONE, NOW, ca);
+    assert_eq!(first_visit.opt_out_choice(&p), ["analytics"], "opt-out default: all runs, less advertising");
+}

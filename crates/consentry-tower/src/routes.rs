@@ -368,19 +368,7 @@ where
     // categories granted whole, then services granted on their own.
     let granted_optional: Vec<String> = match choice.granted {
         Granted::All => optional.iter().map(|s| (*s).to_owned()).collect(),
-        Granted::OptOut => {
-            let keep = policy.categories().iter().filter(|c| !c.is_sale_sharing());
-            let services = policy.services().iter().filter(|s| {
-                now_decided.allows_service(&s.id)
-                    && policy.category(&s.category).is_some_and(|c| !c.is_sale_sharing())
-            });
-            let ids: Vec<&str> = keep
-                .filter(|c| now_decided.allows(&c.id))
-                .map(|c| c.id.as_str())
-                .chain(services.map(|s| s.id.as_str()))
-                .collect();
-            policy.choice(ids).into_iter().map(str::to_owned).collect()
-        }
+        Granted::OptOut => now_decided.opt_out_choice(policy).into_iter().map(str::to_owned).collect(),
         Granted::List(list) => {
             if list.len() > consentry_core::MAX_CATEGORIES + consentry_core::MAX_SERVICES {
                 return error(StatusCode::BAD_REQUEST, "too many ids");
@@ -458,11 +446,8 @@ where
     let whole = granted_optional.iter().filter(|g| optional.contains(&g.as_str())).count();
     let method = if opt_out {
         ChoiceMethod::OptOut
-    } else if whole == 0 && granted_optional.len() > whole && !withdrew {
-        // Some services on their own, no category whole.
-        ChoiceMethod::Custom
     } else {
-        ChoiceMethod::classify(whole, optional.len(), withdrew)
+        ChoiceMethod::classify(whole, granted_optional.len() - whole, optional.len(), withdrew)
     };
     let receipt = Receipt {
         id: id.to_string(),
