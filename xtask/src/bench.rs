@@ -1051,7 +1051,7 @@ mod tests {
     #[test]
     fn reads_wrk_requests_per_second_and_p99() {
         let out = "Running 8s test @ http://127.0.0.1:1/x\n  Latency Distribution\n     50%  1.10ms\n     75%    1.50ms\n     90%    2.00ms\n     99%  850.00us\n  80000 requests in 8.00s, 1.00GB read\nRequests/sec:  10000.50\nTransfer/sec:    128.00MB\n";
-        let l = parse_wrk(out).unwrap_or_else(|| panic!("parsed"));
+        let l = parse_wrk(out).expect("parsed");
         assert!((l.rps - 10000.5).abs() < 1e-9);
         assert!((l.p99_ms - 0.85).abs() < 1e-9);
         assert_eq!(parse_latency_ms("1.5s"), Some(1500.0));

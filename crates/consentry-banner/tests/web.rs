@@ -1,6 +1,10 @@
 //! The banner's rules module in a real browser (headless Chromium through
 //! wasm-bindgen-test-runner and chromedriver): `cargo xtask test` runs these.
 //! The page layer around it is tested end to end in `tests/browser/`.
+
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -13,14 +17,13 @@ const POLICY: &str = r#"{"revision": 2, "categories": [{"id": "essential", "requ
 
 /// The `rules` of the ready policy the middleware or `consentry policy build` serves.
 fn rules() -> String {
-    let policy = consentry_core::Policy::from_json(POLICY).unwrap_or_else(|e| panic!("policy: {e}"));
-    let ready: serde_json::Value =
-        serde_json::from_str(&policy.to_ready_json(&["en"])).unwrap_or_else(|e| panic!("ready: {e}"));
-    ready["rules"].as_str().unwrap_or_else(|| panic!("no rules")).to_owned()
+    let policy = consentry_core::Policy::from_json(POLICY).expect("policy");
+    let ready: serde_json::Value = serde_json::from_str(&policy.to_ready_json(&["en"])).expect("ready");
+    ready["rules"].as_str().expect("no rules").to_owned()
 }
 
 fn state() -> serde_json::Value {
-    serde_json::from_str(&consentry_banner::state()).unwrap_or_else(|e| panic!("state JSON: {e}"))
+    serde_json::from_str(&consentry_banner::state()).expect("state JSON")
 }
 
 #[wasm_bindgen_test]

@@ -2,6 +2,10 @@
 //! upstream that gzips its pages (a plain HTTP/1.1 server in a thread), or a
 //! static directory with precompressed files; requests over real TCP.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -20,21 +24,21 @@ fn page() -> String {
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap_or_else(|e| panic!("{e}"));
-    e.finish().unwrap_or_else(|e| panic!("{e}"))
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap_or_else(|e| panic!("gunzip: {e}"));
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("gunzip");
     out
 }
 
 /// An upstream that gzips every page whatever it is asked (as many do), and
 /// echoes the request's headers at `/echo`.
 fn upstream() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().map(|a| a.port()).unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
@@ -141,7 +145,7 @@ impl Drop for TempDir {
 fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("consentry-serve-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     TempDir(dir)
 }
 
@@ -161,10 +165,10 @@ fn serve(name: &str, args: &[&str]) -> Serve {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        .unwrap();
+    let stdout = child.stdout.take().expect("no stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("{e}"));
+    BufReader::new(stdout).read_line(&mut line).unwrap();
     let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "unexpected first line: {line:?}");
     Serve { child, addr, _dir: dir }
@@ -187,7 +191,7 @@ impl Reply {
                 let mut out = Vec::new();
                 brotli_decompressor::Decompressor::new(&self.body[..], 4096)
                     .read_to_end(&mut out)
-                    .unwrap_or_else(|e| panic!("brotli: {e}"));
+                    .expect("brotli");
                 out
             }
             _ => self.body.clone(),
@@ -201,8 +205,8 @@ impl Reply {
 /// for the tests that read the raw bytes coming back.
 fn raw(addr: &str, request: &[u8]) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
-    s.write_all(request).unwrap_or_else(|e| panic!("{e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
     s
 }
 
@@ -221,10 +225,10 @@ fn exchange(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     }
     req.push_str("\r\n");
     req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap_or_else(|e| panic!("{e}"));
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no head"));
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
@@ -238,7 +242,7 @@ fn exchange(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
         let mut out = Vec::new();
         let mut rest = &body[..];
         loop {
-            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap_or_else(|| panic!("bad chunk"));
+            let eol = rest.windows(2).position(|w| w == b"\r\n").expect("bad chunk");
             let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
             if size == 0 {
                 break;
@@ -299,7 +303,7 @@ fn the_upstream_sees_who_asked_and_the_visitors_host() {
 #[test]
 fn an_upstream_that_is_down_gets_a_clear_502() {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
-    let port = port.unwrap_or_else(|e| panic!("{e}"));
+    let port = port.unwrap();
     let proxy = serve("down", &["--upstream", &format!("http://127.0.0.1:{port}"), "--timeout", "5"]);
     let res = get(&proxy.addr, "/", &[("Accept", "text/html")]);
     assert_eq!(res.status, 502);
@@ -309,8 +313,7 @@ fn an_upstream_that_is_down_gets_a_clear_502() {
 #[test]
 fn a_static_directory_is_gated_and_its_precompressed_assets_used() {
     let site = temp_dir("site");
-    let write =
-        |name: &str, bytes: &[u8]| std::fs::write(site.0.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, bytes: &[u8]| std::fs::write(site.0.join(name), bytes).unwrap();
     write("index.html", page().as_bytes());
     write("index.html.gz", &gzip(page().as_bytes()));
     let css = b"body { color: #222 }".repeat(20);
@@ -329,11 +332,7 @@ fn a_static_directory_is_gated_and_its_precompressed_assets_used() {
 #[test]
 fn bad_invocations_say_what_to_fix_in_one_line() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_consentry"))
-            .arg("serve")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_consentry")).arg("serve").args(args).output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     let (code, err) = run(&["--policy", "missing.json", "--upstream", "http://127.0.0.1:1"]);
@@ -342,8 +341,8 @@ fn bad_invocations_say_what_to_fix_in_one_line() {
     let (code, err) = run(&["--policy", &policy(), "--upstream", "localhost:8000"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("give an http:// URL"), "{err}");
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = taken.local_addr().map(|a| a.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().map(|a| a.to_string()).unwrap();
     let db = std::env::temp_dir().join(format!("consentry-serve-taken-{}.db", std::process::id()));
     let (code, err) =
         run(&["--policy", &policy(), "--dir", ".", "--addr", &addr, "--db", &db.to_string_lossy()]);
@@ -361,9 +360,9 @@ fn a_websocket_upgrade_is_tunnelled_both_ways() {
         b"GET /ws HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
           Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
     );
-    let mut reader = BufReader::new(s.try_clone().unwrap_or_else(|e| panic!("{e}")));
+    let mut reader = BufReader::new(s.try_clone().unwrap());
     let mut status = String::new();
-    reader.read_line(&mut status).unwrap_or_else(|e| panic!("{e}"));
+    reader.read_line(&mut status).unwrap();
     assert!(status.starts_with("HTTP/1.1 101"), "{status}");
     let mut headers = String::new();
     loop {
@@ -375,9 +374,9 @@ fn a_websocket_upgrade_is_tunnelled_both_ways() {
     }
     assert!(headers.contains("upgrade: websocket"), "{headers}");
     for message in [&b"hello through the proxy"[..], &b"and back again"[..]] {
-        s.write_all(message).unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(message).unwrap();
         let mut echo = vec![0u8; message.len()];
-        reader.read_exact(&mut echo).unwrap_or_else(|e| panic!("echo: {e}"));
+        reader.read_exact(&mut echo).expect("echo");
         assert_eq!(echo, message);
     }
 }
@@ -432,14 +431,14 @@ fn a_100_mib_page_streams_through_in_bounded_memory() {
     let up = upstream();
     let proxy = serve("big", &["--upstream", &format!("http://127.0.0.1:{up}")]);
     let before = peak_rss_kib(proxy.child.id());
-    let mut s = TcpStream::connect(&proxy.addr).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = TcpStream::connect(&proxy.addr).unwrap();
     s.write_all(b"GET /big HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let (mut total, mut live_tags, mut tail) = (0usize, 0usize, Vec::new());
     let needle = format!("<script async src=\"{GA}\">");
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{e}"));
+        let n = s.read(&mut buf).unwrap();
         if n == 0 {
             break;
         }

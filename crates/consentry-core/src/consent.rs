@@ -467,12 +467,12 @@ mod tests {
         let all = Consent::new(1, 10, ["advertising", "analytics"], id()).encode();
         let some = Consent::new(1, 20, ["analytics"], id()).encode();
         let header = format!("consentry={all}; consentry={some}");
-        let c = consent_from_headers([header.as_bytes()], "consentry").unwrap_or_else(|| panic!("found"));
+        let c = consent_from_headers([header.as_bytes()], "consentry").expect("found");
         assert_eq!(c.granted(), ["analytics"]);
         let disjoint_a = Consent::new(1, 10, ["advertising"], id()).encode();
         let disjoint_b = Consent::new(1, 10, ["analytics"], id()).encode();
         let header = format!("consentry={disjoint_a}; consentry={disjoint_b}");
-        let c = consent_from_headers([header.as_bytes()], "consentry").unwrap_or_else(|| panic!("found"));
+        let c = consent_from_headers([header.as_bytes()], "consentry").expect("found");
         assert!(c.granted().is_empty());
     }
 

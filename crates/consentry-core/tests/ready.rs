@@ -2,6 +2,10 @@
 //! renderer: same decisions as the source policy, refused when foreign or
 //! broken, hostile texts never become markup, languages negotiated by one rule.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use consentry_core::ready::{self, read_rules};
 use consentry_core::render::{self, RenderedBy};
 use consentry_core::{
@@ -18,8 +22,7 @@ fn preset(slug: &str) -> Policy {
 const SLUGS: [&str; 5] = ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"];
 
 fn ready_of(p: &Policy, langs: &[&str]) -> consentry_core::Ready {
-    let json: serde_json::Value =
-        serde_json::from_str(&p.to_ready_json(langs)).unwrap_or_else(|e| panic!("ready JSON: {e}"));
+    let json: serde_json::Value = serde_json::from_str(&p.to_ready_json(langs)).expect("ready JSON");
     ready::read(&json).unwrap_or_else(|e| panic!("ready policy refused: {e:?}"))
 }
 
@@ -72,7 +75,7 @@ fn the_ready_policy_carries_the_rendered_markup_for_each_language_asked() {
     let langs: Vec<&str> = r.texts.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(langs, ["de", "en", "fr"]);
     assert_eq!(r.language, "fr", "the policy's default language");
-    let fr = r.texts_for(&["fr-FR"]).unwrap_or_else(|| panic!("fr"));
+    let fr = r.texts_for(&["fr-FR"]).expect("fr");
     let t = p.texts_for(&["fr"]);
     assert_eq!(fr.banner, render::banner(&p, &t, "#", None, RenderedBy::Client));
     assert_eq!(fr.dialog, render::dialog(&p, &t));
@@ -109,7 +112,7 @@ fn hostile_texts_never_become_markup_on_either_path() {
             "texts": {"en": {"title": "\"><script>alert(1)</script>", "description": "a & b 'c'",
                              "privacy_policy_url": "/privacy?a=1&b=2"}}}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let t = p.texts_for(&["en"]);
     for html in [
         render::banner(&p, &t, "/c?a=\"b\"", Some("/p?\"><x>"), RenderedBy::Server),
@@ -165,7 +168,7 @@ fn the_first_layer_states_purposes_third_parties_refusal_and_withdrawal() {
 
 #[test]
 fn foreign_or_broken_ready_policies_are_refused_with_a_code() {
-    let value = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_else(|e| panic!("{e}"));
+    let value = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
     let source = value(r#"{"revision": 1, "categories": [{"id": "essential", "required": true}]}"#);
     assert_eq!(ready::read(&source).err(), Some(ReadyError::NotReady));
     assert_eq!(
@@ -240,8 +243,7 @@ proptest! {
 fn first_visit_says_what_decide_says_for_a_visitor_without_cookie_or_signal() {
     for slug in SLUGS {
         let p = preset(slug);
-        let json: serde_json::Value =
-            serde_json::from_str(&p.to_ready_json(&["en"])).unwrap_or_else(|e| panic!("{e}"));
+        let json: serde_json::Value = serde_json::from_str(&p.to_ready_json(&["en"])).unwrap();
         let expected = decide(&p, None, Signals::NONE, 2_000).needs_banner();
         assert_eq!(json["first_visit"]["asked"], serde_json::Value::Bool(expected), "{slug}");
         assert_eq!(json["first_visit"]["cookie"].as_str(), Some(p.cookie().name.as_str()), "{slug}");
@@ -250,8 +252,7 @@ fn first_visit_says_what_decide_says_for_a_visitor_without_cookie_or_signal() {
     let only_required = Policy::from_json(
         r#"{"revision": 1, "cookie": {"name": "site_consent"}, "categories": [{"id": "essential", "required": true}]}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let json: serde_json::Value =
-        serde_json::from_str(&only_required.to_ready_json(&[])).unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&only_required.to_ready_json(&[])).unwrap();
     assert_eq!(json["first_visit"], serde_json::json!({"cookie": "site_consent", "asked": false}));
 }

@@ -1,6 +1,10 @@
 //! The consent models by region: every model × signal × consent state as a
 //! named test, and the properties no region rule may break.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use consentry_core::{
     Consent, ConsentId, Decision, Location, Model, Policy, Region, RegionSource, Signals, decide, decide_at,
 };
@@ -18,7 +22,7 @@ fn policy() -> Policy {
                 {"where": ["JP"], "model": "notice"},
                 {"where": ["AU"], "model": "none"}]}}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 fn at(code: &str) -> Location {
@@ -125,7 +129,7 @@ fn an_unknown_region_gets_the_default_and_without_regions_decide_at_is_decide() 
         r#"{"revision": 3, "categories": [{"id": "essential", "required": true},
         {"id": "analytics"}]}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let c = consent(&["analytics"], Model::OptIn, 60);
     for place in ["US-CA", "FR", "JP"] {
         let a = decide_at(&plain, Some(&c), Signals::NONE, NOW, at(place));
@@ -154,7 +158,7 @@ fn a_category_marked_sale_sharing_is_opted_out_by_gpc_too() {
             "texts": {"en": {"categories": {"personalisation": {"title": "Personalisation"}}}},
             "regions": {"rules": [{"where": ["US-CA"], "model": "opt-out"}], "default": "none"}}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let d = decide_at(&p, None, Signals { dnt: false, gpc: true }, NOW, at("US-CA"));
     assert!(d.allows("analytics") && !d.allows("personalisation") && d.signal_honoured());
     let d = decide_at(&p, None, Signals::NONE, NOW, at("NZ"));
@@ -163,7 +167,7 @@ fn a_category_marked_sale_sharing_is_opted_out_by_gpc_too() {
 }
 
 fn refused(r: Result<(), String>) -> String {
-    r.err().unwrap_or_else(|| panic!("accepted"))
+    r.expect_err("accepted")
 }
 
 #[test]
@@ -208,12 +212,12 @@ fn bad_regions_are_refused_with_their_path() {
 #[test]
 fn the_policy_json_round_trips_its_regions() {
     let p = policy();
-    let again = Policy::from_json(&p.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    let again = Policy::from_json(&p.to_json()).unwrap();
     assert_eq!(again.regions(), p.regions());
     // A policy without regions serialises without them, as it always did.
     let plain =
         Policy::from_json(r#"{"revision": 1, "categories": [{"id": "essential", "required": true}]}"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     assert!(!plain.to_json().contains("regions"));
 }
 
@@ -251,7 +255,7 @@ fn random_policy(regions: &str) -> Policy {
             "texts": {{"en": {{"categories": {{"social": {{"title": "Social"}}}}}}}},
             "regions": {regions}}}"#
     ))
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 /// A current consent made under `model` (sent or not) and the decision
@@ -350,7 +354,7 @@ fn todays_cookies_keep_working_and_version_2_is_strict() {
     let id = ConsentId::from_random([7; 16]);
     // Written by the previous release (version 1): opt-in consent, as before.
     let old = format!("v1.3.1763800000.analytics.{id}");
-    let c = Consent::decode(&old).unwrap_or_else(|e| panic!("{e}"));
+    let c = Consent::decode(&old).unwrap();
     assert_eq!(c.model(), Model::OptIn);
     assert!(decide(&policy(), Some(&c), Signals::NONE, NOW).allows("analytics"));
     assert!(decide_at(&policy(), Some(&c), Signals::NONE, NOW, at("FR")).allows("analytics"));
@@ -369,7 +373,6 @@ fn todays_cookies_keep_working_and_version_2_is_strict() {
     // Two copies, one an acknowledged notice: not consent where opt-in applies.
     let notice = consent(&["analytics"], Model::Notice, 30).encode();
     let header = format!("consentry={old}; consentry={notice}");
-    let merged = consentry_core::consent_from_headers([header.as_bytes()], "consentry")
-        .unwrap_or_else(|| panic!("found"));
+    let merged = consentry_core::consent_from_headers([header.as_bytes()], "consentry").expect("found");
     assert_eq!(merged.model(), Model::Notice);
 }

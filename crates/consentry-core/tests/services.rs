@@ -2,6 +2,10 @@
 //! not another; every decision follows it, and today's cookies (categories
 //! only) read as before.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use consentry_core::{
     Consent, ConsentId, Location, Model, Policy, Region, RegionSource, Signals, decide, decide_at,
 };
@@ -21,7 +25,7 @@ fn policy() -> Policy {
               {"id": "pixel", "kind": "custom", "category": "advertising", "patterns": ["/pixel/"], "cookies": ["_px"]}],
             "regions": {"rules": [{"where": ["US-CA"], "model": "opt-out"}]}}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 fn consent(granted: &[&str]) -> Consent {
@@ -41,9 +45,9 @@ fn one_service_of_a_category_runs_and_the_others_do_not() {
     assert_eq!(runs(&p, &c, Signals::NONE), ["ga4"]);
     assert!(!d.allows("analytics"), "the category is not granted whole");
     assert!(!d.needs_banner() && d.tk().as_str() == "C");
-    let google = d.google_consent(&p).unwrap_or_else(|| panic!("google services"));
+    let google = d.google_consent(&p).expect("google services");
     assert!(google.analytics && !google.ads, "Consent Mode: GA4 may measure");
-    let matomo = p.service("matomo").unwrap_or_else(|| panic!("matomo"));
+    let matomo = p.service("matomo").expect("matomo");
     assert_eq!(d.matomo_command(matomo), Some("forgetConsentGiven"));
     assert_eq!(
         d.refused_cookies(&p, ["_ga", "_ga_X", "_gtm", "_pk_id.1", "_ads"]),
@@ -63,10 +67,9 @@ fn one_service_of_a_category_runs_and_the_others_do_not() {
 fn todays_cookies_grant_whole_categories_as_before() {
     let p = policy();
     let id = ConsentId::from_random([9; 16]);
-    let old = Consent::decode(&format!("v1.2.{}.analytics.{id}", NOW - 60)).unwrap_or_else(|e| panic!("{e}"));
+    let old = Consent::decode(&format!("v1.2.{}.analytics.{id}", NOW - 60)).unwrap();
     assert_eq!(runs(&p, &old, Signals::NONE), ["ga4", "gtm", "matomo"]);
-    let all = Consent::decode(&format!("v1.2.{}.advertising~analytics.{id}", NOW - 60))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let all = Consent::decode(&format!("v1.2.{}.advertising~analytics.{id}", NOW - 60)).unwrap();
     assert_eq!(runs(&p, &all, Signals::NONE), ["ga4", "gtm", "matomo", "ads", "pixel"]);
 }
 
@@ -84,7 +87,7 @@ fn a_signal_or_an_outdated_consent_grants_no_service() {
 #[test]
 fn under_opt_out_gpc_turns_off_a_sold_service_granted_on_its_own() {
     let p = policy();
-    let ca = Location::new(Region::parse("US-CA").unwrap_or_else(|| panic!("code")), RegionSource::Header);
+    let ca = Location::new(Region::parse("US-CA").expect("code"), RegionSource::Header);
     let c = consent(&["ga4", "ads"]).under(Model::OptOut);
     let d = decide_at(&p, Some(&c), Signals { dnt: false, gpc: true }, NOW, ca);
     assert!(d.allows_service("ga4") && !d.allows_service("ads") && !d.allows_service("pixel"));
@@ -143,7 +146,7 @@ proptest! {
     ) {
         let p = policy();
         let c = consent(&p.choice(ids.iter().copied()));
-        let at = Location::new(Region::parse(place).unwrap_or_else(|| panic!("code")), RegionSource::Header);
+        let at = Location::new(Region::parse(place).expect("code"), RegionSource::Header);
         let d = decide_at(&p, Some(&c), Signals { dnt, gpc }, NOW, at);
         for s in p.services() {
             if d.allows_service(&s.id) {
@@ -168,9 +171,9 @@ fn each_services_cookies_are_a_table_from_the_policy_in_the_visitors_language() 
                           {"name": "_pk_ses.*", "provider": "Stats Inc.", "lifetime": "30 min"},
                           "_pk_ref.*"]}]}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert_eq!(p.services()[0].cookies.len(), 3, "every entry is still a cookie to delete on withdrawal");
-    let again = Policy::from_json(&p.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    let again = Policy::from_json(&p.to_json()).unwrap();
     assert_eq!(
         again.cookie_info("matomo", "_pk_id.*"),
         p.cookie_info("matomo", "_pk_id.*"),
@@ -211,7 +214,7 @@ fn do_not_sell_keeps_what_runs_now_less_the_sale_and_sharing_categories() {
     assert_eq!(d(&["ga4", "ads"]).opt_out_choice(&p), ["ga4"], "a service granted on its own is kept");
     assert_eq!(d(&["analytics", "advertising"]).opt_out_choice(&p), ["analytics"]);
     assert!(d(&[]).opt_out_choice(&p).is_empty());
-    let ca = Location::new(Region::parse("US-CA").unwrap_or_else(|| panic!("code")), RegionSource::Header);
+    let ca = Location::new(Region::parse("US-CA").expect("code"), RegionSource::Header);
     let first_visit = decide_at(&p, None, Signals::NONE, NOW, ca);
     assert_eq!(first_visit.opt_out_choice(&p), ["analytics"], "opt-out default: all runs, less advertising");
 }

@@ -516,8 +516,7 @@ mod tests {
 
     #[test]
     fn forms_decode_granted_and_return_to() {
-        let c = parse_form(b"granted=analytics&granted=third-party&return_to=%2Fredis%2F")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let c = parse_form(b"granted=analytics&granted=third-party&return_to=%2Fredis%2F").unwrap();
         assert!(matches!(c.granted, Granted::List(ref l) if l == &["analytics", "third-party"]));
         assert_eq!(c.return_to.as_deref(), Some("/redis/"));
         assert!(matches!(parse_form(b"granted=all").map(|c| c.granted), Ok(Granted::All)));

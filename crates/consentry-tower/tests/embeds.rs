@@ -5,6 +5,10 @@
 //! category accepted it goes out exactly as written. The browser test
 //! `tests/browser/embeds.test.mjs` loads the same cases in Chromium.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -38,11 +42,11 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let json: serde_json::Value = serde_json::from_str(&read("cases.json")).unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value = serde_json::from_str(&read("cases.json")).unwrap();
     let s = |c: &serde_json::Value, k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     json.get("cases")
         .and_then(|c| c.as_array())
-        .unwrap_or_else(|| panic!("cases.json: no `cases` array"))
+        .expect("cases.json: no `cases` array")
         .iter()
         .map(|c| Case {
             name: s(c, "name"),
@@ -79,18 +83,15 @@ async fn fetch(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>) -> 
     if let Some(c) = cookie {
         req = req.header("cookie", c);
     }
-    let res = client
-        .request(req.body(Default::default()).unwrap_or_default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let res = client.request(req.body(Default::default()).unwrap_or_default()).await.unwrap();
     assert_eq!(res.status(), 200, "{path}");
-    let body = res.into_body().collect().await.unwrap_or_else(|e| panic!("{e}")).to_bytes();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8_lossy(&body).into_owned()
 }
 
 #[tokio::test]
 async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
-    let policy = Policy::from_json(&read("policy.json")).unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::from_json(&read("policy.json")).unwrap();
     let cases = cases();
     assert!(cases.len() >= 30, "the table keeps growing, never shrinking");
     let pages: Vec<(String, &'static str)> = cases
@@ -119,8 +120,8 @@ async fn every_way_of_embedding_a_tracker_is_gated_until_consent() {
             }),
         )
         .layer(ConsentLayer::new(policy.clone()).inject_services(false));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let optional: Vec<&str> =

@@ -2,6 +2,10 @@
 //! streaming, passthrough, headers, injection, the consent endpoint,
 //! receipts, assets, and a real HTTP round trip.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::convert::Infallible;
@@ -17,7 +21,7 @@ use consentry_core::Policy;
 use consentry_tower::{Assets, ConsentDecision, ConsentLayer, CspNonce, MemoryStore, SecureCookie};
 
 fn policy(json: &str) -> Policy {
-    Policy::from_json(json).unwrap_or_else(|e| panic!("{e}"))
+    Policy::from_json(json).unwrap()
 }
 
 fn ga_policy() -> Policy {
@@ -104,7 +108,7 @@ async fn policy_texts_are_escaped_in_the_server_banner_and_the_policy_json() {
     assert!(!html.contains("<script>alert("));
     // The inline ready policy carries the same markup, escaped once more for JSON
     // inside <script>: no `<` at all, so nothing can close the element.
-    let start = html.find("id=\"consentry-policy\">").unwrap_or_else(|| panic!("inline policy")) + 22;
+    let start = html.find("id=\"consentry-policy\">").expect("inline policy") + 22;
     let json = &html[start..start + html[start..].find("</script>").unwrap_or(0)];
     assert!(!json.contains('<'), "{json}");
     // Nor `&` or `>`: the element is well-formed XML too (XHTML pages).
@@ -652,8 +656,8 @@ async fn over_real_http_dnt_blocks_and_a_consent_post_unblocks_the_tags() {
         ConsentLayer::new(preset("redis")).receipts(store.clone()).inject_services(false),
         seed_page("fr"),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let client: Client<_, http_body_util::Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
 
@@ -664,10 +668,7 @@ async fn over_real_http_dnt_blocks_and_a_consent_post_unblocks_the_tags() {
             if let Some(c) = cookie {
                 b = b.header("cookie", c);
             }
-            let res = client
-                .request(b.body(Default::default()).unwrap_or_default())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            let res = client.request(b.body(Default::default()).unwrap_or_default()).await.unwrap();
             let body = res.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
             String::from_utf8_lossy(&body).into_owned()
         }
@@ -680,7 +681,7 @@ async fn over_real_http_dnt_blocks_and_a_consent_post_unblocks_the_tags() {
         .header("content-type", "application/json")
         .body(http_body_util::Full::new(Bytes::from_static(br#"{"granted": ["analytics"]}"#)))
         .unwrap_or_default();
-    let res = client.request(req).await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client.request(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let cookie = cookie.split(';').next().unwrap_or_default().to_owned();

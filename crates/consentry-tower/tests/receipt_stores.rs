@@ -2,6 +2,10 @@
 //! PostgreSQL started by the test itself from Debian's package (initdb into
 //! a temporary directory, Unix socket only, torn down at the end).
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::os::unix::process::CommandExt;
@@ -52,7 +56,7 @@ async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
     }
     let mut ok = 0;
     for t in tasks {
-        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+        match t.await.unwrap() {
             Ok(()) => ok += 1,
             Err(ReceiptError::Conflict) => {}
             Err(e) => panic!("unexpected {e}"),
@@ -69,7 +73,7 @@ async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
         }));
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap_or_else(|e| panic!("{e}")), Ok(()));
+        assert_eq!(t.await.unwrap(), Ok(()));
     }
     assert!(store.get(&id(1299)).await.ok().flatten().is_some());
 
@@ -86,12 +90,7 @@ async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
     let res = common::send(router, common::post_json(r#"{"granted": ["analytics"]}"#, &[])).await;
     let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();
     assert_eq!(v["receipt"], true, "{v}");
-    let stored = store
-        .get(v["id"].as_str().unwrap_or_default())
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("stored"));
+    let stored = store.get(v["id"].as_str().unwrap_or_default()).await.ok().flatten().expect("stored");
     assert_eq!(stored.granted, ["essential", "analytics"]);
     assert_eq!(stored.denied, ["functional", "experiments"]);
     assert_eq!(stored.method, ChoiceMethod::Custom);
@@ -99,8 +98,8 @@ async fn behaviour_suite(store: Arc<dyn ReceiptStore>) {
 
 #[tokio::test]
 async fn sqlite_store_passes_the_behaviour_suite() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = SqliteStore::open(dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("r.db")).unwrap();
     behaviour_suite(Arc::new(store)).await;
 }
 
@@ -224,25 +223,24 @@ fn dir_exists(p: &Path) -> bool {
 async fn postgres_store_passes_the_behaviour_suite() {
     let Some(pg) = Postgres::start_or_skip() else { return };
     // A real server answers on the socket.
-    let (client, conn) =
-        tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+    let (client, conn) = tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let version: String =
         client.query_one("SHOW server_version", &[]).await.map(|r| r.get(0)).unwrap_or_default();
     assert!(!version.is_empty());
     println!("PostgreSQL {version} at {}", pg.dir.display());
-    let store = PostgresStore::connect(&pg.config(), 8).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = PostgresStore::connect(&pg.config(), 8).await.unwrap();
     // A second app server starting at the same time runs the migrations safely.
     let again = PostgresStore::connect(&pg.config(), 2).await;
     assert!(again.is_ok(), "{again:?}");
     behaviour_suite(Arc::new(store)).await;
 
-    let store = PostgresStore::connect(&pg.config(), 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = PostgresStore::connect(&pg.config(), 2).await.unwrap();
     let mut out = Vec::new();
-    let n = store.export_jsonl(100, 200, &mut out).await.unwrap_or_else(|e| panic!("{e}"));
+    let n = store.export_jsonl(100, 200, &mut out).await.unwrap();
     assert_eq!(n, 100, "receipts at 100..200 of the 300 written");
     assert!(String::from_utf8_lossy(&out).lines().all(|l| serde_json::from_str::<Receipt>(l).is_ok()));
-    let deleted = store.delete_before(50).await.unwrap_or_else(|e| panic!("{e}"));
+    let deleted = store.delete_before(50).await.unwrap();
     assert!(deleted >= 50, "{deleted}");
     let dir = pg.dir.clone();
     drop(pg);
@@ -252,7 +250,7 @@ async fn postgres_store_passes_the_behaviour_suite() {
 #[tokio::test]
 async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() {
     let Some(pg) = Postgres::start_or_skip() else { return };
-    let store = Arc::new(PostgresStore::connect(&pg.config(), 2).await.unwrap_or_else(|e| panic!("{e}")));
+    let store = Arc::new(PostgresStore::connect(&pg.config(), 2).await.unwrap());
     drop(pg); // the database goes away under the running app
     let router = common::app(
         ConsentLayer::new(common::preset("alkaes")).receipts(Arc::clone(&store)),

@@ -2,6 +2,10 @@
 //! the handler, by an inner `CompressionLayer` or on disk for `ServeDir`,
 //! typeless, UTF-16, partial — each over real HTTP, before and after consent.
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write as _;
@@ -26,7 +30,7 @@ fn policy() -> Policy {
         r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
             "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}}]}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 /// A page as a site writes it: a live GA4 tag and no Consentry markup.
@@ -40,32 +44,31 @@ fn page() -> String {
 
 fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap_or_else(|e| panic!("{e}"));
-    e.finish().unwrap_or_else(|e| panic!("{e}"))
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
 }
 
 fn zlib(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap_or_else(|e| panic!("{e}"));
-    e.finish().unwrap_or_else(|e| panic!("{e}"))
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
 }
 
 fn raw_deflate(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap_or_else(|e| panic!("{e}"));
-    e.finish().unwrap_or_else(|e| panic!("{e}"))
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
 }
 
 fn brotli(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut input = b;
-    brotli::BrotliCompress(&mut input, &mut out, &brotli::enc::BrotliEncoderParams::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    brotli::BrotliCompress(&mut input, &mut out, &brotli::enc::BrotliEncoderParams::default()).unwrap();
     out
 }
 
 fn zstd(b: &[u8]) -> Vec<u8> {
-    zstd::stream::encode_all(b, 3).unwrap_or_else(|e| panic!("{e}"))
+    zstd::stream::encode_all(b, 3).unwrap()
 }
 
 fn utf16le_with_bom(s: &str) -> Vec<u8> {
@@ -118,8 +121,8 @@ impl Drop for Server {
 }
 
 async fn serve(router: Router) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { axum::serve(listener, router).await });
     Server { addr, task }
 }
@@ -153,7 +156,7 @@ const NAVIGATION: &[(&str, &str)] = &[
 const FETCH: &[(&str, &str)] = &[("accept", "*/*"), ("accept-encoding", "gzip, deflate, br, zstd")];
 
 async fn get_from(server: &Server, path: &str, headers: &[(&str, &str)], cookie: Option<&str>) -> Got {
-    try_get_from(server, path, headers, cookie).await.unwrap_or_else(|e| panic!("{e}"))
+    try_get_from(server, path, headers, cookie).await.unwrap()
 }
 
 /// `Err` when the response broke off before its head was complete.
@@ -242,7 +245,7 @@ async fn an_inner_compression_layer_cannot_hide_a_page() {
 
 #[tokio::test]
 async fn precompressed_pages_from_serve_dir_are_gated_and_assets_stay_compressed() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let html = page();
     let css = "body { color: #123456; } ".repeat(100);
     for (name, bytes) in [
@@ -252,7 +255,7 @@ async fn precompressed_pages_from_serve_dir_are_gated_and_assets_stay_compressed
         ("app.css", css.clone().into_bytes()),
         ("app.css.gz", gzip(css.as_bytes())),
     ] {
-        std::fs::write(dir.path().join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     let serve_dir = tower_http::services::ServeDir::new(dir.path()).precompressed_gzip().precompressed_br();
     let router =

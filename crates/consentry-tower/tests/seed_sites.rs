@@ -1,6 +1,10 @@
 //! Every row of docs/demo-sites.md, through the layer, on a page carrying every
 //! kind of tag the seed sites have (nothing marked up for Consentry).
 
+// Test code: a panic is the test failing (clippy.toml allows this in
+// `#[test]` functions; this extends it to the helpers beside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{app, consent_cookie, get_page, live, preset, seed_page};

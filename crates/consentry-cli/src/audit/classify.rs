@@ -188,19 +188,19 @@ mod tests {
     use super::*;
 
     fn classifier(policy: Option<&str>) -> Classifier {
-        let policy = policy.map(|p| Policy::from_json(p).unwrap_or_else(|e| panic!("{e}")));
-        Classifier::new(policy).unwrap_or_else(|e| panic!("{e}"))
+        let policy = policy.map(|p| Policy::from_json(p).unwrap());
+        Classifier::new(policy).unwrap()
     }
 
     #[test]
     fn datasets_load_and_know_the_usual_trackers() {
         let c = classifier(None);
-        let ga = c.request("https://www.google-analytics.com/g/collect?v=2").unwrap_or_else(|| panic!("GA"));
+        let ga = c.request("https://www.google-analytics.com/g/collect?v=2").expect("GA");
         assert_eq!((ga.category.as_str(), ga.source, ga.essential), ("analytics", "tracker-domains", false));
-        let fb = c.request("https://connect.facebook.net/en_US/fbevents.js").unwrap_or_else(|| panic!("FB"));
+        let fb = c.request("https://connect.facebook.net/en_US/fbevents.js").expect("FB");
         assert!(!fb.essential, "{fb:?}");
         assert_eq!(c.request("https://example.org/app.js"), None);
-        let ga_cookie = c.cookie("_ga").unwrap_or_else(|| panic!("_ga"));
+        let ga_cookie = c.cookie("_ga").expect("_ga");
         assert_eq!((ga_cookie.category.as_str(), ga_cookie.essential), ("analytics", false));
         assert!(c.cookie("_pk_id.1.1fff").is_some_and(|c| !c.essential), "Matomo's prefix entry");
         assert!(c.cookie("_fbp").is_some_and(|c| c.category == "marketing"));
@@ -218,9 +218,7 @@ mod tests {
                     {"id": "chat", "kind": "custom", "category": "essential", "patterns": ["/chat/"], "cookies": ["chat_*"]}
                 ]}"#,
         ));
-        let ga = c
-            .request("https://www.googletagmanager.com/gtag/js?id=G-AB12CD34")
-            .unwrap_or_else(|| panic!("ga"));
+        let ga = c.request("https://www.googletagmanager.com/gtag/js?id=G-AB12CD34").expect("ga");
         assert_eq!((ga.category.as_str(), ga.service.as_deref(), ga.source), ("stats", Some("ga"), "policy"));
         assert!(c.request("https://site.test/chat/widget.js").is_some_and(|c| c.essential));
         assert!(c.cookie("consent").is_some_and(|c| c.essential));

@@ -351,8 +351,7 @@ mod tests {
         assert!(err("http://a.test/ --pages many").contains("--pages `many` is not a number"));
         assert!(err("http://a.test/ --fail-on fatal").contains("give error, warning or notice"));
         assert!(err("http://a.test/ --only first-visit,lunch").contains("unknown phase `lunch`"));
-        let o = parse(&args("https://a.test/x --only reject-all,gpc --pages 2 --fail-on warning"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let o = parse(&args("https://a.test/x --only reject-all,gpc --pages 2 --fail-on warning")).unwrap();
         assert_eq!(o.only, vec![PhaseId::RejectAll, PhaseId::Gpc]);
         assert_eq!((o.pages, o.fail_on), (2, Severity::Warning));
     }

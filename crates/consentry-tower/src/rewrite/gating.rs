@@ -92,7 +92,7 @@ mod tests {
                  {{"id": "seg", "kind": "custom", "category": "analytics", "patterns": ["cdn.segment.com"]}}
                ]}}"#
         ))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
     }
 
     #[test]
@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn matomo_cookieless_mode_measures_only_while_the_visitor_has_not_answered() {
         let p = policy("require_cookie_consent");
-        let m = p.service("matomo").unwrap_or_else(|| panic!());
+        let m = p.service("matomo").unwrap();
         assert!(decide(&p, None, Signals::NONE, 1).service_may_run(m));
         assert!(!decide(&p, None, Signals { dnt: true, gpc: false }, 1).service_may_run(m));
         let refused = consentry_core::Consent::new(
@@ -162,7 +162,7 @@ mod tests {
         );
         assert!(!decide(&p, Some(&refused), Signals::NONE, 1).service_may_run(m));
         let strict = policy("require_consent");
-        let m = strict.service("matomo").unwrap_or_else(|| panic!());
+        let m = strict.service("matomo").unwrap();
         assert!(!decide(&strict, None, Signals::NONE, 1).service_may_run(m));
     }
 

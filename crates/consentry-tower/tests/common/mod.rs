@@ -99,7 +99,7 @@ where
         Err(e) => match e {},
     };
     let (parts, body) = res.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes().to_vec()).unwrap_or_else(|e| panic!("body: {e}"));
+    let body = body.collect().await.map(|c| c.to_bytes().to_vec()).expect("body");
     Reply { status: parts.status, headers: parts.headers, body }
 }
 
@@ -108,7 +108,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: impl In
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    b.body(body.into()).unwrap_or_else(|e| panic!("request: {e}"))
+    b.body(body.into()).expect("request")
 }
 
 /// A JSON POST to the consent endpoint at the default prefix, same-site.
@@ -211,8 +211,8 @@ pub fn live(html: &str) -> Live {
             })),
         |_: &[u8]| {},
     );
-    rw.write(html.as_bytes()).unwrap_or_else(|e| panic!("parse: {e}"));
-    rw.end().unwrap_or_else(|e| panic!("parse: {e}"));
+    rw.write(html.as_bytes()).expect("parse");
+    rw.end().expect("parse");
     std::mem::take(&mut *out.borrow_mut())
 }
 
