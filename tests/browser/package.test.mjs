@@ -9,10 +9,13 @@ import { root } from "./harness.mjs";
 
 const www = path.join(root, "www");
 
-test("npm pack ships exactly the bundle, its types, the stylesheet and the presets", { timeout: 60000 }, () => {
+test("npm pack ships exactly the bundle, its types, the stylesheet, the presets, the README and the licences", { timeout: 60000 }, () => {
   const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: www, encoding: "utf8" });
   const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
+    "LICENSE-APACHE",
+    "LICENSE-MIT",
+    "README.md",
     "bin/consentry-policy.mjs",
     "dist/consentry.css",
     "dist/consentry.d.ts",
@@ -32,9 +35,15 @@ test("npm pack ships exactly the bundle, its types, the stylesheet and the prese
 
 test("the package's exports and types point at files that exist", { timeout: 10000 }, () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(www, "package.json"), "utf8"));
-  for (const p of [pkg.main, pkg.types, pkg.exports["."].import, pkg.exports["."].types, pkg.exports["./consentry.css"]]) {
+  const targets = [pkg.main, pkg.module, pkg.types, ...Object.values(pkg.bin)];
+  for (const t of Object.values(pkg.exports)) targets.push(...(typeof t === "string" ? [t] : Object.values(t)));
+  for (const p of targets.filter((t) => !t.includes("*"))) {
     assert.ok(fs.existsSync(path.join(www, p)), p);
   }
+  assert.ok(fs.statSync(path.join(www, pkg.bin["consentry-policy"])).mode & 0o111, "the bin is executable");
+  assert.equal(pkg.license, "MIT OR Apache-2.0");
+  assert.ok(pkg.engines && pkg.engines.node, "engines.node");
+  assert.ok(Array.isArray(pkg.sideEffects) && pkg.sideEffects.includes("*.css"), "sideEffects keeps the stylesheet");
   const dts = fs.readFileSync(path.join(www, pkg.types), "utf8");
   for (const name of ["init", "show", "showPreferences", "hide", "get", "set", "acceptAll", "rejectAll", "reset", "onChange"]) {
     assert.match(dts, new RegExp(`export function ${name}\\(`), name);

@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::postgres::Postgres;
 use crate::run::{self, Step};
+use crate::server::{free_port, wait_for, while_serving};
 
 struct Estimate {
     mean_ns: f64,
@@ -104,23 +106,6 @@ fn interleaved(label: &str, baseline: &str, candidate: &str) -> Result<(Load, Lo
     Ok((mean(&b), mean(&c)))
 }
 
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
-fn wait_for(addr: &str) -> Result<(), String> {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Err(format!("the bench server did not start on {addr}"))
-}
-
 /// Builds a consentry-tower example in release mode; returns its binary.
 fn release_example(root: &Path, name: &str) -> Result<PathBuf, String> {
     run::cargo(
@@ -129,23 +114,6 @@ fn release_example(root: &Path, name: &str) -> Result<PathBuf, String> {
         &[],
     )?;
     Ok(root.join("target").join("release").join("examples").join(name))
-}
-
-/// Runs `work` once `server` (stdout discarded) listens on `addr`, then
-/// stops the server, whether `work` succeeded or not.
-fn while_serving<T>(
-    server: &mut std::process::Command,
-    addr: &str,
-    work: impl FnOnce() -> Result<T, String>,
-) -> Result<T, String> {
-    let mut child = server
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", server.get_program().to_string_lossy()))?;
-    let result = wait_for(addr).and_then(|()| work());
-    let _ = child.kill();
-    let _ = child.wait();
-    result
 }
 
 /// wrk against the same axum app with and without the layer, interleaved.
@@ -595,62 +563,6 @@ fn wrk_consent(root: &Path, url: &str, seconds: u32) -> Result<ConsentLoad, Stri
     })
 }
 
-/// A throwaway PostgreSQL on a Unix socket in `dir` (as the `postgres` user when root).
-fn start_postgres(dir: &Path) -> Result<std::process::Child, String> {
-    use std::os::unix::process::CommandExt;
-    let bin = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|_| "PostgreSQL is not installed (apt-get install postgresql)".to_owned())?
-        .filter_map(Result::ok)
-        .map(|v| v.path().join("bin"))
-        .find(|b| b.join("initdb").is_file())
-        .ok_or("PostgreSQL is not installed (apt-get install postgresql)")?;
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let ids: Option<(u32, u32)> = passwd.lines().find(|l| l.starts_with("postgres:")).and_then(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
-    });
-    let root_user =
-        std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    let who = if root_user { ids } else { None };
-    if let Some((uid, gid)) = who {
-        run::program(Path::new("/"), "chown", &[&format!("{uid}:{gid}"), &dir.to_string_lossy()])?;
-    }
-    let as_user = |c: &mut std::process::Command| {
-        if let Some((uid, gid)) = who {
-            c.uid(uid).gid(gid);
-        }
-    };
-    let data = dir.join("data");
-    let mut init = std::process::Command::new(bin.join("initdb"));
-    init.args(["-A", "trust", "-U", "postgres", "-D"]).arg(&data).stdout(std::process::Stdio::null());
-    as_user(&mut init);
-    if !init.status().map_err(|e| e.to_string())?.success() {
-        return Err("initdb failed".into());
-    }
-    let mut server = std::process::Command::new("taskset");
-    server
-        .args(["-c", "0"])
-        .arg(bin.join("postgres"))
-        .arg("-D")
-        .arg(&data)
-        .arg("-k")
-        .arg(dir)
-        .args(["-c", "listen_addresses=", "-c", "max_connections=50"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    as_user(&mut server);
-    let child = server.spawn().map_err(|e| e.to_string())?;
-    for _ in 0..200 {
-        if dir.join(".s.PGSQL.5432").exists() {
-            return Ok(child);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Err("PostgreSQL did not start".into())
-}
-
 /// wrk POSTing consents for 30 s against the release demo, with SQLite and
 /// with PostgreSQL; receipts stored must equal receipts acknowledged.
 fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
@@ -680,11 +592,10 @@ fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
         if backend == "SQLite" {
             args.extend(["--db".into(), db.to_string_lossy().into_owned()]);
         } else {
-            pg = Some(start_postgres(&pg_dir)?);
-            args.extend([
-                "--postgres".into(),
-                format!("host={} user=postgres dbname=postgres", pg_dir.display()),
-            ]);
+            // Pinned to the first CPU, as the demo server is.
+            let server = Postgres::start(&pg_dir, &["max_connections=50"], &["taskset", "-c", "0"])?;
+            args.extend(["--postgres".into(), server.config()]);
+            pg = Some(server);
         }
         let mut demo = std::process::Command::new("taskset");
         demo.args(["-c", "0"]).arg(release.join("consentry-demo")).args(&args);
@@ -724,10 +635,7 @@ fn receipts_load(root: &Path, md: &mut String) -> Result<(), String> {
                 stored,
             ))
         });
-        if let Some(mut p) = pg {
-            let _ = p.kill();
-            let _ = p.wait();
-        }
+        drop(pg);
         let (load, stored) = result?;
         rows.push((backend, load, stored));
     }
@@ -939,42 +847,100 @@ fn audit_time(root: &Path, md: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// One part of `cargo xtask bench`: its name on the command line, the title
+/// its progress line shows, whether it measures the browser bundle, and
+/// the function that appends its Markdown.
+pub struct Section {
+    /// `cargo xtask bench <name>`.
+    pub name: &'static str,
+    title: &'static str,
+    needs_dist: bool,
+    run: fn(&Path, &mut String) -> Result<(), String>,
+}
+
+/// Every section, in the order of BENCHMARKS.md.
+pub const SECTIONS: [Section; 9] = [
+    Section {
+        name: "core",
+        title: "consentry-core: Cookie header (10 cookies) + decide, criterion",
+        needs_dist: false,
+        run: core_decide,
+    },
+    Section {
+        name: "rewrite",
+        title: "consentry-tower: rewrite throughput, criterion",
+        needs_dist: false,
+        run: rewrite_throughput,
+    },
+    Section {
+        name: "load",
+        title: "consentry-tower: wrk with and without the layer",
+        needs_dist: false,
+        run: middleware_load,
+    },
+    Section {
+        name: "memory",
+        title: "consentry-tower: peak memory streaming 100 MB",
+        needs_dist: false,
+        run: stream_memory,
+    },
+    Section {
+        name: "size",
+        title: "consentry-banner: bundle size against vanilla-cookieconsent 3.1",
+        needs_dist: true,
+        run: bundle_size,
+    },
+    Section {
+        name: "browser",
+        title: "consentry-banner: time to banner in Chromium against vanilla-cookieconsent 3.1",
+        needs_dist: true,
+        run: browser_timing,
+    },
+    Section {
+        name: "receipts",
+        title: "receipts: wrk POSTing consents, SQLite and PostgreSQL",
+        needs_dist: true,
+        run: receipts_load,
+    },
+    Section {
+        name: "serve",
+        title: "consentry serve: wrk against a plain hyper reverse proxy",
+        needs_dist: false,
+        run: serve_load,
+    },
+    Section {
+        name: "audit",
+        title: "consentry audit: time per demo site against six bare Chromium loads",
+        needs_dist: true,
+        run: audit_time,
+    },
+];
+
+/// The section names, for help and errors.
+pub fn section_names() -> String {
+    SECTIONS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
 /// One section only, printed and not written to BENCHMARKS.md.
 pub fn run_section(name: &str) -> Result<(), String> {
+    let section = SECTIONS
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("unknown bench section `{name}` ({})", section_names()))?;
     let root = crate::root();
-    let mut md = String::new();
-    match name {
-        "core" => core_decide(&root, &mut md)?,
-        "rewrite" => rewrite_throughput(&root, &mut md)?,
-        "load" => middleware_load(&root, &mut md)?,
-        "memory" => stream_memory(&root, &mut md)?,
-        "size" => {
-            crate::dist()?;
-            bundle_size(&root, &mut md)?
-        }
-        "browser" => {
-            crate::dist()?;
-            browser_timing(&root, &mut md)?
-        }
-        "receipts" => receipts_load(&root, &mut md)?,
-        "serve" => serve_load(&root, &mut md)?,
-        "audit" => {
-            crate::dist()?;
-            audit_time(&root, &mut md)?
-        }
-        other => {
-            return Err(format!(
-                "unknown bench section `{other}` (core, rewrite, load, memory, size, browser, receipts, serve, audit)"
-            ));
-        }
+    if section.needs_dist {
+        crate::dist::dist()?;
     }
+    let mut md = String::new();
+    (section.run)(&root, &mut md)?;
     println!("{md}");
     Ok(())
 }
 
+/// Every section; writes BENCHMARKS.md.
 pub fn run() -> Result<(), String> {
     let root = crate::root();
-    let mut step = Step::new(9);
+    let mut step = Step::new(SECTIONS.len());
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -984,26 +950,15 @@ pub fn run() -> Result<(), String> {
          across machines.",
         machine()
     );
-
-    step.begin("consentry-core: Cookie header (10 cookies) + decide, criterion");
-    core_decide(&root, &mut md)?;
-    step.begin("consentry-tower: rewrite throughput, criterion");
-    rewrite_throughput(&root, &mut md)?;
-    step.begin("consentry-tower: wrk with and without the layer");
-    middleware_load(&root, &mut md)?;
-    step.begin("consentry-tower: peak memory streaming 100 MB");
-    stream_memory(&root, &mut md)?;
-    step.begin("consentry-banner: bundle size against vanilla-cookieconsent 3.1");
-    crate::dist()?;
-    bundle_size(&root, &mut md)?;
-    step.begin("consentry-banner: time to banner in Chromium against vanilla-cookieconsent 3.1");
-    browser_timing(&root, &mut md)?;
-    step.begin("receipts: wrk POSTing consents, SQLite and PostgreSQL");
-    receipts_load(&root, &mut md)?;
-    step.begin("consentry serve: wrk against a plain hyper reverse proxy");
-    serve_load(&root, &mut md)?;
-    step.begin("consentry audit: time per demo site against six bare Chromium loads");
-    audit_time(&root, &mut md)?;
+    let mut dist_built = false;
+    for section in &SECTIONS {
+        step.begin(section.title);
+        if section.needs_dist && !dist_built {
+            crate::dist::dist()?;
+            dist_built = true;
+        }
+        (section.run)(&root, &mut md)?;
+    }
     step.done();
 
     let path = root.join("BENCHMARKS.md");

@@ -7,13 +7,17 @@
 
 mod bench;
 mod bootstrap;
+mod demo;
+mod dist;
+#[path = "../../tests/support/postgres.rs"]
+mod postgres;
 mod run;
+mod server;
 mod size;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use run::Step;
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -24,31 +28,37 @@ cargo xtask <command>
   test          the whole suite: fmt, clippy, doc, unit/integration/property
                 tests, wasm build, browser tests
   bench [SECTION]
-                benchmarks; writes BENCHMARKS.md (one SECTION: core, rewrite,
-                load, memory, size, browser, receipts — printed only)
+                benchmarks; writes BENCHMARKS.md (one SECTION, printed only:
+                {sections})
   dist          writes the browser bundle to www/dist/
+  package       dry runs of publishing the crates and the npm package (after dist)
   bootstrap     installs what the other commands need (a fast no-op when all
                 is present)
 ";
 
+fn help() -> String {
+    HELP.replace("{sections}", &bench::section_names())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        eprint!("{HELP}");
+        eprint!("{}", help());
         return ExitCode::FAILURE;
     };
     let rest = &args[1..];
     let result = match cmd.as_str() {
         "bootstrap" => bootstrap::all().map(|_| ()),
-        "test" => test(),
-        "demo" => demo(rest),
+        "test" => test::test(),
+        "demo" => demo::demo(rest),
         "bench" => match rest.first() {
             Some(section) => bench::run_section(section),
             None => bench::run(),
         },
-        "dist" => dist().map(|_| ()),
+        "dist" => dist::dist().map(|_| ()),
+        "package" => test::packages(&root()),
         "help" | "--help" | "-h" => {
-            print!("{HELP}");
+            print!("{}", help());
             Ok(())
         }
         other => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
@@ -68,281 +78,6 @@ pub fn root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn test() -> Result<(), String> {
-    let tools = bootstrap::all()?;
-    bootstrap::postgres()?;
-    let root = root();
-    let mut step = Step::new(7);
-
-    step.begin("formatting (cargo fmt --check)");
-    run::cargo(&root, &["fmt", "--all", "--", "--check"], &[])
-        .map_err(|e| format!("{e}\n  fix: run `cargo fmt --all`"))?;
-
-    step.begin("lints (cargo clippy --all-targets -D warnings)");
-    run::cargo(&root, &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
-
-    step.begin("documentation (cargo doc, warnings are errors)");
-    run::cargo(&root, &["doc", "--workspace", "--no-deps", "--quiet"], &[("RUSTDOCFLAGS", "-D warnings")])?;
-
-    step.begin("consentry-core builds for wasm32-unknown-unknown, with std and without (no_std + alloc)");
-    for features in [&[][..], &["--no-default-features"][..]] {
-        run::cargo(
-            &root,
-            &[&["build", "--quiet", "--package", "consentry-core", "--target", "wasm32-unknown-unknown"][..], features]
-                .concat(),
-            &[],
-        )?;
-    }
-
-    step.begin("unit, integration and property tests");
-    let mut counts = run::TestCounts::default();
-    if tools.nextest {
-        counts += run::cargo_tests(
-            &root,
-            &["nextest", "run", "--workspace", "--no-fail-fast", "--status-level", "fail"],
-        )?;
-    } else {
-        counts += run::cargo_tests(
-            &root,
-            &["test", "--workspace", "--no-fail-fast", "--lib", "--bins", "--tests"],
-        )?;
-    }
-
-    step.begin("documentation examples (doc tests)");
-    counts += run::cargo_tests(&root, &["test", "--workspace", "--doc", "--quiet"])?;
-
-    step.begin("browser tests (headless Chromium): banner unit tests, bundle, static site, Vite, demo");
-    bootstrap::chromium()?;
-    let runner = tools.wasm_bindgen.with_file_name("wasm-bindgen-test-runner");
-    counts += run::counted(
-        &root,
-        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
-        &["test", "--package", "consentry-banner", "--features", "std", "--target", "wasm32-unknown-unknown"],
-        &[
-            ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner.to_string_lossy()),
-            ("CHROMEDRIVER", "/usr/bin/chromedriver"),
-        ],
-    )?;
-    let dist = dist_with(&tools)?;
-    println!("  bundle size (gzip -9) against the budget in {}", size::BUDGET_FILE);
-    size::check_budget(&root, &dist)?;
-    run::cargo(
-        &root,
-        &["build", "--quiet", "--package", "consentry-demo", "--package", "consentry-cli"],
-        &[],
-    )?;
-    run::cargo(
-        &root,
-        &["build", "--quiet", "--package", "consentry-tower", "--example", "embed_cases"],
-        &[],
-    )?;
-    let browser = root.join("tests").join("browser");
-    bootstrap::npm_ci(&browser)?;
-    let demo = root.join("target").join("debug").join("consentry-demo");
-    let cli = root.join("target").join("debug").join("consentry");
-    let embeds = root.join("target").join("debug").join("examples").join("embed_cases");
-    counts += run::counted(
-        &browser,
-        "node",
-        &["--test", "--test-concurrency=1", "--test-reporter=tap"],
-        &[
-            ("CONSENTRY_DEMO_BIN", &demo.to_string_lossy()),
-            ("CONSENTRY_CLI_BIN", &cli.to_string_lossy()),
-            ("CONSENTRY_EMBEDS_BIN", &embeds.to_string_lossy()),
-        ],
-    )?;
-
-    step.done();
-    // Plain closing line: the real number of tests run across all runners.
-    println!("{} passed, {} failed", counts.passed, counts.failed);
-    if counts.failed > 0 { Err(format!("{} test(s) failed", counts.failed)) } else { Ok(()) }
-}
-
-/// Builds the browser bundle into `www/dist/`: the wasm banner (release
-/// profile for size, pinned wasm-bindgen, `wasm-opt -Oz`), its loader,
-/// types and stylesheet.
-pub fn dist() -> Result<PathBuf, String> {
-    dist_with(&bootstrap::all()?)
-}
-
-/// `dist` for callers that have already bootstrapped.
-fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
-    let root = root();
-    let www = root.join("www");
-    bootstrap::npm_ci(&www)?;
-    let out = www.join("dist");
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mut step = Step::new(3);
-    step.begin("dist: compiling the banner and the policy builder to wasm (profile wasm-release)");
-    // One build each: built together, Cargo would unify consentry-core's
-    // features and hand the banner the policy builder's std.
-    let rustflags = reproducible_wasm_rustflags();
-    for krate in ["consentry-banner", "consentry-policy"] {
-        run::cargo(
-            &root,
-            &["build", "--package", krate, "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"],
-            &[("CARGO_ENCODED_RUSTFLAGS", &rustflags)],
-        )?;
-    }
-    step.begin("dist: wasm-bindgen (JS glue) and wasm-opt -Oz");
-    let bindgen_out = root.join("target/wasm-bindgen");
-    // (crate's wasm file, output name): the banner every visitor downloads,
-    // and the policy builder fetched only for policy sources (and used by Node).
-    for (krate, name) in [("consentry_banner", "consentry_wasm"), ("consentry_policy", "consentry_policy")] {
-        let wasm = root.join("target/wasm32-unknown-unknown/wasm-release").join(format!("{krate}.wasm"));
-        run::program(
-            &root,
-            &tools.wasm_bindgen.to_string_lossy(),
-            &[
-                &wasm.to_string_lossy(),
-                "--target",
-                "web",
-                "--out-dir",
-                &bindgen_out.to_string_lossy(),
-                "--out-name",
-                name,
-                "--no-typescript",
-            ],
-        )?;
-        wasm_opt(&www, &bindgen_out.join(format!("{name}_bg.wasm")), &out.join(format!("{name}_bg.wasm")))?;
-    }
-    step.begin("dist: page layer + glue as one minified module, stylesheet, types (esbuild)");
-    // One file for the page layer and the rules module's glue: one request
-    // fewer before the banner, and no comment or long name on the wire.
-    let stage = root.join("target/bundle");
-    std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
-    for (from, name) in [
-        (www.join("src/consentry.js"), "consentry.js"),
-        (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
-    ] {
-        std::fs::copy(&from, stage.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
-    }
-    esbuild(
-        &www,
-        &[
-            &stage.join("consentry.js").to_string_lossy(),
-            "--bundle",
-            "--format=esm",
-            "--minify",
-            "--target=es2020",
-            "--legal-comments=none",
-            // Fetched only for policy sources, beside consentry.js.
-            "--external:./consentry_policy.js",
-            &format!("--outfile={}", out.join("consentry.js").display()),
-        ],
-    )?;
-    for (from, name) in [
-        (bindgen_out.join("consentry_policy.js"), "consentry_policy.js"),
-        (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
-    ] {
-        esbuild(
-            &www,
-            &[
-                &from.to_string_lossy(),
-                "--minify",
-                "--legal-comments=none",
-                &format!("--outfile={}", out.join(name).display()),
-            ],
-        )?;
-    }
-    let types = www.join("src/consentry.d.ts");
-    std::fs::copy(&types, out.join("consentry.d.ts")).map_err(|e| format!("{}: {e}", types.display()))?;
-    // The glue now lives inside consentry.js; an old copy would only mislead.
-    let _ = std::fs::remove_file(out.join("consentry_wasm.js"));
-    step.done();
-    for name in BUNDLE.iter().chain(&["consentry_policy.js", "consentry_policy_bg.wasm"]) {
-        let len = std::fs::metadata(out.join(name)).map(|m| m.len()).unwrap_or(0);
-        println!("  www/dist/{name}: {len} bytes");
-    }
-    Ok(out)
-}
-
-/// Flags that make the wasm the same bytes on every machine. The panic
-/// locations compiled into it name source files: the standard library's
-/// as `/rustc/<commit>/library/…`, unless the `rust-src` component is
-/// installed (rust-analyzer users have it), when rustc names the real files
-/// under the toolchain's directory instead, +172 bytes here, enough to
-/// cross the size budget on one machine and not another. Dependencies'
-/// files are under `$CARGO_HOME`, whose path differs between machines.
-fn reproducible_wasm_rustflags() -> String {
-    let output = |args: &[&str]| {
-        std::process::Command::new("rustc")
-            .args(args)
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default()
-    };
-    let sysroot = output(&["--print", "sysroot"]);
-    let version = output(&["-vV"]);
-    let commit = version.lines().find_map(|l| l.strip_prefix("commit-hash: ")).unwrap_or("unknown");
-    let mut flags = Vec::new();
-    if !sysroot.is_empty() {
-        flags.push(format!("--remap-path-prefix={sysroot}/lib/rustlib/src/rust=/rustc/{commit}"));
-    }
-    let cargo_home = std::env::var("CARGO_HOME")
-        .ok()
-        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
-    if let Some(home) = cargo_home {
-        flags.push(format!("--remap-path-prefix={home}/registry/src=/cargo/registry/src"));
-    }
-    // Cargo's encoding: one flag per field, so paths may hold spaces. With
-    // `--target`, these reach the wasm crates and not build scripts.
-    flags.join("\u{1f}")
-}
-
-/// esbuild (npm package `esbuild`, pinned in www/package.json), quiet unless it fails.
-fn esbuild(www: &Path, args: &[&str]) -> Result<(), String> {
-    let bin = www.join("node_modules/.bin/esbuild");
-    run::program(www, &bin.to_string_lossy(), &[args, &["--log-level=warning"]].concat())
-}
-
-/// The files a page downloads to show and run the banner (besides its
-/// ready policy), in `www/dist/`.
-pub const BUNDLE: [&str; 3] = ["consentry.js", "consentry_wasm_bg.wasm", "consentry.css"];
-
-/// binaryen's optimiser for size (npm package `binaryen`; Debian's is too old).
-fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
-    let wasm_opt = www.join("node_modules/.bin/wasm-opt");
-    run::program(
-        www,
-        &wasm_opt.to_string_lossy(),
-        &[
-            &input.to_string_lossy(),
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            // Until the size stops changing, and without the two custom
-            // sections (toolchain names, feature list) no browser reads.
-            "--converge",
-            "--strip-producers",
-            "--strip-target-features",
-            "-o",
-            &output.to_string_lossy(),
-        ],
-    )
-}
-
-fn demo(args: &[String]) -> Result<(), String> {
-    dist()?;
-    let root = root();
-    let mut cmd_args: Vec<&str> = vec!["run", "--package", "consentry-demo", "--"];
-    let default_db = root.join("target").join("consentry-demo.db");
-    let default_db = default_db.to_string_lossy().into_owned();
-    if !args.iter().any(|a| a == "--db") {
-        cmd_args.extend(["--db", default_db.as_str()]);
-    }
-    cmd_args.extend(args.iter().map(String::as_str));
-    println!(
-        "xtask demo: building and starting the demo server (first build takes a few minutes on 2 cores)"
-    );
-    run::cargo(&root, &cmd_args, &[])
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub fn reference_policy(root: &Path) -> Result<PathBuf, String> {
 /// Every file of the bundle in `dist`, then the reference ready policy.
 pub fn measure(root: &Path, dist: &Path) -> Result<Vec<Measured>, String> {
     let mut files: Vec<(String, PathBuf)> =
-        crate::BUNDLE.iter().map(|f| ((*f).to_owned(), dist.join(f))).collect();
+        crate::dist::BUNDLE.iter().map(|f| ((*f).to_owned(), dist.join(f))).collect();
     files.push(("policy.ready.json (redis preset, en)".to_owned(), reference_policy(root)?));
     files
         .into_iter()

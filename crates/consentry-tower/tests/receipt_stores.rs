@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
@@ -103,115 +101,22 @@ async fn sqlite_store_passes_the_behaviour_suite() {
     behaviour_suite(Arc::new(store)).await;
 }
 
-/// A PostgreSQL server of our own, for one test.
-struct Postgres {
-    dir: PathBuf,
-    server: Child,
-}
+#[path = "../../../tests/support/postgres.rs"]
+mod postgres;
+use postgres::Postgres;
 
-fn postgres_bin() -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> =
-        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    versions.sort();
-    versions.into_iter().rev().map(|v| v.join("bin")).find(|b| b.join("initdb").is_file())
-}
-
-/// uid and gid to run the server as: root may not run PostgreSQL.
-fn run_as() -> Option<(u32, u32)> {
-    let me = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
-        return None;
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    let line = passwd.lines().find(|l| l.starts_with("postgres:"))?;
-    let fields: Vec<&str> = line.split(':').collect();
-    Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?))
-}
-
-fn as_user(cmd: &mut Command, who: Option<(u32, u32)>) -> &mut Command {
-    if let Some((uid, gid)) = who {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd
-}
-
-impl Postgres {
-    fn start() -> Result<Self, String> {
-        let bin = postgres_bin().ok_or("PostgreSQL is not installed (apt-get install postgresql)")?;
-        let who = run_as();
-        let dir =
-            tempfile::Builder::new().prefix("consentry-pg-").tempdir().map_err(|e| e.to_string())?.keep();
-        if let Some((uid, gid)) = who {
-            Command::new("chown")
-                .arg(format!("{uid}:{gid}"))
-                .arg(&dir)
-                .status()
-                .map_err(|e| e.to_string())?;
+/// A PostgreSQL server of our own for one test, or `None` (with the reason
+/// on stderr) when PostgreSQL is not installed; any other failure to start
+/// fails the test.
+fn postgres_or_skip() -> Option<Postgres> {
+    let dir = tempfile::Builder::new().prefix("consentry-pg-").tempdir().unwrap().keep();
+    match Postgres::start(&dir, &["fsync=off", "max_connections=50"], &[]) {
+        Ok(pg) => Some(pg),
+        Err(why) if postgres::bin_dir().is_none() => {
+            eprintln!("SKIPPED: {why}");
+            None
         }
-        let data = dir.join("data");
-        let init = as_user(
-            Command::new(bin.join("initdb"))
-                .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
-                .arg(&data),
-            who,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("initdb: {e}"))?;
-        if !init.status.success() {
-            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)));
-        }
-        let server = as_user(
-            Command::new(bin.join("postgres")).arg("-D").arg(&data).arg("-k").arg(&dir).args([
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "fsync=off",
-                "-c",
-                "max_connections=50",
-            ]),
-            who,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("postgres: {e}"))?;
-        let pg = Self { dir, server };
-        let socket = pg.dir.join(".s.PGSQL.5432");
-        for _ in 0..200 {
-            if socket.exists() {
-                return Ok(pg);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Err("PostgreSQL did not start within 10 s".into())
-    }
-
-    /// A server, or `None` (with the reason on stderr) when PostgreSQL is not
-    /// installed; any other failure to start fails the test.
-    fn start_or_skip() -> Option<Self> {
-        match Self::start() {
-            Ok(pg) => Some(pg),
-            Err(why) if postgres_bin().is_none() => {
-                eprintln!("SKIPPED: {why}");
-                None
-            }
-            Err(why) => panic!("{why}"),
-        }
-    }
-
-    fn config(&self) -> String {
-        format!("host={} user=postgres dbname=postgres", self.dir.display())
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        // SIGTERM would be gentler, but std only sends SIGKILL; the data is throwaway.
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        Err(why) => panic!("{why}"),
     }
 }
 
@@ -221,7 +126,7 @@ fn dir_exists(p: &Path) -> bool {
 
 #[tokio::test]
 async fn postgres_store_passes_the_behaviour_suite() {
-    let Some(pg) = Postgres::start_or_skip() else { return };
+    let Some(pg) = postgres_or_skip() else { return };
     // A real server answers on the socket.
     let (client, conn) = tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
@@ -249,7 +154,7 @@ async fn postgres_store_passes_the_behaviour_suite() {
 
 #[tokio::test]
 async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() {
-    let Some(pg) = Postgres::start_or_skip() else { return };
+    let Some(pg) = postgres_or_skip() else { return };
     let store = Arc::new(PostgresStore::connect(&pg.config(), 2).await.unwrap());
     drop(pg); // the database goes away under the running app
     let router = common::app(

@@ -48,7 +48,9 @@ impl std::fmt::Display for ReceiptError {
 
 impl std::error::Error for ReceiptError {}
 
-/// A stored timestamp, revision or method, read back or refused.
+/// A stored timestamp, revision or method, read back or refused (by the
+/// database stores).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn stored_fields(
     at: i64,
     revision: i64,

@@ -1,0 +1,134 @@
+//! `cargo xtask test`: the whole suite, in the order a failure is cheapest
+//! to find — formatting, lints, docs, the wasm build, Rust tests, then the
+//! browser tests — with one closing count across every runner.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::run::{self, Step};
+use crate::{bootstrap, dist, root, size};
+
+pub fn test() -> Result<(), String> {
+    let tools = bootstrap::all()?;
+    bootstrap::postgres()?;
+    let root = root();
+    let mut step = Step::new(8);
+
+    step.begin("formatting (cargo fmt --check)");
+    run::cargo(&root, &["fmt", "--all", "--", "--check"], &[])
+        .map_err(|e| format!("{e}\n  fix: run `cargo fmt --all`"))?;
+
+    step.begin("lints (cargo clippy --all-targets -D warnings)");
+    run::cargo(&root, &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
+
+    step.begin("documentation (cargo doc, warnings are errors)");
+    run::cargo(&root, &["doc", "--workspace", "--no-deps", "--quiet"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+
+    step.begin("consentry-core builds for wasm32-unknown-unknown, with std and without (no_std + alloc)");
+    for features in [&[][..], &["--no-default-features"][..]] {
+        run::cargo(
+            &root,
+            &[&["build", "--quiet", "--package", "consentry-core", "--target", "wasm32-unknown-unknown"][..], features]
+                .concat(),
+            &[],
+        )?;
+    }
+
+    step.begin("unit, integration and property tests");
+    let mut counts = run::TestCounts::default();
+    if tools.nextest {
+        counts += run::cargo_tests(
+            &root,
+            &["nextest", "run", "--workspace", "--no-fail-fast", "--status-level", "fail"],
+        )?;
+    } else {
+        counts += run::cargo_tests(
+            &root,
+            &["test", "--workspace", "--no-fail-fast", "--lib", "--bins", "--tests"],
+        )?;
+    }
+
+    step.begin("documentation examples (doc tests)");
+    counts += run::cargo_tests(&root, &["test", "--workspace", "--doc", "--quiet"])?;
+
+    step.begin("browser tests (headless Chromium): banner unit tests, bundle, static site, Vite, demo");
+    bootstrap::chromium()?;
+    let runner = tools.wasm_bindgen.with_file_name("wasm-bindgen-test-runner");
+    counts += run::counted(
+        &root,
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        &["test", "--package", "consentry-banner", "--features", "std", "--target", "wasm32-unknown-unknown"],
+        &[
+            ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner.to_string_lossy()),
+            ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        ],
+    )?;
+    let dist = dist::dist_with(&tools)?;
+    println!("  bundle size (gzip -9) against the budget in {}", size::BUDGET_FILE);
+    size::check_budget(&root, &dist)?;
+    run::cargo(
+        &root,
+        &["build", "--quiet", "--package", "consentry-demo", "--package", "consentry-cli"],
+        &[],
+    )?;
+    run::cargo(
+        &root,
+        &["build", "--quiet", "--package", "consentry-tower", "--example", "embed_cases"],
+        &[],
+    )?;
+    let browser = root.join("tests").join("browser");
+    bootstrap::npm_ci(&browser)?;
+    let demo = root.join("target").join("debug").join("consentry-demo");
+    let cli = root.join("target").join("debug").join("consentry");
+    let embeds = root.join("target").join("debug").join("examples").join("embed_cases");
+    counts += run::counted(
+        &browser,
+        "node",
+        &["--test", "--test-concurrency=1", "--test-reporter=tap"],
+        &[
+            ("CONSENTRY_DEMO_BIN", &demo.to_string_lossy()),
+            ("CONSENTRY_CLI_BIN", &cli.to_string_lossy()),
+            ("CONSENTRY_EMBEDS_BIN", &embeds.to_string_lossy()),
+        ],
+    )?;
+
+    step.begin("packages: cargo publish --workspace --dry-run, npm publish --dry-run");
+    packages(&root)?;
+
+    step.done();
+    // Plain closing line: the real number of tests run across all runners.
+    println!("{} passed, {} failed", counts.passed, counts.failed);
+    if counts.failed > 0 { Err(format!("{} test(s) failed", counts.failed)) } else { Ok(()) }
+}
+
+/// The crates and the npm package as they would be published: Cargo
+/// packages core, tower and cli and builds each from its package alone
+/// (so a file left out of an `include` list, or a path outside the crate,
+/// fails here); npm must have nothing to correct or warn about. (What the
+/// npm tarball holds is checked by `tests/browser/package.test.mjs`.)
+pub fn packages(root: &Path) -> Result<(), String> {
+    // --allow-dirty: the suite also runs before a commit.
+    run::cargo(root, &["publish", "--workspace", "--dry-run", "--allow-dirty", "--quiet"], &[])?;
+    println!("  crates: consentry-core, consentry-tower, consentry-cli package and build on their own");
+
+    let out = Command::new("npm")
+        .args(["publish", "--dry-run"])
+        .current_dir(root.join("www"))
+        .output()
+        .map_err(|e| format!("cannot run npm: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("npm publish --dry-run failed:\n{stderr}"));
+    }
+    // Without an npm login, npm says so even in a dry run; anything else it
+    // warns about (a field it had to correct, say) is a defect.
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("npm warn") && !l.contains("requires you to be logged in"))
+        .collect();
+    if !warnings.is_empty() {
+        return Err(format!("npm publish --dry-run warns:\n{}", warnings.join("\n")));
+    }
+    println!("  npm: `npm publish --dry-run` of www/ is clean");
+    Ok(())
+}
