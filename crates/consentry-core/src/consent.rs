@@ -44,6 +44,9 @@
 //! anything.
 
 use crate::prelude::*;
+
+use crate::decimal::decimal;
+pub use crate::decimal::push_decimal;
 use core::fmt;
 
 use crate::policy::{MAX_CATEGORIES, MAX_SERVICES, is_valid_id};
@@ -285,17 +288,6 @@ impl Consent {
     }
 }
 
-/// Digits only, no sign, no leading zero (except "0"), at most `max` digits.
-pub(crate) fn decimal(s: &str, max: usize) -> Option<u64> {
-    let ok = !s.is_empty()
-        && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
-    // By hand rather than `str::parse`, whose error type drags formatting
-    // code into the browser banner; at most 12 digits cannot overflow.
-    ok.then(|| s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
-}
-
 /// Finds the values of cookie `name` in one `Cookie` request header.
 ///
 /// Tolerates any bytes: pairs that are not `name=value` or not UTF-8 are
@@ -386,24 +378,6 @@ fn most_restrictive<'v>(values: impl Iterator<Item = &'v str>) -> Option<Consent
         });
     }
     best
-}
-
-/// Appends `n` in decimal.
-pub fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for d in digits.get(i..).unwrap_or(&[]) {
-        out.push(char::from(*d));
-    }
 }
 
 #[cfg(test)]

@@ -47,11 +47,12 @@ mod prelude {
 }
 
 pub mod consent;
+mod decimal;
 mod decision;
 mod error;
+mod json;
 mod pattern;
 mod policy;
-mod read;
 pub mod ready;
 pub mod receipt;
 pub mod region;
@@ -67,13 +68,13 @@ pub use decision::{
     CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide, decide_at, decide_in,
 };
 pub use error::{PolicyError, Problem};
+pub use json::JsonValue;
 pub use pattern::Glob;
 pub use policy::{
     Category, CookieInfo, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, LocalText,
     MAX_AGE_DAYS_LIMIT, MAX_CATEGORIES, MAX_ID_LEN, MAX_SERVICES, MatomoConfig, MatomoConsentMode, Policy,
     Service, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, choice_json,
 };
-pub use read::JsonValue;
 pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts, RegionalTexts};
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};
 pub use region::{Location, Model, Region, RegionSource, Regions};

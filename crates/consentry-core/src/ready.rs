@@ -60,12 +60,12 @@
 use crate::prelude::*;
 use alloc::sync::Arc;
 
+use crate::json::JsonValue;
 use crate::pattern::Glob;
 use crate::policy::{
     Catalog, Category, CookieSettings, CustomConfig, Ga4Config, GtmConfig, MatomoConfig, MatomoConsentMode,
     Policy, Service, ServiceConfig, SignalHandling, SignalPolicy, is_valid_id,
 };
-use crate::read::JsonValue;
 use crate::region::{Model, Regions};
 use crate::render::{self, RenderedBy};
 
@@ -157,7 +157,7 @@ fn model(s: Option<&str>) -> Result<Model, ReadyError> {
 }
 
 fn number(s: Option<&str>) -> Result<u32, ReadyError> {
-    s.and_then(|s| crate::consent::decimal(s, 10))
+    s.and_then(|s| crate::decimal::decimal(s, 10))
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| *n > 0)
         .ok_or(ReadyError::Malformed)
@@ -275,7 +275,7 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
 
 /// Reads a whole ready policy from a JSON value (see the module docs):
 /// the format tag, the rules and the markup.
-pub fn read<V: JsonValue>(v: &V) -> Result<Ready, ReadyError> {
+pub fn read<V: JsonValue>(v: V) -> Result<Ready, ReadyError> {
     let top = v.as_object().ok_or(ReadyError::NotReady)?;
     let get = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     match get("format").map(JsonValue::as_string) {

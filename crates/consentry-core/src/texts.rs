@@ -11,8 +11,8 @@ use alloc::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{PolicyError, Problem};
-use crate::policy::{Category, Policy};
+use crate::error::PolicyError;
+use crate::json::{JsonValue, Obj, join, schema};
 
 macro_rules! text_keys {
     ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
@@ -197,7 +197,7 @@ pub const PACK_SOURCES: &[(&str, &str)] = &[
 /// Reads one pack: the same schema as a policy's `texts.<lang>` object.
 pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(PolicyError::syntax)?;
-    crate::read::language_texts(&value, "")
+    read(&&value, "")
 }
 
 /// The built-in packs, read once. A pack that does not read (a packaging bug,
@@ -229,61 +229,6 @@ pub(crate) fn valid_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-pub(crate) fn validate(
-    texts: &BTreeMap<String, Texts>,
-    categories: &[Category],
-    regional: bool,
-) -> Result<(), PolicyError> {
-    for (lang, t) in texts {
-        if !valid_language_tag(lang) {
-            return Err(PolicyError::at(
-                format!("texts.{lang}"),
-                Problem::InvalidLanguage { tag: lang.clone() },
-            ));
-        }
-        if pack(lang).is_none() {
-            if let Some(key) =
-                Key::ALL.iter().find(|k| (regional || !k.is_regional()) && t.get(**k).is_none())
-            {
-                return Err(PolicyError::at(
-                    format!("texts.{lang}.{}", key.name()),
-                    Problem::MissingText { lang: lang.clone(), key: key.name().to_owned() },
-                ));
-            }
-        }
-        for id in t.categories.keys() {
-            if !categories.iter().any(|c| &c.id == id) {
-                return Err(PolicyError::at(
-                    format!("texts.{lang}.categories.{id}"),
-                    Problem::UnknownCategory {
-                        id: id.clone(),
-                        known: categories.iter().map(|c| c.id.clone()).collect(),
-                    },
-                ));
-            }
-        }
-        if let Some(url) = &t.privacy_policy_url {
-            let path = format!("texts.{lang}.privacy_policy_url");
-            let ok = (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
-                && !url.starts_with("//")
-                && !url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'"');
-            if !ok {
-                return Err(PolicyError::at(path, Problem::InvalidUrl { url: url.clone() }));
-            }
-        }
-        for c in categories {
-            let has_title = t.categories.get(&c.id).is_some_and(|ct| ct.title.is_some());
-            if !has_title && !STANDARD_CATEGORIES.contains(&c.id.as_str()) {
-                return Err(PolicyError::at(
-                    format!("texts.{lang}.categories.{}.title", c.id),
-                    Problem::MissingCategoryTitle { lang: lang.clone(), category: c.id.clone() },
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The texts for one language, with every fallback applied.
 #[derive(Debug, Clone, Copy)]
 pub struct ResolvedTexts<'p> {
@@ -291,10 +236,20 @@ pub struct ResolvedTexts<'p> {
     own: Option<&'p Texts>,
     pack: Option<&'static Texts>,
     english: Option<&'static Texts>,
-    policy: &'p Policy,
+    /// Every language's texts of the policy (for a category title or a
+    /// privacy policy link its own language lacks).
+    all: &'p BTreeMap<String, Texts>,
+    /// The policy's default language.
+    default_lang: &'p str,
 }
 
 impl<'p> ResolvedTexts<'p> {
+    /// The texts in `lang` of a policy whose own texts are `all` and whose
+    /// default language is `default_lang`, with the built-in packs behind them.
+    pub(crate) fn new(lang: &'p str, all: &'p BTreeMap<String, Texts>, default_lang: &'p str) -> Self {
+        Self { lang, own: all.get(lang), pack: pack(lang), english: pack("en"), all, default_lang }
+    }
+
     /// The language tag chosen (a built-in one or one the policy declares).
     pub fn lang(&self) -> &'p str {
         self.lang
@@ -312,10 +267,10 @@ impl<'p> ResolvedTexts<'p> {
 
     /// The privacy policy link for this language (or the policy's default language's, or the English one).
     pub fn privacy_policy_url(&self) -> Option<&'p str> {
-        let texts = self.policy.texts();
+        let texts = self.all;
         self.own
             .and_then(|t| t.privacy_policy_url.as_deref())
-            .or_else(|| texts.get(self.policy.language()).and_then(|t| t.privacy_policy_url.as_deref()))
+            .or_else(|| texts.get(self.default_lang).and_then(|t| t.privacy_policy_url.as_deref()))
             .or_else(|| texts.get("en").and_then(|t| t.privacy_policy_url.as_deref()))
             .or_else(|| texts.values().find_map(|t| t.privacy_policy_url.as_deref()))
     }
@@ -338,7 +293,7 @@ impl<'p> ResolvedTexts<'p> {
         let from = |t: Option<&'p Texts>| t.and_then(|t| t.categories.get(id)).and_then(&pick);
         from(self.own)
             .or_else(|| from(self.pack))
-            .or_else(|| self.policy.texts().values().find_map(|t| from(Some(t))))
+            .or_else(|| self.all.values().find_map(|t| from(Some(t))))
             .or_else(|| from(self.english))
     }
 }
@@ -425,30 +380,29 @@ fn parse_q(v: &str) -> Option<u16> {
     }
 }
 
-impl Policy {
-    /// Every language the banner can speak for this policy: the policy's own,
-    /// then the built-in packs.
-    pub fn languages(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self.texts().keys().map(String::as_str).collect();
-        for (b, _) in PACK_SOURCES {
-            if !all.contains(b) {
-                all.push(b);
-            }
-        }
-        all
-    }
-
-    /// Texts in the best language for a visitor who prefers `preferred` (in
-    /// order, e.g. `<html lang>` then `navigator.languages`); see [`negotiate`].
-    /// Without a match: the policy's [`language`](Policy::language).
-    pub fn texts_for<'p>(&'p self, preferred: &[&str]) -> ResolvedTexts<'p> {
-        let lang = negotiate(&self.languages(), preferred, self.language());
-        ResolvedTexts {
-            lang,
-            own: self.texts().get(lang),
-            pack: pack(lang),
-            english: pack("en"),
-            policy: self,
+/// One language's texts (`texts.<lang>` of a policy, or a language pack),
+/// every key checked.
+pub(crate) fn read<V: JsonValue>(v: &V, path: &str) -> Result<Texts, PolicyError> {
+    let mut allowed: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
+    allowed.extend(["privacy_policy_url", "categories"]);
+    let o = Obj::new(v, path, &allowed)?;
+    let mut t = Texts::default();
+    for key in Key::ALL {
+        if let Some(s) = o.string(key.name())? {
+            t.set(*key, s);
         }
     }
+    t.privacy_policy_url = o.string("privacy_policy_url")?;
+    if let Some(c) = o.get("categories") {
+        let at = o.at("categories");
+        let members = c.as_object().ok_or_else(|| schema(&at, "invalid type: expected an object".into()))?;
+        for (id, value) in members {
+            let c = Obj::new(&value, &join(&at, &id), &["title", "description"])?;
+            t.categories.insert(
+                id,
+                CategoryText { title: c.string("title")?, description: c.string("description")? },
+            );
+        }
+    }
+    Ok(t)
 }

@@ -1,6 +1,7 @@
 //! The repository's maps stay true: every source file README.md and
 //! ARCHITECTURE.md name exists, and every source file of the crates is named
-//! in ARCHITECTURE.md (so the map covers the code).
+//! in ARCHITECTURE.md (so the map covers the code), and no module of a crate
+//! uses a module that uses it back (each rule has one home to start from).
 
 // Test code: a panic is the test failing (clippy.toml allows this in
 // `#[test]` functions; this extends it to the helpers beside them).
@@ -74,4 +75,79 @@ fn architecture_names_every_source_file_of_the_crates() {
     missing.sort();
     missing.dedup();
     assert!(missing.is_empty(), "ARCHITECTURE.md does not mention {missing:?}");
+}
+
+/// The top-level modules a source file uses through `crate::…` (code only:
+/// comments, doc links and `#[cfg(test)]` modules are not dependencies).
+fn uses(text: &str) -> Vec<String> {
+    let code: String = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+            group.split('}').next().unwrap_or("").split(',').collect()
+        } else {
+            vec![rest]
+        };
+        for name in names {
+            let name: String =
+                name.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_uses_a_module_that_uses_it_back() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("src"))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.push(root().join("xtask/src"));
+    let mut cycles = Vec::new();
+    for src in dirs {
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        // (top-level module, the top-level modules it uses)
+        let mut edges: Vec<(String, String)> = Vec::new();
+        for file in &files {
+            let rel = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+            let top = rel.split('/').next().unwrap().trim_end_matches(".rs").to_owned();
+            if top == "lib" || top == "main" {
+                continue;
+            }
+            for used in uses(&std::fs::read_to_string(file).unwrap()) {
+                if used != top {
+                    edges.push((top.clone(), used));
+                }
+            }
+        }
+        for (a, b) in &edges {
+            if a < b && edges.iter().any(|(x, y)| x == b && y == a) {
+                cycles.push(format!("{}: `{a}` and `{b}` use each other", src.display()));
+            }
+        }
+    }
+    cycles.sort();
+    cycles.dedup();
+    assert!(cycles.is_empty(), "modules that use each other:\n{}", cycles.join("\n"));
+}
+
+#[test]
+fn the_cycle_check_sees_uses_in_code_and_not_in_comments() {
+    let text = "use crate::policy::{A, B};\nuse crate::{texts, json::X};\n// see crate::ready\n/// [`crate::region`]\nfn f() { crate::decimal::push(); }\n#[cfg(test)]\nmod tests { use crate::consent; }";
+    assert_eq!(uses(text), ["policy", "texts", "json", "decimal"]);
 }

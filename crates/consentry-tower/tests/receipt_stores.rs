@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};

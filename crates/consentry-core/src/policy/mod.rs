@@ -12,10 +12,14 @@ use alloc::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::{PolicyError, Problem};
+mod read;
+mod validate;
+
+use crate::error::PolicyError;
+use crate::json::JsonValue;
 use crate::pattern::Glob;
 use crate::region::Regions;
-use crate::texts::{self, Texts};
+use crate::texts::{self, ResolvedTexts, Texts};
 
 /// Most categories a policy may declare; the decision keeps one bit per category.
 pub const MAX_CATEGORIES: usize = 64;
@@ -144,12 +148,7 @@ pub struct CookieSettings {
 
 impl Default for CookieSettings {
     fn default() -> Self {
-        Self {
-            name: default_cookie_name(),
-            max_age_days: default_max_age_days(),
-            domain: None,
-            path: default_cookie_path(),
-        }
+        Self { name: "consentry".to_owned(), max_age_days: 180, domain: None, path: "/".to_owned() }
     }
 }
 
@@ -186,7 +185,7 @@ impl CookieSettings {
         s.push_str("; Path=");
         s.push_str(&self.path);
         s.push_str("; Max-Age=");
-        crate::consent::push_decimal(&mut s, max_age);
+        crate::decimal::push_decimal(&mut s, max_age);
         s.push_str("; SameSite=Lax");
         if let Some(d) = &self.domain {
             s.push_str("; Domain=");
@@ -197,16 +196,6 @@ impl CookieSettings {
         }
         s
     }
-}
-
-fn default_cookie_name() -> String {
-    "consentry".to_owned()
-}
-fn default_max_age_days() -> u32 {
-    180
-}
-fn default_cookie_path() -> String {
-    "/".to_owned()
 }
 
 /// Whether a browser privacy signal is honoured.
@@ -576,32 +565,6 @@ pub const GTAG_URL: &str = "https://www.googletagmanager.com/gtag/js";
 /// Default gtm.js location.
 pub const GTM_URL: &str = "https://www.googletagmanager.com/gtm.js";
 
-// ---------------------------------------------------------------------------
-// Reading and validating
-
-/// A policy as read, before validation (see `read.rs`).
-pub(crate) struct RawPolicy {
-    pub(crate) revision: u32,
-    pub(crate) language: Option<String>,
-    pub(crate) cookie: CookieSettings,
-    pub(crate) signals: SignalPolicy,
-    pub(crate) categories: Vec<Category>,
-    pub(crate) services: Vec<RawService>,
-    pub(crate) consent_endpoint: Option<String>,
-    pub(crate) regions: Regions,
-    pub(crate) texts: BTreeMap<String, Texts>,
-}
-
-pub(crate) struct RawService {
-    pub(crate) id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) category: String,
-    pub(crate) config: ServiceConfig,
-    pub(crate) cookies: Vec<String>,
-    pub(crate) cookie_info: Vec<CookieInfo>,
-    pub(crate) patterns: Vec<String>,
-}
-
 impl Policy {
     /// Parses and validates a policy document.
     ///
@@ -624,10 +587,10 @@ impl Policy {
         Self::from_value(&value)
     }
 
-    /// Reads and validates a policy from any JSON value: a `serde_json::Value`,
+    /// Reads and validates a policy from any JSON value: a `&serde_json::Value`,
     /// or any other [`JsonValue`](crate::JsonValue) implementation.
-    pub fn from_value<V: crate::read::JsonValue>(value: &V) -> Result<Self, PolicyError> {
-        Self::validate(crate::read::policy(value)?)
+    pub fn from_value<V: JsonValue>(value: V) -> Result<Self, PolicyError> {
+        validate::policy(read::policy(&value)?)
     }
 
     /// Serialises the policy back to the JSON form it was read from, as the
@@ -652,102 +615,6 @@ impl Policy {
             }
         }
         value.to_string()
-    }
-
-    fn validate(raw: RawPolicy) -> Result<Self, PolicyError> {
-        if raw.revision == 0 {
-            return Err(PolicyError::at("revision", Problem::RevisionZero));
-        }
-        validate_cookie(&raw.cookie)?;
-
-        if raw.categories.is_empty() {
-            return Err(PolicyError::at("categories", Problem::NoCategories));
-        }
-        if raw.categories.len() > MAX_CATEGORIES {
-            return Err(PolicyError::at(
-                "categories",
-                Problem::TooManyCategories { count: raw.categories.len() },
-            ));
-        }
-        for (i, c) in raw.categories.iter().enumerate() {
-            let path = format!("categories[{i}].id");
-            check_id(&c.id, &path)?;
-            if raw.categories[..i].iter().any(|o| o.id == c.id) {
-                return Err(PolicyError::at(path, Problem::DuplicateId { id: c.id.clone() }));
-            }
-            if c.required && c.sale_sharing {
-                return Err(PolicyError::at(
-                    format!("categories[{i}].sale_sharing"),
-                    Problem::RequiredSaleSharing,
-                ));
-            }
-        }
-
-        if raw.services.len() > MAX_SERVICES {
-            return Err(PolicyError::at("services", Problem::TooManyServices { count: raw.services.len() }));
-        }
-        let mut services = Vec::with_capacity(raw.services.len());
-        let mut cookie_info = Vec::new();
-        for (i, mut s) in raw.services.into_iter().enumerate() {
-            cookie_info.append(&mut s.cookie_info);
-            // A consent lists category and service ids side by side.
-            if raw.categories.iter().any(|c| c.id == s.id) {
-                return Err(PolicyError::at(
-                    format!("services[{i}].id"),
-                    Problem::ServiceNamedLikeCategory { id: s.id },
-                ));
-            }
-            let service = validate_service(i, s, &raw.categories)?;
-            if services.iter().any(|o: &Service| o.id == service.id) {
-                return Err(PolicyError::at(
-                    format!("services[{i}].id"),
-                    Problem::DuplicateId { id: service.id },
-                ));
-            }
-            services.push(service);
-        }
-
-        if let Some(endpoint) = &raw.consent_endpoint {
-            check_url(endpoint, "consent_endpoint")?;
-        }
-        for (i, rule) in raw.regions.rules.iter().enumerate() {
-            if rule.places().is_empty() {
-                return Err(PolicyError::at(format!("regions.rules[{i}].where"), Problem::NoPlaces));
-            }
-            for (j, place) in rule.places().iter().enumerate() {
-                if !crate::region::is_valid_entry(place) {
-                    return Err(PolicyError::at(
-                        format!("regions.rules[{i}].where[{j}]"),
-                        Problem::UnknownRegion { entry: place.clone() },
-                    ));
-                }
-            }
-        }
-
-        texts::validate(&raw.texts, &raw.categories, !raw.regions.is_opt_in_everywhere())?;
-        let language = raw.language.unwrap_or_else(|| "en".to_owned());
-        if !texts::valid_language_tag(&language) {
-            return Err(PolicyError::at("language", Problem::InvalidLanguage { tag: language }));
-        }
-        if !texts::has_builtin_pack(&language) && !raw.texts.contains_key(&language) {
-            return Err(PolicyError::at(
-                "language",
-                Problem::MissingText { lang: language, key: "title".to_owned() },
-            ));
-        }
-
-        let catalog = Arc::new(Catalog { categories: raw.categories, services });
-        Ok(Self {
-            revision: raw.revision,
-            language,
-            cookie: raw.cookie,
-            signals: raw.signals,
-            catalog,
-            consent_endpoint: raw.consent_endpoint,
-            regions: raw.regions,
-            texts: raw.texts,
-            cookie_info,
-        })
     }
 
     /// A policy without texts from parts already checked elsewhere (the ready policy reader,
@@ -897,19 +764,6 @@ impl Policy {
     }
 }
 
-pub(crate) fn validate_cookie(c: &CookieSettings) -> Result<(), PolicyError> {
-    let Err(fault) = cookie_fault(c) else { return Ok(()) };
-    let (path, problem) = match fault {
-        CookieFault::Name => ("cookie.name", Problem::InvalidCookieName { name: c.name.clone() }),
-        CookieFault::MaxAge => ("cookie.max_age_days", Problem::MaxAge { days: c.max_age_days }),
-        CookieFault::Path => ("cookie.path", Problem::InvalidCookieAttribute { value: c.path.clone() }),
-        CookieFault::Domain => {
-            ("cookie.domain", Problem::InvalidCookieAttribute { value: c.domain.clone().unwrap_or_default() })
-        }
-    };
-    Err(PolicyError::at(path, problem))
-}
-
 /// Which cookie setting is unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CookieFault {
@@ -954,108 +808,26 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
         && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
 }
 
-fn check_id(id: &str, path: &str) -> Result<(), PolicyError> {
-    if is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(PolicyError::at(path, Problem::InvalidId { id: id.to_owned() }))
+impl Policy {
+    /// Every language the banner can speak for this policy: the policy's own,
+    /// then the built-in packs.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.texts().keys().map(String::as_str).collect();
+        for (b, _) in texts::PACK_SOURCES {
+            if !all.contains(b) {
+                all.push(b);
+            }
+        }
+        all
     }
-}
 
-fn check_url(url: &str, path: &str) -> Result<(), PolicyError> {
-    let absolute = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let ok = match absolute {
-        Some(rest) => !rest.is_empty() && !rest.starts_with('/'),
-        None => url.starts_with('/') && !url.starts_with("//"),
-    } && !url
-        .bytes()
-        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'"' || b == b'<' || b == b'>');
-    if ok { Ok(()) } else { Err(PolicyError::at(path, Problem::InvalidUrl { url: url.to_owned() })) }
-}
-
-fn validate_service(i: usize, s: RawService, categories: &[Category]) -> Result<Service, PolicyError> {
-    let at = |field: &str| format!("services[{i}].{field}");
-    check_id(&s.id, &at("id"))?;
-    if !categories.iter().any(|c| c.id == s.category) {
-        return Err(PolicyError::at(
-            at("category"),
-            Problem::UnknownCategory {
-                id: s.category,
-                known: categories.iter().map(|c| c.id.clone()).collect(),
-            },
-        ));
+    /// Texts in the best language for a visitor who prefers `preferred` (in
+    /// order, e.g. `<html lang>` then `navigator.languages`); see [`negotiate`](texts::negotiate).
+    /// Without a match: the policy's [`language`](Policy::language).
+    pub fn texts_for<'p>(&'p self, preferred: &[&str]) -> ResolvedTexts<'p> {
+        let lang = texts::negotiate(&self.languages(), preferred, self.language());
+        ResolvedTexts::new(lang, self.texts(), self.language())
     }
-    let config = s.config;
-    match &config {
-        ServiceConfig::Matomo(m) => {
-            check_url(&m.url, &at("config.url"))?;
-            if !m.url.ends_with('/') {
-                return Err(PolicyError::at(
-                    at("config.url"),
-                    Problem::MatomoUrlSlash { url: m.url.clone() },
-                ));
-            }
-            if m.site_id.is_empty() || m.site_id.len() > 10 || !m.site_id.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(PolicyError::at(
-                    at("config.site_id"),
-                    Problem::MatomoSiteId { value: m.site_id.clone() },
-                ));
-            }
-        }
-        ServiceConfig::Ga4(g) => {
-            if !google_id(&g.measurement_id, "G-") {
-                return Err(PolicyError::at(
-                    at("config.measurement_id"),
-                    Problem::MeasurementId { value: g.measurement_id.clone() },
-                ));
-            }
-            if let Some(u) = &g.script_url {
-                check_url(u, &at("config.script_url"))?;
-            }
-        }
-        ServiceConfig::Gtm(g) => {
-            if !google_id(&g.container_id, "GTM-") {
-                return Err(PolicyError::at(
-                    at("config.container_id"),
-                    Problem::ContainerId { value: g.container_id.clone() },
-                ));
-            }
-            if let Some(u) = &g.script_url {
-                check_url(u, &at("config.script_url"))?;
-            }
-        }
-        ServiceConfig::Custom(c) => {
-            if let Some(u) = &c.src {
-                check_url(u, &at("config.src"))?;
-            }
-        }
-    }
-    let cookies = globs(s.cookies, &at("cookies"), true)?;
-    let patterns = globs(s.patterns, &at("patterns"), false)?;
-    if config.kind() == ServiceKind::Custom && patterns.is_empty() {
-        if let ServiceConfig::Custom(CustomConfig { src: None }) = config {
-            return Err(PolicyError::at(at("patterns"), Problem::CustomWithoutPattern));
-        }
-    }
-    Ok(Service { id: s.id, name: s.name, category: s.category, config, cookies, patterns })
-}
-
-fn globs(raw: Vec<String>, path: &str, cookie_name: bool) -> Result<Vec<Glob>, PolicyError> {
-    raw.into_iter()
-        .enumerate()
-        .map(|(j, p)| {
-            Glob::new(&p, cookie_name).ok_or_else(|| {
-                PolicyError::at(format!("{path}[{j}]"), Problem::InvalidPattern { pattern: p })
-            })
-        })
-        .collect()
-}
-
-fn google_id(value: &str, prefix: &str) -> bool {
-    value.strip_prefix(prefix).is_some_and(|rest| {
-        (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    })
 }
 
 /// The consent endpoint's request body for a choice: `{"granted":[…]}`.

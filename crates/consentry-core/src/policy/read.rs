@@ -2,164 +2,44 @@
 //!
 //! The schema is written once, here, over the small [`JsonValue`] trait, so
 //! the reader does not depend on one JSON library: the server, the CLI and the
-//! policy builder hand it a `serde_json::Value`. (The browser banner reads no
-//! policy source at all, only the ready policy's rules: see [`crate::ready`].)
+//! policy builder hand it a `&serde_json::Value`. What it reads is a
+//! [`RawPolicy`]; `validate.rs` turns that into a [`Policy`](super::Policy).
+//! (The browser banner reads no policy source at all, only the ready policy's
+//! rules: see [`crate::ready`].)
 
 use crate::prelude::*;
 use alloc::collections::BTreeMap;
 
-use crate::error::{PolicyError, Problem};
-use crate::policy::{
+use super::{
     Category, CookieInfo, CookieSettings, CustomConfig, Ga4Config, GtmConfig, LocalText, MatomoConfig,
-    MatomoConsentMode, RawPolicy, RawService, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
+    MatomoConsentMode, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
 };
+use crate::error::PolicyError;
+use crate::json::{JsonValue, Obj, join, schema};
 use crate::region::{Model, RegionRule, Regions};
-use crate::texts::{CategoryText, Key, Texts};
+use crate::texts::{self, Texts};
 
-/// A JSON value as the policy reader needs to see it.
-pub trait JsonValue: Sized {
-    /// `null`.
-    fn is_null(&self) -> bool;
-    /// A string's content.
-    fn as_string(&self) -> Option<String>;
-    /// A boolean.
-    fn as_bool(&self) -> Option<bool>;
-    /// A number.
-    fn as_f64(&self) -> Option<f64>;
-    /// An array's items.
-    fn as_array(&self) -> Option<Vec<Self>>;
-    /// An object's members, in document order.
-    fn as_object(&self) -> Option<Vec<(String, Self)>>;
+/// A policy as read, before validation (`validate.rs`).
+pub(crate) struct RawPolicy {
+    pub(crate) revision: u32,
+    pub(crate) language: Option<String>,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) signals: SignalPolicy,
+    pub(crate) categories: Vec<Category>,
+    pub(crate) services: Vec<RawService>,
+    pub(crate) consent_endpoint: Option<String>,
+    pub(crate) regions: Regions,
+    pub(crate) texts: BTreeMap<String, Texts>,
 }
 
-impl JsonValue for serde_json::Value {
-    fn is_null(&self) -> bool {
-        self.is_null()
-    }
-    fn as_string(&self) -> Option<String> {
-        self.as_str().map(str::to_owned)
-    }
-    fn as_bool(&self) -> Option<bool> {
-        self.as_bool()
-    }
-    fn as_f64(&self) -> Option<f64> {
-        self.as_f64()
-    }
-    fn as_array(&self) -> Option<Vec<Self>> {
-        self.as_array().cloned()
-    }
-    fn as_object(&self) -> Option<Vec<(String, Self)>> {
-        self.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-    }
-}
-
-fn schema(path: &str, message: String) -> PolicyError {
-    PolicyError::at(path, Problem::Schema { message })
-}
-
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
-}
-
-/// An object's members, checked against the fields it may have.
-struct Obj<V> {
-    path: String,
-    members: Vec<(String, V)>,
-}
-
-impl<V: JsonValue> Obj<V> {
-    fn new(v: &V, path: &str, allowed: &[&str]) -> Result<Self, PolicyError> {
-        let members = v.as_object().ok_or_else(|| schema(path, "invalid type: expected an object".into()))?;
-        for (k, _) in &members {
-            if !allowed.contains(&k.as_str()) {
-                let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-                return Err(schema(
-                    &join(path, k),
-                    format!("unknown field `{k}`, expected one of {}", expected.join(", ")),
-                ));
-            }
-        }
-        for (i, (k, _)) in members.iter().enumerate() {
-            if members[..i].iter().any(|(o, _)| o == k) {
-                return Err(schema(&join(path, k), format!("duplicate field `{k}`")));
-            }
-        }
-        Ok(Self { path: path.to_owned(), members })
-    }
-
-    fn get(&self, field: &str) -> Option<&V> {
-        self.members.iter().find(|(k, _)| k == field).map(|(_, v)| v).filter(|v| !v.is_null())
-    }
-
-    fn at(&self, field: &str) -> String {
-        join(&self.path, field)
-    }
-
-    fn required(&self, field: &str) -> Result<&V, PolicyError> {
-        self.get(field).ok_or_else(|| schema(&self.path, format!("missing field `{field}`")))
-    }
-
-    fn string(&self, field: &str) -> Result<Option<String>, PolicyError> {
-        self.get(field)
-            .map(|v| {
-                v.as_string().ok_or_else(|| schema(&self.at(field), "invalid type: expected a string".into()))
-            })
-            .transpose()
-    }
-
-    fn required_string(&self, field: &str) -> Result<String, PolicyError> {
-        self.required(field)?;
-        self.string(field)?.ok_or_else(|| schema(&self.path, format!("missing field `{field}`")))
-    }
-
-    fn bool(&self, field: &str) -> Result<Option<bool>, PolicyError> {
-        self.get(field)
-            .map(|v| {
-                v.as_bool()
-                    .ok_or_else(|| schema(&self.at(field), "invalid type: expected true or false".into()))
-            })
-            .transpose()
-    }
-
-    fn u32(&self, field: &str) -> Result<Option<u32>, PolicyError> {
-        self.get(field)
-            .map(|v| {
-                v.as_f64()
-                    // In range and whole (`f64::fract` needs std): the cast back is exact.
-                    .filter(|n| *n >= 0.0 && *n <= f64::from(u32::MAX) && f64::from(*n as u32) == *n)
-                    .map(|n| n as u32)
-                    .ok_or_else(|| {
-                        schema(
-                            &self.at(field),
-                            "invalid value: expected a whole number from 0 to 4294967295".into(),
-                        )
-                    })
-            })
-            .transpose()
-    }
-
-    fn strings(&self, field: &str) -> Result<Vec<String>, PolicyError> {
-        let Some(v) = self.get(field) else { return Ok(Vec::new()) };
-        let items =
-            v.as_array().ok_or_else(|| schema(&self.at(field), "invalid type: expected an array".into()))?;
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                s.as_string().ok_or_else(|| {
-                    schema(&format!("{}[{i}]", self.at(field)), "invalid type: expected a string".into())
-                })
-            })
-            .collect()
-    }
-
-    fn variant<T: Copy>(&self, field: &str, options: &[(&str, T)]) -> Result<Option<T>, PolicyError> {
-        let Some(s) = self.string(field)? else { return Ok(None) };
-        options.iter().find(|(name, _)| *name == s).map(|(_, t)| Some(*t)).ok_or_else(|| {
-            let names: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-            schema(&self.at(field), format!("unknown variant `{s}`, expected one of {}", names.join(", ")))
-        })
-    }
+pub(crate) struct RawService {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) category: String,
+    pub(crate) config: ServiceConfig,
+    pub(crate) cookies: Vec<String>,
+    pub(crate) cookie_info: Vec<CookieInfo>,
+    pub(crate) patterns: Vec<String>,
 }
 
 fn signal(o: &Obj<impl JsonValue>, field: &str) -> Result<SignalHandling, PolicyError> {
@@ -229,7 +109,7 @@ pub(crate) fn policy<V: JsonValue>(v: &V) -> Result<RawPolicy, PolicyError> {
         let members =
             t.as_object().ok_or_else(|| schema("texts", "invalid type: expected an object".into()))?;
         for (lang, value) in members {
-            let parsed = language_texts(&value, &format!("texts.{lang}"))?;
+            let parsed = texts::read(&value, &format!("texts.{lang}"))?;
             texts.insert(lang, parsed);
         }
     }
@@ -376,29 +256,4 @@ fn cookies<V: JsonValue>(o: &Obj<V>, service: &str) -> Result<(Vec<String>, Vec<
         names.push(name);
     }
     Ok((names, info))
-}
-
-pub(crate) fn language_texts<V: JsonValue>(v: &V, path: &str) -> Result<Texts, PolicyError> {
-    let mut allowed: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
-    allowed.extend(["privacy_policy_url", "categories"]);
-    let o = Obj::new(v, path, &allowed)?;
-    let mut t = Texts::default();
-    for key in Key::ALL {
-        if let Some(s) = o.string(key.name())? {
-            t.set(*key, s);
-        }
-    }
-    t.privacy_policy_url = o.string("privacy_policy_url")?;
-    if let Some(c) = o.get("categories") {
-        let at = o.at("categories");
-        let members = c.as_object().ok_or_else(|| schema(&at, "invalid type: expected an object".into()))?;
-        for (id, value) in members {
-            let c = Obj::new(&value, &join(&at, &id), &["title", "description"])?;
-            t.categories.insert(
-                id,
-                CategoryText { title: c.string("title")?, description: c.string("description")? },
-            );
-        }
-    }
-    Ok(t)
 }
