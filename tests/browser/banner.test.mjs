@@ -173,7 +173,11 @@ test("the JS API: get, set, onChange with unsubscribe, errors for unknown catego
     return { seen, error, state: window.consentry.get() };
   });
   assert.deepEqual(result.seen, [true]);
-  assert.match(result.error, /unknown category or service `analytic`/);
+  // Core's words (consentry_core::UnknownId), as the consent endpoint answers them.
+  assert.equal(
+    result.error,
+    "consentry: unknown category or service `analytic` (categories: essential, analytics, advertising; services: ga4, video)",
+  );
   assert.equal(result.state.categories.analytics, false);
   assert.equal(await page.evaluate(() => window.analyticsRuns), 1, "ran once when granted; a script cannot be un-run");
   await page.evaluate(() => window.consentry.reset());

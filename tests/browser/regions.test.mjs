@@ -45,7 +45,7 @@ test("California: a notice with the Do Not Sell link; the trackers run; OK keeps
   assert.equal((await ok).status(), 200);
   assert.match((await cookies(context)).consentry, /^v2\.3\.\d+\.advertising~analytics~third-party\.[A-Za-z0-9_-]{22}\.o$/);
   assert.equal(await page.$("#consentry-banner"), null);
-  const link = page.locator(".consentry-optout [data-consentry='opt-out']");
+  const link = page.locator(".consentry-optout [data-consentry-action='opt-out']");
   assert.ok(await link.isVisible(), "the persistent link");
   assert.deepEqual(await axe(page, ".consentry-optout"), [], "the link passes axe");
 

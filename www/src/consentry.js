@@ -19,6 +19,7 @@ import initRules, * as wasm from "./consentry_wasm.js";
 const READY = "consentry-ready/1";
 const BANNER = "consentry-banner";
 const DIALOG = "consentry-preferences";
+const POLICY = "consentry-policy";
 const SETTINGS = ".consentry-settings";
 const OPTOUT = ".consentry-optout";
 const STATUS = ".consentry-status";
@@ -457,7 +458,7 @@ function policySource(options) {
   const tag = document.querySelector("script[data-policy]");
   const url = options.policyUrl || (tag && tag.getAttribute("data-policy"));
   if (url) return { url };
-  const inline = document.getElementById("consentry-policy");
+  const inline = document.getElementById(POLICY);
   if (inline) return { json: inline.textContent };
   throw new Error(
     "consentry: no policy found; pass init({ policy }) or init({ policyUrl }), add data-policy to the script tag, or serve the page through ConsentLayer",
@@ -521,9 +522,10 @@ export const set = whenReady((choice) => {
   if (!choice || typeof choice !== "object") throw fault(13);
   for (const id of Object.keys(choice)) {
     if (!wasm.isCategory(id)) {
+      // Core's words (UnknownId), as the consent endpoint answers them.
       const s = rules();
-      const declared = `${Object.keys(s.categories).join(", ")}; services: ${Object.keys(s.services).join(", ")}`;
-      throw new Error(`consentry: unknown category or service \`${id}\` (categories: ${declared})`);
+      const list = (o) => Object.keys(o).join(", ") || "none";
+      throw new Error(`consentry: unknown category or service \`${id}\` (categories: ${list(s.categories)}; services: ${list(s.services)})`);
     }
   }
   choose(Object.keys(choice).filter((id) => choice[id] === true));
@@ -556,7 +558,7 @@ export default api;
 
 // Start on its own when the page names a policy (script tag or middleware).
 if (typeof document !== "undefined" && !document.querySelector("script[data-consentry-manual]")) {
-  if (document.querySelector("script[data-policy]") || document.getElementById("consentry-policy")) {
+  if (document.querySelector("script[data-policy]") || document.getElementById(POLICY)) {
     init().catch((e) => console.error(e));
   }
 }

@@ -257,3 +257,35 @@ impl fmt::Display for Problem {
         }
     }
 }
+
+/// A visitor's choice named an id the policy does not declare (the consent
+/// endpoint answers 400 with it; the page layer's `set()` rejects with the
+/// same words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownId {
+    /// The id as the choice wrote it.
+    pub id: String,
+    categories: Vec<String>,
+    services: Vec<String>,
+}
+
+impl UnknownId {
+    pub(crate) fn new(id: &str, categories: Vec<String>, services: Vec<String>) -> Self {
+        Self { id: id.to_owned(), categories, services }
+    }
+}
+
+impl fmt::Display for UnknownId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |ids: &[String]| if ids.is_empty() { "none".to_owned() } else { ids.join(", ") };
+        write!(
+            f,
+            "unknown category or service `{}` (categories: {}; services: {})",
+            self.id,
+            list(&self.categories),
+            list(&self.services)
+        )
+    }
+}
+
+impl core::error::Error for UnknownId {}

@@ -51,6 +51,7 @@ mod decimal;
 mod decision;
 mod error;
 mod json;
+pub mod markup;
 mod pattern;
 mod policy;
 pub mod ready;
@@ -67,7 +68,7 @@ pub use consent::{
 pub use decision::{
     CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide, decide_at, decide_in,
 };
-pub use error::{PolicyError, Problem};
+pub use error::{PolicyError, Problem, UnknownId};
 pub use json::JsonValue;
 pub use pattern::Glob;
 pub use policy::{

@@ -8,9 +8,10 @@
 //! hostile text can never become markup.
 //!
 //! The markup is a contract (the browser banner, the stylesheet and users'
-//! own scripts rely on it): the banner's root is `#consentry-banner`, the
-//! dialog's `#consentry-preferences`; buttons carry `data-consentry-action`
-//! (`accept-all`, `reject-all`, `preferences`, `save`, `close`); toggles are
+//! own scripts rely on it), named in [`crate::markup`]: the banner's root is
+//! `#consentry-banner`, the dialog's `#consentry-preferences`; buttons carry
+//! `data-consentry-action` ([`Action`]: `accept-all`, `reject-all`,
+//! `opt-out`, `preferences`, `save`, `close`); toggles are
 //! `input.consentry-toggle[data-category]` with the id
 //! `consentry-toggle-<category>`. The banner's `preferences` button comes last:
 //! the stylesheet keeps the banner invisible until it has arrived, so a banner
@@ -19,6 +20,7 @@
 use crate::prelude::*;
 use core::fmt::Write as _;
 
+use crate::markup::{Action, action_attr, banner_id, dialog_id};
 use crate::policy::Policy;
 use crate::region::Model;
 use crate::texts::{Key, ResolvedTexts};
@@ -111,14 +113,20 @@ pub fn banner_for(
         Model::Notice | Model::None => (Key::notice_title, Key::notice_description),
     };
     let mut h = Html(String::with_capacity(2048));
-    h.raw("<div id=\"consentry-banner\" class=\"consentry consentry-banner\" role=\"region\" aria-labelledby=\"consentry-banner-title\" lang=\"")
-        .text(t.lang())
-        .raw("\" data-consentry-rendered=\"")
-        .raw(match by {
-            RenderedBy::Server => "server",
-            RenderedBy::Client => "client",
-        })
-        .raw("\"");
+    h.raw(concat!(
+        "<div id=\"",
+        banner_id!(),
+        "\" class=\"consentry consentry-banner\" role=\"region\" aria-labelledby=\"",
+        banner_id!(),
+        "-title\" lang=\""
+    ))
+    .text(t.lang())
+    .raw("\" data-consentry-rendered=\"")
+    .raw(match by {
+        RenderedBy::Server => "server",
+        RenderedBy::Client => "client",
+    })
+    .raw("\"");
     // Opt-in banners stay as they were before regions existed.
     if model != Model::OptIn {
         h.raw(" data-consentry-model=\"").raw(model.as_str()).raw("\"");
@@ -127,11 +135,15 @@ pub fn banner_for(
     if let Some(r) = return_to {
         h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
     }
-    h.raw("<div class=\"consentry-banner__body\"><h2 class=\"consentry-banner__title\" id=\"consentry-banner-title\">")
-        .text(t.get(heading))
-        .raw("</h2><p class=\"consentry-banner__text\">")
-        .text(t.get(text))
-        .raw("</p>");
+    h.raw(concat!(
+        "<div class=\"consentry-banner__body\"><h2 class=\"consentry-banner__title\" id=\"",
+        banner_id!(),
+        "-title\">"
+    ))
+    .text(t.get(heading))
+    .raw("</h2><p class=\"consentry-banner__text\">")
+    .text(t.get(text))
+    .raw("</p>");
     let purposes: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
     list_line(&mut h, t.get(Key::purposes), &purposes, "purposes");
@@ -156,34 +168,34 @@ pub fn banner_for(
             .raw("</a>");
     }
     h.raw("</p></div><div class=\"consentry-banner__actions\">");
-    let button = |h: &mut Html, value: &str, action: &str, key: Key| {
+    let button = |h: &mut Html, value: &str, action: Action, key: Key| {
         h.raw("<button type=\"submit\" name=\"granted\" value=\"")
             .raw(value)
-            .raw("\" class=\"consentry-btn\" data-consentry-action=\"")
-            .raw(action)
+            .raw(concat!("\" class=\"consentry-btn\" ", action_attr!(), "=\""))
+            .raw(action.as_str())
             .raw("\">")
             .text(t.get(key))
             .raw("</button>");
     };
     match model {
         Model::OptIn => {
-            button(&mut h, "all", "accept-all", Key::accept_all);
-            button(&mut h, "none", "reject-all", Key::reject_all);
+            button(&mut h, "all", Action::AcceptAll, Key::accept_all);
+            button(&mut h, "none", Action::RejectAll, Key::reject_all);
         }
         Model::OptOut => {
-            button(&mut h, "all", "accept-all", Key::acknowledge);
-            button(&mut h, "opt-out", "opt-out", Key::do_not_sell);
+            button(&mut h, "all", Action::AcceptAll, Key::acknowledge);
+            button(&mut h, "opt-out", Action::OptOut, Key::do_not_sell);
         }
-        Model::Notice | Model::None => button(&mut h, "all", "accept-all", Key::acknowledge),
+        Model::Notice | Model::None => button(&mut h, "all", Action::AcceptAll, Key::acknowledge),
     }
-    h.raw("<button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"preferences\">")
+    h.raw(concat!("<button type=\"button\" class=\"consentry-btn\" ", action_attr!(), "=\"preferences\">"))
         .text(t.get(Key::preferences))
         .raw("</button></div></form></div>");
     h.0
 }
 
 /// The persistent "Do Not Sell or Share My Personal Information" link of
-/// the `opt-out` model: one click opts out (`data-consentry="opt-out"`;
+/// the `opt-out` model: one click opts out (`data-consentry-action="opt-out"`;
 /// without JavaScript, a form posting `granted=opt-out`).
 pub fn opt_out_link(t: &ResolvedTexts<'_>, consent_url: &str, return_to: Option<&str>) -> String {
     let mut h = Html(String::with_capacity(256));
@@ -195,9 +207,13 @@ pub fn opt_out_link(t: &ResolvedTexts<'_>, consent_url: &str, return_to: Option<
     if let Some(r) = return_to {
         h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
     }
-    h.raw("<button type=\"submit\" name=\"granted\" value=\"opt-out\" class=\"consentry-optout__link\" data-consentry=\"opt-out\">")
-        .text(t.get(Key::do_not_sell))
-        .raw("</button></form>");
+    h.raw(concat!(
+        "<button type=\"submit\" name=\"granted\" value=\"opt-out\" class=\"consentry-optout__link\" ",
+        action_attr!(),
+        "=\"opt-out\">"
+    ))
+    .text(t.get(Key::do_not_sell))
+    .raw("</button></form>");
     h.0
 }
 
@@ -239,15 +255,25 @@ fn list_line(h: &mut Html, label: &str, items: &[&str], kind: &str) {
 /// toggles and shows the notice when a signal decided.
 pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
     let mut h = Html(String::with_capacity(4096));
-    h.raw("<div id=\"consentry-preferences\" class=\"consentry consentry-dialog\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"consentry-preferences-title\" lang=\"")
-        .text(t.lang())
-        .raw("\"><div class=\"consentry-dialog__panel\"><h2 class=\"consentry-dialog__title\" id=\"consentry-preferences-title\">")
-        .text(t.get(Key::preferences_title))
-        .raw("</h2><p class=\"consentry-dialog__text\">")
-        .text(t.get(Key::preferences_description))
-        .raw("</p><p class=\"consentry-notice\" role=\"note\" hidden=\"\">")
-        .text(t.get(Key::signal_notice))
-        .raw("</p>");
+    h.raw(concat!(
+        "<div id=\"",
+        dialog_id!(),
+        "\" class=\"consentry consentry-dialog\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"",
+        dialog_id!(),
+        "-title\" lang=\""
+    ))
+    .text(t.lang())
+    .raw(concat!(
+        "\"><div class=\"consentry-dialog__panel\"><h2 class=\"consentry-dialog__title\" id=\"",
+        dialog_id!(),
+        "-title\">"
+    ))
+    .text(t.get(Key::preferences_title))
+    .raw("</h2><p class=\"consentry-dialog__text\">")
+    .text(t.get(Key::preferences_description))
+    .raw("</p><p class=\"consentry-notice\" role=\"note\" hidden=\"\">")
+    .text(t.get(Key::signal_notice))
+    .raw("</p>");
     for c in policy.categories() {
         let id = escape_html(&c.id);
         h.raw("<div class=\"consentry-category\"><div class=\"consentry-category__head\"><label class=\"consentry-category__title\" for=\"consentry-toggle-")
@@ -310,13 +336,13 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
     }
     h.raw("<div class=\"consentry-dialog__actions\">");
     for (action, key) in [
-        ("accept-all", Key::accept_all),
-        ("reject-all", Key::reject_all),
-        ("save", Key::save),
-        ("close", Key::close),
+        (Action::AcceptAll, Key::accept_all),
+        (Action::RejectAll, Key::reject_all),
+        (Action::Save, Key::save),
+        (Action::Close, Key::close),
     ] {
-        h.raw("<button type=\"button\" class=\"consentry-btn\" data-consentry-action=\"")
-            .raw(action)
+        h.raw(concat!("<button type=\"button\" class=\"consentry-btn\" ", action_attr!(), "=\""))
+            .raw(action.as_str())
             .raw("\">")
             .text(t.get(key))
             .raw("</button>");
@@ -364,11 +390,15 @@ fn cookie_table(
 /// The persistent button that reopens the dialog once the visitor has chosen.
 pub fn settings_button(t: &ResolvedTexts<'_>) -> String {
     let mut h = Html(String::with_capacity(128));
-    h.raw("<button type=\"button\" class=\"consentry-settings\" data-consentry=\"preferences\" lang=\"")
-        .text(t.lang())
-        .raw("\">")
-        .text(t.get(Key::settings_link))
-        .raw("</button>");
+    h.raw(concat!(
+        "<button type=\"button\" class=\"consentry-settings\" ",
+        action_attr!(),
+        "=\"preferences\" lang=\""
+    ))
+    .text(t.lang())
+    .raw("\">")
+    .text(t.get(Key::settings_link))
+    .raw("</button>");
     h.0
 }
 

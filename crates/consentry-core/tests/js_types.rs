@@ -1,6 +1,7 @@
-//! The npm package's types (`www/src/consentry.d.ts`) cannot drift from
-//! core: the text keys a policy may write and the reasons a state reports
-//! are the ones core knows, no more and no fewer.
+//! The npm package's types (`www/src/consentry.d.ts`) and page layer
+//! (`www/src/consentry.js`) cannot drift from core: the text keys a policy
+//! may write and the reasons a state reports are the ones core knows, no more
+//! and no fewer, and the page layer uses the markup contract's names.
 
 // Test code: a panic is the test failing (clippy.toml allows this in
 // `#[test]` functions; this extends it to the helpers beside them).
@@ -15,7 +16,7 @@ fn types() -> String {
 
 /// The text between `start` and the next line that is exactly `end`.
 fn block<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let from = text.find(start).unwrap_or_else(|| panic!("no `{start}` in consentry.d.ts"));
+    let from = text.find(start).unwrap_or_else(|| panic!("no `{start}`"));
     let rest = &text[from..];
     let to = rest.lines().position(|l| l == end).unwrap_or_else(|| panic!("no end after `{start}`"));
     let len: usize = rest.lines().take(to).map(|l| l.len() + 1).sum();
@@ -47,4 +48,34 @@ fn the_reasons_in_the_types_are_cores() {
         .collect();
     let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
     assert_eq!(union, reasons);
+}
+
+fn page_layer() -> String {
+    let path = format!("{}/../../www/src/consentry.js", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_page_layer_uses_the_markup_contracts_names() {
+    use consentry_core::markup::{
+        ACTION_ATTR, Action, BANNER_ID, DIALOG_ID, LEGACY_ACTION_ATTR, POLICY_SCRIPT_ID,
+    };
+    let js = page_layer();
+    for (name, value) in [("BANNER", BANNER_ID), ("DIALOG", DIALOG_ID), ("POLICY", POLICY_SCRIPT_ID)] {
+        assert!(
+            js.contains(&format!("const {name} = \"{value}\";")),
+            "consentry.js: const {name} = \"{value}\""
+        );
+    }
+    for attr in [ACTION_ATTR, LEGACY_ACTION_ATTR] {
+        assert!(js.contains(&format!("[{attr}]")), "consentry.js listens to [{attr}]");
+    }
+    // Every action is one the click handler knows, and it knows no other.
+    let handler = block(&js, "function onAction(action) {", "}");
+    let mut named: Vec<&str> =
+        handler.split("action === \"").skip(1).filter_map(|s| s.split('"').next()).collect();
+    named.sort_unstable();
+    let mut core: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+    core.sort_unstable();
+    assert_eq!(named, core);
 }

@@ -373,19 +373,8 @@ where
             if list.len() > consentry_core::MAX_CATEGORIES + consentry_core::MAX_SERVICES {
                 return error(StatusCode::BAD_REQUEST, "too many ids");
             }
-            for id in &list {
-                if policy.category(id).is_none() && policy.service(id).is_none() {
-                    let known: Vec<&str> = policy.categories().iter().map(|c| c.id.as_str()).collect();
-                    let services: Vec<&str> = policy.services().iter().map(|s| s.id.as_str()).collect();
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!(
-                            "unknown category or service `{id}` (categories: {}; services: {})",
-                            known.join(", "),
-                            if services.is_empty() { "none".to_owned() } else { services.join(", ") }
-                        ),
-                    );
-                }
+            if let Err(unknown) = policy.check_choice(list.iter().map(String::as_str)) {
+                return error(StatusCode::BAD_REQUEST, unknown.to_string());
             }
             policy.choice(list.iter().map(String::as_str)).into_iter().map(str::to_owned).collect()
         }

@@ -55,7 +55,7 @@ async fn california_first_visit_runs_with_a_notice_and_the_do_not_sell_link() {
         "one click, a form"
     );
     assert!(
-        !html.contains("data-consentry=\"opt-out\""),
+        !html.contains("class=\"consentry-optout__link\""),
         "the persistent link waits until the notice is gone"
     );
     assert!(html.contains("<meta name=\"consentry-region\" content=\"US-CA header opt-out\" />"));
@@ -75,7 +75,7 @@ async fn california_with_gpc_is_opted_out_of_sale_and_told_so() {
         html.contains("role=\"status\"") && html.contains("Global Privacy Control"),
         "confirmation shown"
     );
-    assert!(!html.contains("data-consentry=\"opt-out\""), "already opted out: no link");
+    assert!(!html.contains("class=\"consentry-optout__link\""), "already opted out: no link");
     let l = live(&html);
     assert!(
         l.any_url_contains("/_trackers/gtag/js") && l.any_url_contains("/_trackers/gtm.js"),
@@ -96,7 +96,7 @@ async fn the_eea_flow_is_unchanged() {
             assert!(!l.any_url_contains(t), "{headers:?}: {t} inert before consent");
         }
         assert_eq!(html.contains("consentry-region"), !headers.is_empty());
-        assert!(!html.contains("data-consentry=\"opt-out\""));
+        assert!(!html.contains("class=\"consentry-optout__link\""));
         assert_eq!(r.header("tk"), Some("N"));
     }
 }
@@ -159,7 +159,7 @@ async fn one_click_opt_out_without_javascript_is_recorded_and_kept() {
     let page = get_page(&router, &with(CALIFORNIA, &[("cookie", cookie.as_str())])).await;
     let html = page.text();
     assert_eq!(banner_model(&html), None);
-    assert!(!html.contains("data-consentry=\"opt-out\""));
+    assert!(!html.contains("class=\"consentry-optout__link\""));
     let l = live(&html);
     assert!(l.any_url_contains("/_trackers/gtag/js") && !l.any_url_contains("/_trackers/ads/"));
 
@@ -206,7 +206,7 @@ async fn an_opt_in_consent_travels_to_california_unchanged() {
         !l.any_url_contains("/_trackers/ads/") && !l.any_url_contains("/_trackers/video/"),
         "refused stays refused"
     );
-    assert!(!html.contains("data-consentry=\"opt-out\""), "nothing left to opt out of");
+    assert!(!html.contains("class=\"consentry-optout__link\""), "nothing left to opt out of");
 }
 
 #[tokio::test]
@@ -223,7 +223,8 @@ async fn after_the_notice_the_do_not_sell_link_stays_on_every_page() {
     let html = r.text();
     assert_eq!(banner_model(&html), None);
     assert!(
-        html.contains("class=\"consentry-optout\"") && html.contains("data-consentry=\"opt-out\""),
+        html.contains("class=\"consentry-optout\"")
+            && html.contains("class=\"consentry-optout__link\" data-consentry-action=\"opt-out\""),
         "{html}"
     );
     assert!(html.contains("name=\"return_to\""), "the form brings the visitor back");

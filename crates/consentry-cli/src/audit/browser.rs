@@ -5,6 +5,9 @@
 //! set), the phase's choice is made by clicking, same-site links are
 //! followed, and cookies, storage and a screenshot are collected.
 
+use consentry_core::markup::{
+    ACTION_ATTR, Action, BANNER_ID, DIALOG_ID, LEGACY_ACTION_ATTR, POLICY_SCRIPT_ID,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -290,12 +293,16 @@ async fn drive(
     goto(&page, opts.url, &log, opts.settle).await?;
     extras.page_lang = eval_string(&page, "document.documentElement.lang || ''").await;
     let embedded =
-        eval_string(&page, "(document.getElementById('consentry-policy')||{}).textContent||''").await;
+        eval_string(&page, &format!("(document.getElementById('{POLICY_SCRIPT_ID}')||{{}}).textContent||''"))
+            .await;
     extras.embedded_policy =
-        read_embedded(&embedded).map(|p| (p, format!("{} (#consentry-policy)", opts.url)));
+        read_embedded(&embedded).map(|p| (p, format!("{} (#{POLICY_SCRIPT_ID})", opts.url)));
     let loads_consentry = extras.embedded_policy.is_some()
-        || eval_string(&page, "String(!!document.querySelector('script[data-policy], #consentry-banner'))")
-            .await
+        || eval_string(
+            &page,
+            &format!("String(!!document.querySelector('script[data-policy], #{BANNER_ID}'))"),
+        )
+        .await
             == "true";
     phase.banner = find_banner(&page).await;
     // A page that runs Consentry needs no rule set; any other may carry
@@ -470,8 +477,8 @@ async fn click(page: &Page, selector: &str) -> bool {
 /// Makes the phase's choice: Consentry's first-layer buttons, else
 /// autoconsent's opt-in / opt-out for the platform it found.
 async fn choose(page: &Page, accept: bool, ac: &Arc<Mutex<AutoconsentState>>, limit: Duration) -> bool {
-    let action = if accept { "accept-all" } else { "reject-all" };
-    if click(page, &format!("#consentry-banner [data-consentry-action='{action}']")).await {
+    let action = if accept { Action::AcceptAll } else { Action::RejectAll };
+    if click(page, &action.selector_in(BANNER_ID)).await {
         return true;
     }
     // Another tool's banner: once the rule set has recognised it.
@@ -493,12 +500,15 @@ async fn choose(page: &Page, accept: bool, ac: &Arc<Mutex<AutoconsentState>>, li
 /// Consentry's withdrawal as a visitor does it: the settings button, then
 /// "reject all" in the dialog.
 async fn withdraw(page: &Page) -> bool {
-    if !click(page, "[data-consentry='preferences']").await {
+    // The settings button (or the site's own), not the banner's.
+    let settings =
+        format!("[{ACTION_ATTR}='preferences']:not(#{BANNER_ID} *), [{LEGACY_ACTION_ATTR}='preferences']");
+    if !click(page, &settings).await {
         return false;
     }
     // The dialog opens (and moves focus) before its buttons take clicks.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    click(page, "#consentry-preferences [data-consentry-action='reject-all']").await
+    click(page, &Action::RejectAll.selector_in(DIALOG_ID)).await
 }
 
 const FIND_BANNER: &str = r##"(() => {
@@ -532,7 +542,7 @@ const FIND_BANNER: &str = r##"(() => {
              contrast: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05) };
   };
   const KNOWN = [
-    ["consentry", "#consentry-banner"], ["cookieconsent3", "#cc-main .cm"], ["onetrust", "#onetrust-banner-sdk"],
+    ["consentry", "#{BANNER}"], ["cookieconsent3", "#cc-main .cm"], ["onetrust", "#onetrust-banner-sdk"],
     ["cookiebot", "#CybotCookiebotDialog"], ["didomi", "#didomi-notice"], ["quantcast", ".qc-cmp2-container"],
     ["klaro", ".klaro .cookie-notice"], ["tarteaucitron", "#tarteaucitronAlertBig"],
   ];
@@ -544,14 +554,14 @@ const FIND_BANNER: &str = r##"(() => {
   if (!root) return "null";
   const buttons = [...root.querySelectorAll("button, [role=button], input[type=button], input[type=submit], a")].filter(visible);
   const find = (selector, words) => root.querySelector(selector) || buttons.find((b) => words.test(label(b))) || null;
-  const accept = find("[data-consentry-action='accept-all'], [data-role='all']",
+  const accept = find("[{ACTION}='accept-all'], [data-role='all']",
     /^(accept|allow|agree|i agree|ok\b|tout accepter|accepter|j'accepte|alle akzeptieren|akzeptieren|zustimmen)/i);
-  const reject = find("[data-consentry-action='reject-all'], [data-role='necessary']",
+  const reject = find("[{ACTION}='reject-all'], [data-role='necessary']",
     /^(reject|decline|refuse|deny|necessary only|only necessary|tout refuser|refuser|continuer sans accepter|alle ablehnen|ablehnen)/i);
   const links = [...root.querySelectorAll("a[href]")].filter(visible)
     .filter((a) => !/^(javascript:|#)/.test(a.getAttribute("href") || "")).map((a) => [label(a), a.href]);
   const prechecked = [...document.querySelectorAll("input[type=checkbox]")]
-    .filter((i) => i.checked && !i.disabled && (root.contains(i) || i.closest("#consentry-preferences, #cc-main")))
+    .filter((i) => i.checked && !i.disabled && (root.contains(i) || i.closest("#{DIALOG}, #cc-main")))
     .map((i) => i.dataset.category || i.value || i.name || i.id);
   return JSON.stringify({ tool, text: root.innerText.trim(), accept: accept && button(accept),
     reject: reject && button(reject), links, prechecked });
@@ -582,7 +592,12 @@ async fn fetch_policy(page: &Page) -> (String, String) {
 }
 
 async fn find_banner(page: &Page) -> Option<Banner> {
-    let json = eval_string(page, FIND_BANNER).await;
+    // Consentry's names from core's markup contract, not copies.
+    let script = FIND_BANNER
+        .replace("{BANNER}", BANNER_ID)
+        .replace("{DIALOG}", DIALOG_ID)
+        .replace("{ACTION}", ACTION_ATTR);
+    let json = eval_string(page, &script).await;
     serde_json::from_str::<Option<Banner>>(&json).ok().flatten()
 }
 

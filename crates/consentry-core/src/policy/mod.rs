@@ -15,7 +15,7 @@ use serde::Serialize;
 mod read;
 mod validate;
 
-use crate::error::PolicyError;
+use crate::error::{PolicyError, UnknownId};
 use crate::json::JsonValue;
 use crate::pattern::Glob;
 use crate::region::Regions;
@@ -751,6 +751,30 @@ impl Policy {
                 && self.category(&s.category).is_some_and(|c| !c.required)
         });
         categories.chain(services.map(|s| s.id.as_str())).collect()
+    }
+
+    /// Checks that every id of a visitor's choice is a category or a service
+    /// of this policy, before [`choice`](Self::choice) (which skips unknown
+    /// ids) records it.
+    ///
+    /// ```
+    /// let p = consentry_core::Policy::from_json(r#"{"revision": 1, "categories": [
+    ///     {"id": "essential", "required": true}, {"id": "analytics"}]}"#).unwrap();
+    /// assert!(p.check_choice(["analytics"]).is_ok());
+    /// assert_eq!(
+    ///     p.check_choice(["analytic"]).unwrap_err().to_string(),
+    ///     "unknown category or service `analytic` (categories: essential, analytics; services: none)"
+    /// );
+    /// ```
+    pub fn check_choice<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<(), UnknownId> {
+        match ids.into_iter().find(|id| self.category(id).is_none() && self.service(id).is_none()) {
+            None => Ok(()),
+            Some(id) => Err(UnknownId::new(
+                id,
+                self.categories().iter().map(|c| c.id.clone()).collect(),
+                self.services().iter().map(|s| s.id.clone()).collect(),
+            )),
+        }
     }
 
     /// Whether any category needs asking about (kisslabs-style sites with only

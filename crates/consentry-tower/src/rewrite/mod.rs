@@ -126,7 +126,8 @@ impl Plan {
             .into_iter()
             .map(|lang| {
                 let script = format!(
-                    "<script type=\"application/json\" id=\"consentry-policy\">{}</script>",
+                    "<script type=\"application/json\" id=\"{}\">{}</script>",
+                    consentry_core::markup::POLICY_SCRIPT_ID,
                     escape::json_in_script(&policy.to_ready_json_for(&[lang], regional))
                 );
                 (lang.to_owned(), script)
