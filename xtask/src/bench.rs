@@ -127,8 +127,9 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
     let rows = while_serving(&mut server, &addr, || {
         wait_for(&wrapped)?;
         let mut rows = Vec::new();
-        for what in ["page", "json", "json-outer", "template"] {
+        for what in ["page", "json", "json-noop", "json-outer", "template"] {
             let (plain_url, layer_url) = match what {
+                "json-noop" => (format!("http://{addr}/plain/json"), format!("http://{addr}/noop/json")),
                 "template" => {
                     (format!("http://{addr}/tpl-plain/page"), format!("http://{addr}/tpl-layer/page"))
                 }
@@ -160,6 +161,10 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
                 "≥ 0.7",
             ),
             "json" => ("small JSON (passed through), `Router::layer` on the routes", "≥ 0.99"),
+            "json-noop" => (
+                "floor: small JSON through a layer that only wraps the body (tower-http `MapResponseBodyLayer`, identity)",
+                "—",
+            ),
             _ => ("small JSON (passed through), the layer wrapping the whole app once", "≥ 0.99"),
         };
         let _ = writeln!(
@@ -177,7 +182,9 @@ fn middleware_load(root: &Path, md: &mut String) -> Result<(), String> {
         md,
         "\nThe prebuilt-string row is the worst case: its handler costs a memcpy, so the ratio is the rewriter's \
          own cost against next to nothing (see the rewrite table for that cost per page). The template row is what an \
-         app sees: rendering, gating and compressing."
+         app sees: rendering, gating and compressing. The floor row is what any layer that changes the response's body \
+         type costs in axum (the body is boxed once more), before it does any work: the JSON rows are best read \
+         against it."
     );
     Ok(())
 }

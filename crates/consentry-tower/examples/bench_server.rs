@@ -4,7 +4,9 @@
 //! `cargo run --release -p consentry-tower --example bench_server -- 127.0.0.1:8700 [BARE_ADDR WRAPPED_ADDR]`
 //!
 //! - `/plain/page`, `/layer/page`: a 50 KB HTML page with GA, GTM and Matomo tags;
-//! - `/plain/json`, `/layer/json`: a small JSON response;
+//! - `/plain/json`, `/layer/json`: a small JSON response; `/noop/json` the
+//!   same through a layer that only wraps the body (the floor for any
+//!   body-changing layer);
 //! - with two more addresses, `.../json` on the first is the same routes with
 //!   no layer and on the second the routes wrapped once, from outside, by
 //!   `ConsentLayer` (how a `ServiceBuilder` mounts it);
@@ -133,7 +135,15 @@ async fn main() {
     }
     let app = Router::new()
         .nest("/plain", routes(html.clone()))
-        .nest("/layer", routes(html).layer(ConsentLayer::new(policy.clone()).inject_services(false)))
+        .nest("/layer", routes(html.clone()).layer(ConsentLayer::new(policy.clone()).inject_services(false)))
+        // The floor for any layer that wraps the response body: a body
+        // wrapper that changes nothing (axum boxes it, as it boxes ours).
+        .nest(
+            "/noop",
+            routes(html).layer(tower_http::map_response_body::MapResponseBodyLayer::new(
+                |b: axum::body::Body| http_body_util::BodyExt::map_err(b, |e: axum::Error| e),
+            )),
+        )
         .nest("/tpl-plain", tpl(std::sync::Arc::clone(&templates)).layer(CompressionLayer::new()))
         .nest(
             "/tpl-layer",
