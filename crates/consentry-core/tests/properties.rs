@@ -191,3 +191,53 @@ proptest! {
         }
     }
 }
+
+/// The cookie finder as it was first written: cut the header into pairs,
+/// trim, compare each key. `cookie_values` searches for the name instead;
+/// it must find exactly what this finds.
+fn cookie_values_by_pairs<'h>(header: &'h [u8], name: &str) -> Vec<&'h str> {
+    let trim = |mut s: &'h [u8]| {
+        while let [b' ' | b'\t', rest @ ..] = s {
+            s = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = s {
+            s = rest;
+        }
+        s
+    };
+    header
+        .split(|&b| b == b';')
+        .filter_map(|pair| {
+            let pair = trim(pair);
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
+            if k == name.as_bytes() { std::str::from_utf8(v).ok() } else { None }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_cookie_finder_finds_what_cutting_into_pairs_finds(
+        // Headers made of the bytes that matter (separators, spaces, the
+        // name's letters, a non-UTF-8 byte) so the name turns up in keys,
+        // values and across pairs.
+        header in proptest::collection::vec(
+            prop_oneof![Just(b';'), Just(b'='), Just(b' '), Just(b'\t'), Just(b'c'), Just(b'o'), Just(b'n'),
+                        Just(b'x'), Just(0xff_u8), any::<u8>()],
+            0..80,
+        ),
+        name in prop_oneof![Just("con".to_owned()), Just("c".to_owned()), Just("consentry".to_owned()), "[a-z_]{1,6}"],
+        splice in proptest::collection::vec((0usize..80, prop_oneof![Just("con="), Just("; con = v"), Just("con"), Just("=con;")]), 0..4),
+    ) {
+        let mut header = header;
+        for (at, piece) in splice {
+            let at = at.min(header.len());
+            header.splice(at..at, piece.bytes());
+        }
+        let found: Vec<&str> = consentry_core::cookie_values(&header, &name).collect();
+        prop_assert_eq!(found, cookie_values_by_pairs(&header, &name));
+    }
+}

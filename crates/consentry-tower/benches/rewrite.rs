@@ -1,5 +1,8 @@
 //! Rewrite throughput: a 50 KB page through the whole layer, against the
-//! same bytes through lol_html with no handlers (the parsing floor).
+//! same bytes through lol_html with no handlers (the parsing floor); and
+//! the layer's cost per request it does not rewrite (an API call's small
+//! JSON), against the same service bare and behind a layer that only wraps
+//! the response body (the floor for any body-changing layer).
 
 // Test code: a panic is the test failing (clippy.toml allows this in
 // `#[test]` functions; this extends it to the helpers beside them).
@@ -83,5 +86,80 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A browser's `fetch()` of an API route, with the headers it really sends
+/// (cookies, consent cookie among them, `Sec-Fetch-*`, languages).
+fn api_request() -> http::Request<Body> {
+    http::Request::get("/api/items?page=2")
+        .header("host", "shop.example.org")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36")
+        .header("accept", "application/json")
+        .header("accept-language", "fr-FR,fr;q=0.9,en;q=0.8")
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .header("referer", "https://shop.example.org/products")
+        .header("sec-fetch-dest", "empty")
+        .header("sec-fetch-mode", "cors")
+        .header("sec-fetch-site", "same-origin")
+        .header(
+            "cookie",
+            "_ga=GA1.1.1234567890.1763900000; sid=4f0c2a9e; consentry=v1.1.1763900000.analytics.q3Jf0aZxT2y9LmN8pR4tVw",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn passthrough(c: &mut Criterion) {
+    let policy = Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+        "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}}]}"#,
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let inner = service_fn(|_r: http::Request<Body>| async {
+        let res = http::Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(Bytes::from_static(br#"{"id":42,"name":"widget"}"#)))
+            .unwrap();
+        Ok::<_, Infallible>(res)
+    });
+    // Requests built outside the measured loop; each is sent and its body
+    // read to the end, as a server does.
+    let mut g = c.benchmark_group("passthrough");
+    macro_rules! per_request {
+        ($name:literal, $svc:expr) => {
+            g.bench_function($name, |b| {
+                let svc = $svc;
+                b.iter_batched(
+                    api_request,
+                    |req| {
+                        rt.block_on(async {
+                            let Ok(res) = svc.clone().oneshot(req).await;
+                            black_box(
+                                res.into_body().collect().await.map(|c| c.to_bytes().len()).unwrap_or(0),
+                            )
+                        })
+                    },
+                    criterion::BatchSize::SmallInput,
+                )
+            })
+        };
+    }
+    per_request!("bare", inner);
+    per_request!(
+        "body_wrapper",
+        tower::ServiceBuilder::new()
+            .map_response(|r: http::Response<Body>| r.map(|b| Body::new(b.map_err(|e| e))))
+            .service(inner)
+    );
+    // Boxed into axum's `Body` as a router does (as the floor's is).
+    per_request!(
+        "layer",
+        tower::ServiceBuilder::new()
+            .map_response(|r: http::Response<consentry_tower::ConsentBody<Body>>| r.map(Body::new))
+            .layer(ConsentLayer::new(policy.clone()))
+            .service(inner)
+    );
+    g.finish();
+}
+
+criterion_group!(benches, bench, passthrough);
 criterion_main!(benches);
