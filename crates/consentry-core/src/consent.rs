@@ -294,50 +294,39 @@ impl Consent {
 /// skipped. Yields every occurrence (a browser may send the same name twice,
 /// e.g. one host cookie and one for the parent domain).
 ///
-/// `name` is a cookie name (a token: no space, `;` or `=`), as the policy
-/// validates it: then each pair is only looked at as far as its first byte
-/// unless it starts like the name, which is most of the work saved on a
-/// request carrying a dozen other cookies.
+/// A pair's key is its text before the first `=`, trimmed. Each pair is
+/// looked at only as far as its first byte unless it starts like the name,
+/// which is most of the work saved on a request carrying a dozen other
+/// cookies.
 pub fn cookie_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
     let name = name.as_bytes();
-    let token = !name.is_empty() && !name.iter().any(|&b| matches!(b, b' ' | b'\t' | b';' | b'='));
-    // Where the next pair starts; `None` once the header is read (or when
-    // the name is no token, which the pair-by-pair reader below handles).
-    let mut from = token.then_some(0);
-    let fallback = (!token).then(|| {
-        header.split(|&b| b == b';').filter_map(move |pair| {
-            let pair = trim(pair);
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            let (k, v) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
-            if k == name { core::str::from_utf8(v).ok() } else { None }
-        })
-    });
-    let direct = core::iter::from_fn(move || {
+    // No key holds `=` or `;`, or starts or ends with a space or tab: such
+    // a name is never found.
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let keyable = !name.iter().any(|&b| b == b'=' || b == b';')
+        && !name.first().is_some_and(blank)
+        && !name.last().is_some_and(blank);
+    // Where the next pair starts; `None` once the header is read.
+    let mut from = keyable.then_some(0);
+    core::iter::from_fn(move || {
         while let Some(start) = from {
             let rest = header.get(start..)?;
             let end = rest.iter().position(|&b| b == b';');
             from = end.map(|e| start + e + 1);
-            let mut pair = rest.get(..end.unwrap_or(rest.len()))?;
-            while let [b' ' | b'\t', tail @ ..] = pair {
-                pair = tail;
-            }
+            let pair = trim_start(rest.get(..end.unwrap_or(rest.len()))?);
             // The key is the name when the pair starts with it and then,
-            // after spaces, comes `=` (a token holds no `=` or space).
-            // The first byte first: most pairs are other cookies.
-            if pair.first() != name.first() || !pair.starts_with(name) {
+            // after blanks, comes `=`. The first byte first: most pairs are
+            // other cookies.
+            if name.first().is_some_and(|f| pair.first() != Some(f)) || !pair.starts_with(name) {
                 continue;
             }
-            let mut after = pair.get(name.len()..)?;
-            while let [b' ' | b'\t', tail @ ..] = after {
-                after = tail;
-            }
+            let after = trim_start(pair.get(name.len()..)?);
             if let Some(Ok(v)) = after.strip_prefix(b"=").map(|v| core::str::from_utf8(trim(v))) {
                 return Some(v);
             }
         }
         None
-    });
-    direct.chain(fallback.into_iter().flatten())
+    })
 }
 
 /// [`trim`] for text: spaces and tabs only, as the header reader trims
@@ -350,11 +339,16 @@ fn trim_str(s: &str) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
+fn trim(s: &[u8]) -> &[u8] {
+    let mut s = trim_start(s);
+    while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
-    while let [rest @ .., b' ' | b'\t'] = s {
+    s
+}
+
+fn trim_start(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
     s

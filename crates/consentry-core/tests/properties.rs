@@ -229,11 +229,23 @@ proptest! {
                         Just(b'x'), Just(0xff_u8), any::<u8>()],
             0..80,
         ),
-        name in prop_oneof![Just("con".to_owned()), Just("c".to_owned()), Just("consentry".to_owned()), "[a-z_]{1,6}"],
-        splice in proptest::collection::vec((0usize..80, prop_oneof![Just("con="), Just("; con = v"), Just("con"), Just("=con;")]), 0..4),
+        // Names as policies write them, and names no key can be (blanks at
+        // an end, `=`, `;`), or only with a blank inside, or empty.
+        name in prop_oneof![Just("con".to_owned()), Just("c".to_owned()), Just("consentry".to_owned()), "[a-z_]{1,6}",
+                            Just(String::new()), Just(" con".to_owned()), Just("con\t".to_owned()),
+                            Just("c n".to_owned()), Just("c=n".to_owned()), Just("c;n".to_owned())],
+        // The name spliced in where a key, a value or a bare word would be.
+        splice in proptest::collection::vec((0usize..80, 0usize..5), 0..4),
     ) {
         let mut header = header;
-        for (at, piece) in splice {
+        for (at, kind) in splice {
+            let piece = match kind {
+                0 => format!("{name}="),
+                1 => format!("; {name} = v"),
+                2 => name.clone(),
+                3 => format!("={name};"),
+                _ => format!(";{name}\t=x ;"),
+            };
             let at = at.min(header.len());
             header.splice(at..at, piece.bytes());
         }
