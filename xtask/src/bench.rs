@@ -16,6 +16,21 @@ struct Estimate {
     high_ns: f64,
 }
 
+/// Runs the criterion benchmarks of `group` in `package`'s `bench` target
+/// and reads the estimates of `names`, in that order.
+fn criterion<const N: usize>(
+    root: &Path,
+    package: &str,
+    bench: &str,
+    group: &str,
+    names: [&str; N],
+) -> Result<[Estimate; N], String> {
+    let filter = format!("{group}/");
+    run::cargo(root, &["bench", "--package", package, "--bench", bench, "--", "--noplot", &filter], &[])?;
+    let estimates = names.iter().map(|name| estimate(root, group, name)).collect::<Result<Vec<_>, _>>()?;
+    estimates.try_into().map_err(|_| format!("criterion: not {N} estimates in group {group}"))
+}
+
 fn estimate(root: &Path, group: &str, name: &str) -> Result<Estimate, String> {
     let path =
         root.join("target").join("criterion").join(group).join(name).join("new").join("estimates.json");
@@ -227,14 +242,13 @@ fn stream_memory(root: &Path, md: &mut String) -> Result<(), String> {
 }
 
 fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
-    run::cargo(
+    let [layer, gzip, base] = criterion(
         root,
-        &["bench", "--package", "consentry-tower", "--bench", "rewrite", "--", "--noplot", "rewrite/"],
-        &[],
+        "consentry-tower",
+        "rewrite",
+        "rewrite",
+        ["layer_50k_page", "layer_50k_page_gzip", "baseline_lol_html_no_handlers"],
     )?;
-    let layer = estimate(root, "rewrite", "layer_50k_page")?;
-    let gzip = estimate(root, "rewrite", "layer_50k_page_gzip")?;
-    let base = estimate(root, "rewrite", "baseline_lol_html_no_handlers")?;
     let size_mb = 48_000.0 / 1_048_576.0;
     let _ = writeln!(md, "\n## consentry-tower: rewrite throughput\n");
     let _ = writeln!(
@@ -271,14 +285,8 @@ fn rewrite_throughput(root: &Path, md: &mut String) -> Result<(), String> {
 /// in-process (no network, so the few hundred nanoseconds are not lost in
 /// the noise of a load test): bare, behind a body-only wrapper, behind the layer.
 fn passthrough_cost(root: &Path, md: &mut String) -> Result<(), String> {
-    run::cargo(
-        root,
-        &["bench", "--package", "consentry-tower", "--bench", "rewrite", "--", "--noplot", "passthrough/"],
-        &[],
-    )?;
-    let bare = estimate(root, "passthrough", "bare")?;
-    let floor = estimate(root, "passthrough", "body_wrapper")?;
-    let layer = estimate(root, "passthrough", "layer")?;
+    let [bare, floor, layer] =
+        criterion(root, "consentry-tower", "rewrite", "passthrough", ["bare", "body_wrapper", "layer"])?;
     let _ = writeln!(md, "\n## consentry-tower: cost per request passed through\n");
     let _ = writeln!(
         md,
@@ -1026,10 +1034,13 @@ pub fn run() -> Result<(), String> {
 }
 
 fn core_decide(root: &Path, md: &mut String) -> Result<(), String> {
-    run::cargo(root, &["bench", "--package", "consentry-core", "--bench", "decide", "--", "--noplot"], &[])?;
-    let ours = estimate(root, "core", "parse_and_decide")?;
-    let base = estimate(root, "core", "baseline_cookie_crate_find")?;
-    let bare = estimate(root, "core", "decide_without_cookie")?;
+    let [ours, base, bare] = criterion(
+        root,
+        "consentry-core",
+        "decide",
+        "core",
+        ["parse_and_decide", "baseline_cookie_crate_find", "decide_without_cookie"],
+    )?;
     let _ = writeln!(md, "\n## consentry-core: per-request cost\n");
     let _ = writeln!(
         md,
