@@ -95,8 +95,11 @@ function locate(p) {
   return where;
 }
 
-const allowed = (el) =>
-  wasm.allows(el.getAttribute("data-category") ?? undefined, el.getAttribute("data-service") ?? undefined);
+const allowed = (el) => {
+  const c = el.getAttribute("data-category");
+  const s = el.getAttribute("data-service");
+  return wasm.allows(c ?? "", c !== null, s ?? "", s !== null);
+};
 
 function append(markup) {
   document.body.insertAdjacentHTML("beforeend", markup);
@@ -428,7 +431,7 @@ function begin(policy) {
   const dnt = navigator.doNotTrack ?? window.doNotTrack;
   locate(policy);
   const gpc = navigator.globalPrivacyControl === true;
-  const code = wasm.start(policy.rules, document.cookie, dnt, gpc, now(), where[2] || "");
+  const code = wasm.start(policy.rules, document.cookie, dnt ?? "", gpc, now(), where[2] || "");
   if (code) throw fault(code);
   const lang = wasm.language(Object.keys(policy.texts).join(","), languages().join(","));
   texts = policy.texts[lang];

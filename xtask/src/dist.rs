@@ -160,6 +160,16 @@ fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
         &wasm_opt.to_string_lossy(),
         &[
             &input.to_string_lossy(),
+            // Rust's wasm32 layout keeps the first kilobyte of memory unused
+            // (the stack's top is at 1 MiB and grows down, statics and the
+            // heap lie above it), which lets binaryen fold constant offsets
+            // into loads and stores. Then the control flow is flattened and
+            // rebuilt (`--flatten --rereloop`) before two size passes: each
+            // measured alone, together -261 B gzip on the banner.
+            "--low-memory-unused",
+            "--flatten",
+            "--rereloop",
+            "-Oz",
             "-Oz",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",

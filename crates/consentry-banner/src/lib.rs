@@ -30,6 +30,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use consentry_core::split::split;
 use consentry_core::{
     Consent, ConsentId, Decision, Location, Model, Policy, Signals, consent_from_cookie_string, decide_in,
 };
@@ -118,7 +119,7 @@ fn boolean(b: bool) -> &'static str {
 
 /// Starts (or restarts) with the `rules` of a ready policy and the page's
 /// situation: `document.cookie`, `navigator.doNotTrack` (or
-/// `window.doNotTrack`), `navigator.globalPrivacyControl` and the time in
+/// `window.doNotTrack`; empty when both are null), `navigator.globalPrivacyControl` and the time in
 /// Unix seconds, and the consent model the server found for the visitor's
 /// region (`opt-out`, from the page's `<meta name="consentry-region"
 /// content="US-CA header opt-out">`), or empty: the ready policy's default
@@ -126,7 +127,7 @@ fn boolean(b: bool) -> &'static str {
 /// [`ReadyError`](consentry_core::ReadyError) code of rules it refuses
 /// (nothing is granted then: the loader does not go on).
 #[wasm_bindgen]
-pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f64, model: &str) -> u32 {
+pub fn start(rules: &str, cookies: &str, dnt: &str, gpc: bool, now: f64, model: &str) -> u32 {
     let (policy, _) = match consentry_core::ready::read_rules(rules) {
         Ok(read) => read,
         Err(e) => {
@@ -135,7 +136,7 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
             return e.code();
         }
     };
-    let signals = Signals::from_navigator(dnt.as_deref(), gpc);
+    let signals = Signals::from_navigator(Some(dnt), gpc);
     let consent = consent_from_cookie_string(cookies, &policy.cookie().name);
     let model = Model::parse(model).unwrap_or(policy.regions().default);
     let decision = decide_in(&policy, consent.as_ref(), signals, now as u64, Location::UNKNOWN, model);
@@ -148,10 +149,10 @@ pub fn start(rules: &str, cookies: &str, dnt: Option<String>, gpc: bool, now: f6
 /// policy's markup languages), else the policy's default language.
 #[wasm_bindgen]
 pub fn language(available: &str, preferred: &str) -> String {
-    fn split(s: &str) -> Vec<&str> {
-        s.split(',').map(str::trim_ascii).filter(|l| !l.is_empty()).collect()
+    fn list(s: &str) -> Vec<&str> {
+        split(s, b',').map(str::trim_ascii).filter(|l| !l.is_empty()).collect()
     }
-    let (available, preferred) = (split(available), split(preferred));
+    let (available, preferred) = (list(available), list(preferred));
     let default = with(|b| b.policy.language().to_owned());
     let fallback = if available.contains(&default.as_str()) {
         default.as_str()
@@ -276,7 +277,7 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool, opt_out: boo
     let mut guard = lock();
     let Some(b) = guard.as_mut() else { return String::new() };
     let choice =
-        if opt_out { b.decision.opt_out_choice(&b.policy) } else { b.policy.choice(granted.split('~')) };
+        if opt_out { b.decision.opt_out_choice(&b.policy) } else { b.policy.choice(split(granted, b'~')) };
     let consent =
         Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes))
             .under(b.decision.model());
@@ -310,10 +311,15 @@ pub fn is_category(id: &str) -> bool {
 }
 
 /// Whether an element the author marked with `data-category` and/or
-/// `data-service` may be live now.
+/// `data-service` may be live now: each attribute's value, and whether the
+/// element has it (an empty attribute names an unknown gate, as on the
+/// server; an absent one names none). Strings and booleans rather than
+/// `Option<String>`: that conversion costs the wasm about 350 bytes gzip.
 #[wasm_bindgen]
-pub fn allows(category: Option<String>, service: Option<String>) -> bool {
-    with(|b| b.decision.allows_marked(&b.policy, category.as_deref(), service.as_deref()))
+pub fn allows(category: &str, has_category: bool, service: &str, has_service: bool) -> bool {
+    let (category, service) =
+        (Some(category).filter(|_| has_category), Some(service).filter(|_| has_service));
+    with(|b| b.decision.allows_marked(&b.policy, category, service))
 }
 
 /// The category that gates a service (a click-to-load notice offers it);
@@ -328,8 +334,10 @@ pub fn category_of(service: &str) -> String {
 /// withdrawal deletes.
 #[wasm_bindgen(js_name = refusedCookies)]
 pub fn refused_cookies(cookies: &str) -> String {
-    let names =
-        cookies.split(';').filter_map(|p| p.split('=').next()).map(str::trim_ascii).filter(|n| !n.is_empty());
+    let names = split(cookies, b';')
+        .filter_map(|p| split(p, b'=').next())
+        .map(str::trim_ascii)
+        .filter(|n| !n.is_empty());
     with(|b| {
         let mut out = String::new();
         for name in b.decision.refused_cookies(&b.policy, names) {

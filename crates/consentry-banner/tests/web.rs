@@ -29,7 +29,7 @@ fn state() -> serde_json::Value {
 #[wasm_bindgen_test]
 fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
     assert_eq!(
-        consentry_banner::start(&rules(), "theme=dark", None, false, 1_000.0, ""),
+        consentry_banner::start(&rules(), "theme=dark", "", false, 1_000.0, ""),
         consentry_banner::STARTED
     );
     let s = state();
@@ -40,13 +40,13 @@ fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
     assert_eq!(s["services"]["ga4"], false);
     assert_eq!(s["optional"], serde_json::json!(["analytics"]));
     assert_eq!(s["google"]["analytics_storage"], "denied");
-    assert!(!consentry_banner::allows(Some("analytics".into()), None));
-    assert!(!consentry_banner::allows(None, None), "an element naming no gate never runs");
+    assert!(!consentry_banner::allows("analytics", true, "", false));
+    assert!(!consentry_banner::allows("", false, "", false), "an element naming no gate never runs");
 }
 
 #[wasm_bindgen_test]
 fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
     let out = consentry_banner::choose("analytics~nope", &[7; 16], 1_000.0, true, false);
     let parts: Vec<&str> = out.split('\t').collect();
     let [cookie, endpoint, body] = parts.as_slice() else { panic!("{out}") };
@@ -58,13 +58,18 @@ fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
     assert_eq!(s["categories"]["analytics"], true);
     assert_eq!(s["reason"], "consented");
     assert_eq!(s["date"], 1000);
-    assert!(consentry_banner::allows(Some("analytics".into()), Some("ga4".into())));
+    assert!(consentry_banner::allows("analytics", true, "ga4", true));
+    assert!(consentry_banner::allows("", false, "ga4", true), "an absent data-category names no gate");
+    assert!(
+        !consentry_banner::allows("", true, "ga4", true),
+        "an empty data-category names an unknown gate, as the server reads it"
+    );
     assert_eq!(consentry_banner::refused_cookies("_ga=1; _ga_X=2; other=3"), "");
 }
 
 #[wasm_bindgen_test]
 fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
-    consentry_banner::start(&rules(), "", None, true, 1_000.0, "");
+    consentry_banner::start(&rules(), "", "", true, 1_000.0, "");
     let s = state();
     assert_eq!(s["needsBanner"], false);
     assert_eq!(s["signal"], true);
@@ -76,20 +81,20 @@ fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
 
 #[wasm_bindgen_test]
 fn broken_rules_are_refused_with_their_code_and_grant_nothing() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
     consentry_banner::choose("analytics", &[1; 16], 1_000.0, false, false);
-    assert!(consentry_banner::allows(Some("analytics".into()), None));
+    assert!(consentry_banner::allows("analytics", true, "", false));
     // A broken policy replaces the good one: from then on nothing is granted.
-    assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", None, false, 1.0, ""), 3);
+    assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", "", false, 1.0, ""), 3);
     assert_eq!(consentry_banner::state(), "");
-    assert!(!consentry_banner::allows(Some("analytics".into()), None));
+    assert!(!consentry_banner::allows("analytics", true, "", false));
     assert!(!consentry_banner::is_category("essential"));
     assert_eq!(consentry_banner::choose("analytics", &[1; 16], 1.0, false, false), "", "no cookie to write");
 }
 
 #[wasm_bindgen_test]
 fn the_language_is_the_visitors_best_among_those_the_policy_carries() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
     assert_eq!(consentry_banner::language("fr,en", "de-CH,en-GB"), "en");
     assert_eq!(consentry_banner::language("fr,en", "fr-CA"), "fr");
     assert_eq!(consentry_banner::language("fr,en", "ja"), "en", "the policy's default language");
@@ -98,7 +103,7 @@ fn the_language_is_the_visitors_best_among_those_the_policy_carries() {
 #[wasm_bindgen_test]
 fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
     // The page's <meta name="consentry-region" content="US-CA header opt-out">.
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "opt-out");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "opt-out");
     let s = state();
     assert_eq!(s["model"], "opt-out");
     assert_eq!(s["reason"], "not-opted-out");
@@ -109,18 +114,18 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
     assert!(cookie.starts_with("consentry=v2.2.1000.analytics.") && cookie.contains(".o;"), "{cookie}");
     // The same cookie where no model is said (the policy's default, opt-in): no consent.
     let value = cookie.split(';').next().unwrap_or_default();
-    consentry_banner::start(&rules(), value, None, false, 1_000.0, "");
+    consentry_banner::start(&rules(), value, "", false, 1_000.0, "");
     let s = state();
     assert_eq!((s["model"].as_str(), s["categories"]["analytics"].as_bool()), (Some("opt-in"), Some(false)));
     assert_eq!(s["needsBanner"], true);
     // An unknown word is no model: the default applies.
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "opt-whatever");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "opt-whatever");
     assert_eq!(state()["model"], "opt-in");
 }
 
 #[wasm_bindgen_test]
 fn a_single_service_is_recorded_and_allowed_on_its_own() {
-    consentry_banner::start(&rules(), "", None, false, 1_000.0, "");
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
     assert!(consentry_banner::is_category("ga4"), "a choice may name a service");
     let out = consentry_banner::choose("ga4", &[7; 16], 1_000.0, false, false);
     let mut parts = out.split('\t');
@@ -131,8 +136,8 @@ fn a_single_service_is_recorded_and_allowed_on_its_own() {
         (s["categories"]["analytics"].as_bool(), s["services"]["ga4"].as_bool()),
         (Some(false), Some(true))
     );
-    assert!(consentry_banner::allows(Some("analytics".into()), Some("ga4".into())));
-    assert!(!consentry_banner::allows(Some("analytics".into()), None));
+    assert!(consentry_banner::allows("analytics", true, "ga4", true));
+    assert!(!consentry_banner::allows("analytics", true, "", false));
 }
 
 #[wasm_bindgen_test]
@@ -140,7 +145,7 @@ fn do_not_sell_keeps_a_service_granted_on_its_own() {
     consentry_banner::start(
         &rules(),
         "consentry=v1.2.900.ga4.AAAAAAAAAAAAAAAAAAAAAA",
-        None,
+        "",
         false,
         1_000.0,
         "opt-out",

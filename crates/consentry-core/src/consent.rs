@@ -51,6 +51,7 @@ use core::fmt;
 
 use crate::policy::{MAX_CATEGORIES, MAX_SERVICES, is_valid_id};
 use crate::region::Model;
+use crate::split::{split, split_once};
 
 /// Most ids a consent lists: every category and every service.
 const MAX_GRANTS: usize = MAX_CATEGORIES + MAX_SERVICES;
@@ -249,7 +250,7 @@ impl Consent {
             (_, Some(rest)) => (true, rest),
             _ => return Err(DecodeError::UnknownVersion),
         };
-        let mut fields = rest.split('.');
+        let mut fields = split(rest, b'.');
         let (Some(rev), Some(time), Some(granted), Some(id)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
@@ -270,7 +271,7 @@ impl Consent {
         let id = ConsentId::parse(id).ok_or(DecodeError::Malformed)?;
         let mut list = Vec::new();
         if !granted.is_empty() {
-            for g in granted.split('~') {
+            for g in split(granted, b'~') {
                 if !is_valid_id(g) {
                     return Err(DecodeError::BadGrantList);
                 }
@@ -371,8 +372,8 @@ where
 /// such as `document.cookie` in the browser banner (which so carries no
 /// UTF-8 validation code).
 pub fn consent_from_cookie_string(cookies: &str, name: &str) -> Option<Consent> {
-    let values = cookies.split(';').filter_map(move |pair| {
-        let (k, v) = pair.split_once('=')?;
+    let values = split(cookies, b';').filter_map(move |pair| {
+        let (k, v) = split_once(pair, b'=')?;
         (trim_str(k) == name).then(|| trim_str(v))
     });
     most_restrictive(values)

@@ -59,6 +59,7 @@ pub mod receipt;
 pub mod region;
 pub mod render;
 mod signals;
+pub mod split;
 pub mod texts;
 
 pub use consent::{

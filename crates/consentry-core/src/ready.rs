@@ -68,6 +68,7 @@ use crate::policy::{
 };
 use crate::region::{Model, Regions};
 use crate::render::{self, RenderedBy};
+use crate::split::split;
 
 /// The format tag this version reads and writes.
 pub const READY_FORMAT: &str = "consentry-ready/1";
@@ -175,8 +176,8 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
     let mut categories: Vec<Category> = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut regions = Regions::default();
-    for line in rules.split('\n').filter(|l| !l.is_empty()) {
-        let mut f = line.split('\t');
+    for line in split(rules, b'\n').filter(|l| !l.is_empty()) {
+        let mut f = split(line, b'\t');
         match f.next() {
             Some("revision") => revision = Some(number(f.next())?),
             Some("language") => language = f.next().map(str::to_owned),

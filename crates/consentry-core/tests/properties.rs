@@ -104,6 +104,15 @@ proptest! {
     fn arbitrary_policy_text_never_panics(s in ".{0,400}") {
         let _ = Policy::from_json(&s);
     }
+
+    /// The byte splitter the browser banner's readers use is `str::split`
+    /// with a char, for every text and every ASCII separator.
+    #[test]
+    fn the_byte_splitter_splits_as_str_split_does(s in "[a-c;=~\t\n. é€]{0,40}", sep in prop::sample::select(b";=~\t\n.a".to_vec())) {
+        let ours: Vec<&str> = consentry_core::split::split(&s, sep).collect();
+        prop_assert_eq!(ours, s.split(char::from(sep)).collect::<Vec<_>>());
+        prop_assert_eq!(consentry_core::split::split_once(&s, sep), s.split_once(char::from(sep)));
+    }
 }
 
 proptest! {

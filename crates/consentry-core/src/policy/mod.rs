@@ -739,18 +739,22 @@ impl Policy {
     /// ```
     pub fn choice<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&str> {
         let ids: Vec<&str> = ids.into_iter().collect();
-        let categories = self
-            .categories()
-            .iter()
-            .filter(|c| !c.required && ids.contains(&c.id.as_str()))
-            .map(|c| c.id.as_str());
+        let named = |id: &str| ids.contains(&id);
+        // Loops rather than a chained iterator: the browser banner runs this.
+        let mut out = Vec::new();
+        for c in self.categories() {
+            if !c.required && named(&c.id) {
+                out.push(c.id.as_str());
+            }
+        }
         // A service on its own: its category is optional and not granted whole.
-        let services = self.services().iter().filter(|s| {
-            ids.contains(&s.id.as_str())
-                && !ids.contains(&s.category.as_str())
-                && self.category(&s.category).is_some_and(|c| !c.required)
-        });
-        categories.chain(services.map(|s| s.id.as_str())).collect()
+        for s in self.services() {
+            if named(&s.id) && !named(&s.category) && self.category(&s.category).is_some_and(|c| !c.required)
+            {
+                out.push(s.id.as_str());
+            }
+        }
+        out
     }
 
     /// Checks that every id of a visitor's choice is a category or a service
@@ -800,7 +804,27 @@ pub(crate) enum CookieFault {
 /// The cookie settings' invariants, without building an error: the ready
 /// policy's reader (in the browser) only needs to know that one is broken.
 pub(crate) fn cookie_fault(c: &CookieSettings) -> Result<(), CookieFault> {
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    // A pattern, not a byte-string search: the browser banner runs this.
+    let token = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            )
+    };
     if c.name.is_empty() || c.name.len() > 64 || !c.name.bytes().all(token) {
         return Err(CookieFault::Name);
     }
