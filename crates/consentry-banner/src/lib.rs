@@ -90,17 +90,12 @@ fn with<T: Default>(f: impl FnOnce(&Banner) -> T) -> T {
     lock().as_ref().map(f).unwrap_or_default()
 }
 
-/// A JSON string literal of an id-like value (policy ids, reasons, cookie
-/// values and URLs validated by the policy: no character needs escaping
-/// except these two, which cannot occur but are escaped anyway).
+/// A JSON string literal of an id-like value: policy ids, reasons, models,
+/// the consent id and Matomo's commands, every one of which is validated
+/// or fixed text in `[A-Za-z0-9_-]`, so nothing needs escaping.
 fn quoted(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
+    out.push_str(s);
     out.push('"');
 }
 

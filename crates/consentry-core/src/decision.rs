@@ -551,10 +551,15 @@ impl Decision {
         policy: &Policy,
         names: impl IntoIterator<Item = &'n str>,
     ) -> Vec<&'n str> {
-        let refused: Vec<&Service> = policy.services().iter().filter(|s| !self.service_may_run(s)).collect();
+        let refused = |name: &str| {
+            policy
+                .services()
+                .iter()
+                .any(|s| !self.service_may_run(s) && s.cookies.iter().any(|g| g.matches(name)))
+        };
         let mut out: Vec<&str> = Vec::new();
         for name in names {
-            if !out.contains(&name) && refused.iter().any(|s| s.cookies.iter().any(|g| g.matches(name))) {
+            if !out.contains(&name) && refused(name) {
                 out.push(name);
             }
         }
