@@ -148,12 +148,10 @@ pub fn language(available: &str, preferred: &str) -> String {
         split(s, b',').map(str::trim_ascii).filter(|l| !l.is_empty()).collect()
     }
     let (available, preferred) = (list(available), list(preferred));
-    let default = with(|b| b.policy.language().to_owned());
-    let fallback = if available.contains(&default.as_str()) {
-        default.as_str()
-    } else {
-        available.first().copied().unwrap_or("")
-    };
+    let state = lock();
+    let default = state.as_ref().map_or("", |b| b.policy.language());
+    let fallback =
+        if available.contains(&default) { default } else { available.first().copied().unwrap_or("") };
     consentry_core::negotiate(&available, &preferred, fallback).to_owned()
 }
 
@@ -173,9 +171,9 @@ pub fn state() -> String {
         let mut o = String::from("{");
         key(&mut o, "categories");
         o.push('{');
-        for (id, g) in d.categories() {
-            key(&mut o, id);
-            o.push_str(boolean(g.granted));
+        for c in b.policy.categories() {
+            key(&mut o, &c.id);
+            o.push_str(boolean(d.allows(&c.id)));
         }
         o.push('}');
         key(&mut o, "services");

@@ -495,18 +495,23 @@ impl Decision {
     /// has no Google service (nothing to tell). The middleware writes it into
     /// the page; the banner sends it as `gtag('consent', 'update', …)`.
     pub fn google_consent(&self, policy: &Policy) -> Option<GoogleConsent> {
-        let mut google = policy
-            .services()
-            .iter()
-            .filter(|s| matches!(s.kind(), crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm))
-            .peekable();
-        google.peek()?;
-        let analytics = google.any(|s| self.allows_service(&s.id));
+        // Loops rather than peekable iterators: the browser banner runs this.
+        // `None` until a Google service is seen, then whether one may run.
+        let mut analytics = None;
+        for s in policy.services() {
+            if matches!(s.kind(), crate::policy::ServiceKind::Ga4 | crate::policy::ServiceKind::Gtm) {
+                analytics = Some(analytics == Some(true) || self.allows_service(&s.id));
+            }
+        }
         // Advertising as the policy defines it: its sale/sharing categories
         // (`advertising`, and any marked `sale_sharing`), all granted.
-        let mut sold = policy.categories().iter().filter(|c| c.is_sale_sharing()).peekable();
-        let ads = sold.peek().is_some() && sold.all(|c| self.allows(&c.id));
-        Some(GoogleConsent { analytics, ads })
+        let mut ads = None;
+        for c in policy.categories() {
+            if c.is_sale_sharing() {
+                ads = Some(ads != Some(false) && self.allows(&c.id));
+            }
+        }
+        Some(GoogleConsent { analytics: analytics?, ads: ads == Some(true) })
     }
 
     /// The Matomo consent command (`_paq.push([command])`) for one service,

@@ -300,14 +300,15 @@ impl<'p> ResolvedTexts<'p> {
 
 /// Picks the language to show: the first of `preferred` (in order: the page's
 /// `<html lang>`, then `navigator.languages` in the browser or `Accept-Language`
-/// on the server) that `available` offers — the exact tag first, else the same
-/// primary language — else `default`.
+/// on the server) that `available` offers — the exact tag first (ASCII case
+/// ignored, `_` read as `-`), else the same primary language — else `default`.
 ///
 /// ```
 /// use consentry_core::texts::negotiate;
 /// let available = ["fr", "en", "de"];
 /// assert_eq!(negotiate(&available, &["de-AT", "fr"], "en"), "de");
 /// assert_eq!(negotiate(&available, &["ja"], "fr"), "fr");
+/// assert_eq!(negotiate(&["pt", "pt-BR"], &["PT_br"], "en"), "pt-BR");
 /// ```
 pub fn negotiate<'a>(available: &[&'a str], preferred: &[&str], default: &'a str) -> &'a str {
     for want in preferred {
@@ -315,8 +316,15 @@ pub fn negotiate<'a>(available: &[&'a str], preferred: &[&str], default: &'a str
         if want.is_empty() {
             continue;
         }
-        let normalised =
-            |tag: &str| tag.eq_ignore_ascii_case(want) || tag.eq_ignore_ascii_case(&want.replace('_', "-"));
+        // Byte by byte, `_` in a preferred tag standing for `-` (`pt_BR`):
+        // no copy of the tag, and no char searcher in the browser banner.
+        let normalised = |tag: &str| {
+            tag.len() == want.len()
+                && tag
+                    .bytes()
+                    .zip(want.bytes())
+                    .all(|(t, w)| t.eq_ignore_ascii_case(&w) || (t == b'-' && w == b'_'))
+        };
         if let Some(tag) = available.iter().find(|t| normalised(t)) {
             return tag;
         }
