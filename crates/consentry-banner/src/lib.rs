@@ -101,7 +101,7 @@ fn quoted(out: &mut String, s: &str) {
 
 /// `"key":` with a comma before it unless it opens the object.
 fn key(out: &mut String, k: &str) {
-    if !out.ends_with('{') {
+    if !out.ends_with("{") {
         out.push(',');
     }
     quoted(out, k);

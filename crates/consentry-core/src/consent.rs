@@ -243,8 +243,10 @@ impl Consent {
         if value.len() > MAX_COOKIE_LEN {
             return Err(DecodeError::TooLong);
         }
-        // RFC 6265 allows a cookie value in double quotes.
-        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        // RFC 6265 allows a cookie value in double quotes. (`&str` patterns
+        // here and in the cookie checks: a `char` pattern brings a UTF-8
+        // encoder into the browser banner.)
+        let value = value.strip_prefix("\"").and_then(|v| v.strip_suffix("\"")).unwrap_or(value);
         let (v2, rest) = match (value.strip_prefix("v1."), value.strip_prefix("v2.")) {
             (Some(rest), _) => (false, rest),
             (_, Some(rest)) => (true, rest),
@@ -385,30 +387,29 @@ fn most_restrictive<'v>(values: impl Iterator<Item = &'v str>) -> Option<Consent
     for value in values.take(64) {
         let Ok(c) = Consent::decode(value) else { continue };
         let c_model = c.model;
-        best = match best {
-            None => Some(c),
-            Some(b) => {
-                let keep_b = (b.granted.len(), b.given_at) <= (c.granted.len(), c.given_at)
-                    && b.granted.iter().all(|g| c.grants(g));
-                if keep_b {
-                    Some(b)
-                } else if c.granted.iter().all(|g| b.grants(g)) {
-                    Some(c)
+        let mut merged = match best.take() {
+            None => c,
+            Some(mut b) => {
+                let b_in_c = b.granted.iter().all(|g| c.grants(g));
+                let c_in_b = c.granted.iter().all(|g| b.grants(g));
+                // The copy that grants less; of two that grant the same, the
+                // older; of two that disagree, what both grant (the rest of
+                // the first). Retaining in place rather than collecting a
+                // copy: the browser banner runs this.
+                if c_in_b && !(b_in_c && b.given_at <= c.given_at) {
+                    c
                 } else {
-                    // Disjoint grants: keep only what both agree on.
-                    let common: Vec<String> = b.granted.iter().filter(|g| c.grants(g)).cloned().collect();
-                    Some(Consent { granted: common, ..b })
+                    b.granted.retain(|g| c.grants(g));
+                    b
                 }
             }
-        }
+        };
         // Consent only if every copy is: a notice acknowledged in one copy
         // makes the merged choice no consent where opt-in applies.
-        .map(|mut m| {
-            if m.model == Model::OptIn {
-                m.model = c_model;
-            }
-            m
-        });
+        if merged.model == Model::OptIn {
+            merged.model = c_model;
+        }
+        best = Some(merged);
     }
     best
 }

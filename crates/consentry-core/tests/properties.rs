@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use consentry_core::{
-    Consent, ConsentId, Policy, Signals, consent_from_cookie_string, consent_from_headers, decide,
+    Consent, ConsentId, Model, Policy, Signals, consent_from_cookie_string, consent_from_headers, decide,
 };
 use proptest::prelude::*;
 
@@ -260,5 +260,68 @@ proptest! {
         }
         let found: Vec<&str> = consentry_core::cookie_values(&header, &name).collect();
         prop_assert_eq!(found, cookie_values_by_pairs(&header, &name));
+    }
+}
+
+/// The rule for a consent cookie sent more than once, as first written
+/// (fewest grants, then the oldest; disagreeing copies keep what both
+/// grant; consent only if every copy is): the reference the leaner
+/// `most_restrictive` is checked against.
+fn most_restrictive_reference(copies: &[Consent]) -> Option<(Vec<String>, u64, u32, String, Model)> {
+    type Merged = (Vec<String>, u64, u32, String, Model);
+    let grants = |set: &[String], g: &String| set.contains(g);
+    let mut best: Option<Merged> = None;
+    for c in copies {
+        let cg = c.granted().to_vec();
+        let this: Merged = (cg.clone(), c.given_at(), c.revision(), c.id().as_str().to_owned(), c.model());
+        best = Some(match best {
+            None => this,
+            Some(b) => {
+                let keep_b =
+                    (b.0.len(), b.1) <= (cg.len(), c.given_at()) && b.0.iter().all(|g| grants(&cg, g));
+                let mut m = if keep_b {
+                    b
+                } else if cg.iter().all(|g| grants(&b.0, g)) {
+                    this
+                } else {
+                    let common = b.0.iter().filter(|g| grants(&cg, g)).cloned().collect();
+                    (common, b.1, b.2, b.3, b.4)
+                };
+                if m.4 == Model::OptIn {
+                    m.4 = c.model();
+                }
+                m
+            }
+        });
+    }
+    best
+}
+
+fn copies_strategy() -> impl Strategy<Value = Vec<Consent>> {
+    // Few ids and few times, so that copies often grant the same, nest or
+    // disagree, and tie on time.
+    let one = (
+        prop::collection::vec(prop::sample::select(vec!["analytics", "ads", "video", "ga4"]), 0..4),
+        0u64..3,
+        any::<[u8; 16]>(),
+        prop::sample::select(vec![Model::OptIn, Model::OptOut, Model::Notice]),
+    )
+        .prop_map(|(granted, at, id, model)| {
+            Consent::new(3, 1_000 + at, granted, ConsentId::from_random(id)).under(model)
+        });
+    prop::collection::vec(one, 1..5)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Copies of the consent cookie merge as the rule says, copy by copy.
+    #[test]
+    fn duplicate_cookies_merge_as_the_reference_rule_says(copies in copies_strategy()) {
+        let header: Vec<String> = copies.iter().map(|c| format!("consentry={}", c.encode())).collect();
+        let merged = consent_from_cookie_string(&header.join("; "), "consentry").map(|c| {
+            (c.granted().to_vec(), c.given_at(), c.revision(), c.id().as_str().to_owned(), c.model())
+        });
+        prop_assert_eq!(merged, most_restrictive_reference(&copies));
     }
 }

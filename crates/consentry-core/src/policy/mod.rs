@@ -831,15 +831,15 @@ pub(crate) fn cookie_fault(c: &CookieSettings) -> Result<(), CookieFault> {
     if c.max_age_days == 0 || c.max_age_days > MAX_AGE_DAYS_LIMIT {
         return Err(CookieFault::MaxAge);
     }
-    if !c.path.starts_with('/') || c.path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
+    if !c.path.starts_with("/") || c.path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
         return Err(CookieFault::Path);
     }
     if let Some(d) = &c.domain {
         let ok = !d.is_empty()
             && d.len() <= 253
             && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            && !d.starts_with('.')
-            && !d.ends_with('.');
+            && !d.starts_with(".")
+            && !d.ends_with(".");
         if !ok {
             return Err(CookieFault::Domain);
         }
