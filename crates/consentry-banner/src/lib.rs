@@ -252,6 +252,15 @@ pub fn state() -> String {
     })
 }
 
+/// Decides again after a choice, under the same model. The old decision is
+/// forgotten rather than dropped: it holds nothing of its own but a count on
+/// the catalog, which the policy keeps alive for the page's life anyway, and
+/// dropping it would compile in the catalog's whole destructor.
+fn redecide(b: &mut Banner, consent: Option<&Consent>, now: f64) {
+    let new = decide_in(&b.policy, consent, b.signals, now as u64, Location::UNKNOWN, b.decision.model());
+    core::mem::forget(core::mem::replace(&mut b.decision, new));
+}
+
 /// Records a choice: the optional categories and the services granted on
 /// their own in `granted` (`~`-separated; required categories are implied,
 /// unknown ids ignored — the loader checks [`is_category`] first where an
@@ -281,8 +290,7 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool, opt_out: boo
         out.push('\t');
         out.push_str(&consentry_core::choice_json(&choice));
     }
-    b.decision =
-        decide_in(&b.policy, Some(&consent), b.signals, now as u64, Location::UNKNOWN, b.decision.model());
+    redecide(b, Some(&consent), now);
     b.consent = Some(consent);
     out
 }
@@ -293,7 +301,7 @@ pub fn reset(now: f64, secure: bool) -> String {
     let mut guard = lock();
     let Some(b) = guard.as_mut() else { return String::new() };
     b.consent = None;
-    b.decision = decide_in(&b.policy, None, b.signals, now as u64, Location::UNKNOWN, b.decision.model());
+    redecide(b, None, now);
     b.policy.cookie().delete_cookie(secure)
 }
 

@@ -17,19 +17,30 @@ pub(crate) fn decimal(s: &str, max: usize) -> Option<u64> {
 }
 
 /// Appends `n` in decimal.
+///
+/// ```
+/// let mut s = String::new();
+/// for n in [0, 7, 1000, u64::MAX] {
+///     consentry_core::consent::push_decimal(&mut s, n);
+///     s.push(' ');
+/// }
+/// assert_eq!(s, "0 7 1000 18446744073709551615 ");
+/// ```
 pub fn push_decimal(out: &mut String, n: u64) {
+    // Filled from the end; no index that could panic (a panic's location
+    // text would ship in the browser banner).
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
     let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    let mut used = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
         n /= 10;
+        used += 1;
         if n == 0 {
             break;
         }
     }
-    for d in digits.get(i..).unwrap_or(&[]) {
-        out.push(char::from(*d));
+    for &d in digits.get(digits.len() - used..).unwrap_or(&[]) {
+        out.push(char::from(d));
     }
 }
