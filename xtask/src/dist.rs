@@ -167,10 +167,12 @@ fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
         &wasm_opt.to_string_lossy(),
         &[
             &input.to_string_lossy(),
-            // Rust's wasm32 layout keeps the first kilobyte of memory unused
-            // (the stack's top is at 1 MiB and grows down, statics and the
-            // heap lie above it), which lets binaryen fold constant offsets
-            // into loads and stores. Then the control flow is flattened and
+            // Rust's wasm32 layout leaves the first kilobyte of memory unused
+            // (the stack starts at 1 MiB and grows down, statics and the
+            // heap lie above it; the stack would reach that kilobyte only
+            // 1 MiB deep, where it has already overflowed, and the banner's
+            // calls are a few frames deep), which lets binaryen fold
+            // constant offsets into loads and stores. Then the control flow is flattened and
             // rebuilt (`--flatten --rereloop`) before two size passes: each
             // measured alone, together -261 B gzip on the banner. A function
             // with one caller is inlined only when small (at most 50
