@@ -4,14 +4,16 @@
 //!
 //! ```text
 //! v1.<revision>.<unix-seconds>.<granted>.<consent-id>
-//! v1.3.1763900000.analytics~advertising.q3Jf0aZxT2y9LmN8pR4tVw
+//! v1.3.1763900000.advertising~analytics.q3Jf0aZxT2y9LmN8pR4tVw
 //! ```
 //!
 //! - `revision`: decimal, 1 to 4294967295, no leading zero;
 //! - `unix-seconds`: decimal, when the choice was made, at most 12 digits;
 //! - `granted`: the granted category ids, and the ids of services granted on
 //!   their own (their category not granted whole: `ga4` without `analytics`
-//!   allows Google Analytics alone), joined by `~`, sorted, no duplicates,
+//!   allows Google Analytics alone), joined by `~`, sorted (byte order) when
+//!   written, read in any order (this documentation's first example listed
+//!   them unsorted, and cookies copied from it stay readable), no duplicates,
 //!   possibly empty (`v1.3.1763900000..id` is "reject all"); ids use the
 //!   policy-id alphabet `[a-z0-9_-]`, so the value needs no escaping (a
 //!   policy gives no service the id of a category). Cookies written before
