@@ -168,17 +168,19 @@ fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
         &[
             &input.to_string_lossy(),
             // Rust's wasm32 layout leaves the first kilobyte of memory unused
-            // (the stack starts at 1 MiB and grows down, statics and the
-            // heap lie above it; the stack would reach that kilobyte only
-            // 1 MiB deep, where it has already overflowed, and the banner's
-            // calls are a few frames deep), which lets binaryen fold
-            // constant offsets into loads and stores. Then the control flow is flattened and
-            // rebuilt (`--flatten --rereloop`) before two size passes: each
-            // measured alone, together -261 B gzip on the banner. A function
-            // with one caller is inlined only when small (at most 50
-            // instructions): the larger ones inlined made the wasm smaller
-            // but compress worse; measured 20 to 120, the plateau is 20 to
-            // 60 (-293 B gzip at 50), above it the gain falls away.
+            // (the stack starts at 1 MiB and grows down, statics and the heap
+            // lie above it; the stack would reach that kilobyte only 1 MiB
+            // deep, where it has already overflowed: the banner's calls are a
+            // few frames deep, the policy builder's JSON reader stops at 128
+            // levels), which lets binaryen fold constant offsets into loads
+            // and stores. Then the control flow is flattened and rebuilt
+            // (`--flatten --rereloop`) before two size passes: each measured
+            // alone, together -261 B gzip on the banner. A function with one
+            // caller is inlined only when small (at most 50 instructions):
+            // inlining the larger ones made the wasm smaller but compress
+            // worse; measured from 20 to 120, the plateau is 20 to 60, above
+            // it the gain falls away (-286 B gzip at 50 in
+            // `cargo xtask bench size`).
             "--low-memory-unused",
             "--one-caller-inline-max-function-size=50",
             "--flatten",

@@ -1,7 +1,8 @@
 //! Splitting text at an ASCII byte, for the readers the browser banner runs
 //! (the ready policy's rules, the consent cookie, `document.cookie`):
 //! `str::split` with a `char` pattern brings a UTF-8 searcher and `memchr`
-//! into the wasm, about a kilobyte and a half.
+//! into the wasm (these two functions instead: 0.9 KB less wasm, 446 B less
+//! gzip, measured when they came in).
 
 /// The pieces of `s` between occurrences of the ASCII byte `sep`: what
 /// `s.split(sep as char)` yields.
