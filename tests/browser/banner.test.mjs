@@ -99,6 +99,40 @@ test("withdrawal through the dialog deletes _ga-style cookies; a later load find
   await context.close();
 });
 
+test("an embed marked only with its service gets the click-to-load notice of the service's category", { timeout: 60000 }, async () => {
+  // Added before the banner starts (it waits for DOMContentLoaded): one frame
+  // of a declared service, one of a service the policy does not declare
+  // (in the page only: init scripts also run in every frame).
+  const init = () =>
+    window === window.top &&
+    document.addEventListener("DOMContentLoaded", () => {
+      for (const service of ["video", "constructor"]) {
+        const frame = document.createElement("iframe");
+        frame.setAttribute("data-src", `/embed.html?${service}`);
+        frame.setAttribute("data-service", service);
+        frame.title = `Only ${service}`;
+        document.body.append(frame);
+      }
+    });
+  const { context, page, errors } = await open({ init });
+  const notices = await page.evaluate(() =>
+    [...document.querySelectorAll("iframe[data-service]")].map((f) => {
+      const p = f.previousElementSibling;
+      return p && p.hasAttribute("data-consentry-placeholder") ? p.getAttribute("data-consentry-placeholder") : null;
+    }),
+  );
+  assert.deepEqual(notices, ["advertising", null], "video is gated by advertising; an undeclared service offers nothing");
+  // (Under the banner, which the frames follow at the end of the page.)
+  await page.evaluate(() =>
+    document.querySelector("iframe[title='Only video']").previousElementSibling.querySelector("[data-consentry-load]").click(),
+  );
+  await page.waitForFunction(() => document.querySelector("iframe[title='Only video']").getAttribute("src") === "/embed.html?video");
+  assert.equal((await page.evaluate(() => window.consentry.get())).categories.advertising, true);
+  assert.equal(await page.getAttribute("iframe[title='Only constructor']", "src"), null, "nothing allows an undeclared service");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the dialog traps focus, closes on Escape and gives focus back", { timeout: 60000 }, async () => {
   const { context, page } = await open();
   await page.focus("#consentry-banner [data-consentry-action='preferences']");
@@ -164,15 +198,23 @@ test("the JS API: get, set, onChange with unsubscribe, errors for unknown catego
     await window.consentry.set({ analytics: true });
     off();
     await window.consentry.set({ analytics: false });
-    let error = null;
-    try {
-      await window.consentry.set({ analytic: true });
-    } catch (e) {
-      error = String(e.message);
-    }
-    return { seen, error, state: window.consentry.get() };
+    const refused = async (choice) => {
+      try {
+        await window.consentry.set(choice);
+        return null;
+      } catch (e) {
+        return String(e.message);
+      }
+    };
+    const error = await refused({ analytic: true });
+    // An Object method's name is no id of the policy.
+    const prototypeKey = await refused(JSON.parse('{"constructor": true}'));
+    const service = await refused({ ga4: false });
+    return { seen, error, prototypeKey, service, state: window.consentry.get() };
   });
   assert.deepEqual(result.seen, [true]);
+  assert.match(result.prototypeKey ?? "", /unknown category or service `constructor`/);
+  assert.equal(result.service, null, "a service may be named on its own");
   // Core's words (consentry_core::UnknownId), as the consent endpoint answers them.
   assert.equal(
     result.error,

@@ -75,6 +75,9 @@ let dialog = null; // { root, back } while the dialog is open
 let ready = false;
 
 const rules = () => JSON.parse(wasm.state());
+// What a map from the rules says of `key`, if it is one of its own keys (a
+// service named `constructor` is no Object method).
+const own = (map, key) => Object.keys(map).includes(key) && map[key];
 function publicState(s) {
   const { categories, services, revision, needsBanner, reason, id, date, model } = s;
   const iso = date === null ? null : new Date(date * 1000).toISOString();
@@ -152,7 +155,7 @@ function placeholders() {
   for (const frame of $$("iframe[data-src]:not([src])")) {
     if (allowed(frame) || placeholderOf(frame)) continue;
     const service = frame.getAttribute("data-service");
-    const category = frame.getAttribute("data-category") || (service && wasm.categoryOf(service));
+    const category = frame.getAttribute("data-category") || own(rules().of, service);
     if (!category) continue;
     const inline = getComputedStyle(frame).display === "inline";
     const box = frame.getBoundingClientRect();
@@ -523,10 +526,11 @@ export const hide = whenReady(() => {
 /** Records { analytics: true, ga4: true, ... }: categories, or single services; what is not named (or not true) is refused. */
 export const set = whenReady((choice) => {
   if (!choice || typeof choice !== "object") throw fault(13);
+  const s = rules();
+  const known = Object.keys({ ...s.categories, ...s.of });
   for (const id of Object.keys(choice)) {
-    if (!wasm.isCategory(id)) {
+    if (!known.includes(id)) {
       // Core's words (UnknownId), as the consent endpoint answers them.
-      const s = rules();
       const list = (o) => Object.keys(o).join(", ") || "none";
       throw new Error(`consentry: unknown category or service \`${id}\` (categories: ${list(s.categories)}; services: ${list(s.services)})`);
     }

@@ -144,8 +144,16 @@ pub fn start(rules: &str, cookies: &str, dnt: &str, gpc: bool, now: f64, model: 
 /// policy's markup languages), else the policy's default language.
 #[wasm_bindgen]
 pub fn language(available: &str, preferred: &str) -> String {
+    // A loop rather than collecting a chained iterator: less wasm.
     fn list(s: &str) -> Vec<&str> {
-        split(s, b',').map(str::trim_ascii).filter(|l| !l.is_empty()).collect()
+        let mut out = Vec::new();
+        for l in split(s, b',') {
+            let l = l.trim_ascii();
+            if !l.is_empty() {
+                out.push(l);
+            }
+        }
+        out
     }
     let (available, preferred) = (list(available), list(preferred));
     let state = lock();
@@ -158,7 +166,9 @@ pub fn language(available: &str, preferred: &str) -> String {
 /// The visitor's state as JSON: `categories`, `services`, `revision`,
 /// `needsBanner`, `reason`, `id` and `date` as `consentry.get()` documents
 /// them (`date` in Unix seconds here; the loader makes it an ISO string),
-/// plus what the page layer needs: `signal` (an honoured DNT/GPC decided),
+/// plus what the page layer needs: `of` (each service's category: what
+/// a click-to-load notice offers, and with `categories` and `services` the
+/// ids a choice may name), `signal` (an honoured DNT/GPC decided),
 /// `chosen` (a current choice exists), `optional` (the optional category
 /// ids), `model` (the consent model: `opt-in`, `opt-out`, `notice`,
 /// `none`), `sale` (the sale/sharing categories an opt-out turns off), `google` (the Consent Mode update, or `null` without Google
@@ -181,6 +191,13 @@ pub fn state() -> String {
         for s in b.policy.services() {
             key(&mut o, &s.id);
             o.push_str(boolean(d.service_may_run(s)));
+        }
+        o.push('}');
+        key(&mut o, "of");
+        o.push('{');
+        for s in b.policy.services() {
+            key(&mut o, &s.id);
+            quoted(&mut o, &s.category);
         }
         o.push('}');
         key(&mut o, "revision");
@@ -263,8 +280,8 @@ fn redecide(b: &mut Banner, consent: Option<&Consent>, now: f64) {
 
 /// Records a choice: the optional categories and the services granted on
 /// their own in `granted` (`~`-separated; required categories are implied,
-/// unknown ids ignored — the loader checks [`is_category`] first where an
-/// unknown one is an error); with `opt_out`, `granted` is ignored and the
+/// unknown ids ignored — the loader checks the ids of [`state`] first where
+/// an unknown one is an error); with `opt_out`, `granted` is ignored and the
 /// choice is core's "Do Not Sell or Share" rule
 /// ([`Decision::opt_out_choice`]). `random` is 16
 /// bytes from `crypto.getRandomValues` for the consent id. Returns the
@@ -305,12 +322,6 @@ pub fn reset(now: f64, secure: bool) -> String {
     b.policy.cookie().delete_cookie(secure)
 }
 
-/// Whether the policy declares this category or service (what a choice may name).
-#[wasm_bindgen(js_name = isCategory)]
-pub fn is_category(id: &str) -> bool {
-    with(|b| b.policy.category(id).is_some() || b.policy.service(id).is_some())
-}
-
 /// Whether an element the author marked with `data-category` and/or
 /// `data-service` may be live now: each attribute's value, and whether the
 /// element has it (an empty attribute names an unknown gate, as on the
@@ -321,13 +332,6 @@ pub fn allows(category: &str, has_category: bool, service: &str, has_service: bo
     let (category, service) =
         (Some(category).filter(|_| has_category), Some(service).filter(|_| has_service));
     with(|b| b.decision.allows_marked(&b.policy, category, service))
-}
-
-/// The category that gates a service (a click-to-load notice offers it);
-/// empty for an unknown service.
-#[wasm_bindgen(js_name = categoryOf)]
-pub fn category_of(service: &str) -> String {
-    with(|b| b.policy.service(service).map(|s| s.category.clone()).unwrap_or_default())
 }
 
 /// Of the cookies in `document.cookie`, the names (one per line) that

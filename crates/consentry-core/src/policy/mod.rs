@@ -738,9 +738,13 @@ impl Policy {
     /// assert_eq!(p.choice(["ga4", "analytics"]), ["analytics"]);
     /// ```
     pub fn choice<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&str> {
-        let ids: Vec<&str> = ids.into_iter().collect();
-        let named = |id: &str| ids.contains(&id);
-        // Loops rather than a chained iterator: the browser banner runs this.
+        // Loops rather than collecting or chaining iterators: the browser
+        // banner runs this.
+        let mut list = Vec::new();
+        for id in ids {
+            list.push(id);
+        }
+        let named = |id: &str| list.contains(&id);
         let mut out = Vec::new();
         for c in self.categories() {
             if !c.required && named(&c.id) {
