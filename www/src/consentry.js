@@ -14,7 +14,19 @@
 // validated, with its markup rendered. Handed a policy source instead, it
 // fetches the policy builder (a larger module) and builds it in the page.
 
-import initRules, * as wasm from "./consentry_wasm.js";
+import initRules, { ask } from "./consentry_wasm.js";
+
+// The rules module's questions (consentry-banner's `ask`: one export, so
+// one wrapper in the glue), by number; texts, the time and two flags.
+const wasm = {
+  start: (rules, cookies, dnt, gpc, time, model) => +ask(0, rules, cookies, dnt, model, time, +gpc),
+  language: (available, preferred) => ask(1, available, preferred, "", "", 0, 0),
+  state: () => ask(2, "", "", "", "", 0, 0),
+  choose: (granted, id, time, secure, optOut) => ask(3, granted, id, "", "", time, secure | (optOut << 1)),
+  reset: (time, secure) => ask(4, "", "", "", "", time, +secure),
+  allows: (c, hasC, s, hasS) => !!ask(5, c, s, "", "", 0, hasC | (hasS << 1)),
+  refusedCookies: (cookies) => ask(6, cookies, "", "", "", 0, 0),
+};
 
 const READY = "consentry-ready/1";
 const BANNER = "consentry-banner";
@@ -240,8 +252,10 @@ function effects(before) {
 // ("opt-out": the server applies the same rule and records it as one).
 function choose(granted, as) {
   const before = rules();
-  const random = crypto.getRandomValues(new Uint8Array(16));
-  let [cookie, endpoint, body] = wasm.choose(granted.join("~"), random, now(), secure(), as === "opt-out").split("\t");
+  // The consent id: 16 random bytes in base64url (22 characters).
+  const bytes = String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)));
+  const id = btoa(bytes).slice(0, 22).replace(/\+/g, "-").replace(/\//g, "_");
+  let [cookie, endpoint, body] = wasm.choose(granted.join("~"), id, now(), secure(), as === "opt-out").split("\t");
   if (as) body = JSON.stringify({ granted: as });
   document.cookie = cookie;
   // The cookie written above already works if this fails; when it succeeds

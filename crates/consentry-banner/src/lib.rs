@@ -121,7 +121,6 @@ fn boolean(b: bool) -> &'static str {
 /// model (a static site, or a server that does not know the region). Returns [`STARTED`], or the
 /// [`ReadyError`](consentry_core::ReadyError) code of rules it refuses
 /// (nothing is granted then: the loader does not go on).
-#[wasm_bindgen]
 pub fn start(rules: &str, cookies: &str, dnt: &str, gpc: bool, now: f64, model: &str) -> u32 {
     let (policy, _) = match consentry_core::ready::read_rules(rules) {
         Ok(read) => read,
@@ -142,7 +141,6 @@ pub fn start(rules: &str, cookies: &str, dnt: &str, gpc: bool, now: f64, model: 
 /// The language to show: the best of `preferred` (comma-separated:
 /// `<html lang>`, then `navigator.languages`) among `available` (the ready
 /// policy's markup languages), else the policy's default language.
-#[wasm_bindgen]
 pub fn language(available: &str, preferred: &str) -> String {
     // A loop rather than collecting a chained iterator: less wasm.
     fn list(s: &str) -> Vec<&str> {
@@ -174,7 +172,6 @@ pub fn language(available: &str, preferred: &str) -> String {
 /// `none`), `sale` (the sale/sharing categories an opt-out turns off), `google` (the Consent Mode update, or `null` without Google
 /// services) and `matomo` (one `_paq` command per Matomo service). Empty
 /// before [`start`].
-#[wasm_bindgen]
 pub fn state() -> String {
     with(|b| {
         let d = &b.decision;
@@ -283,23 +280,19 @@ fn redecide(b: &mut Banner, consent: Option<&Consent>, now: f64) {
 /// unknown ids ignored — the loader checks the ids of [`state`] first where
 /// an unknown one is an error); with `opt_out`, `granted` is ignored and the
 /// choice is core's "Do Not Sell or Share" rule
-/// ([`Decision::opt_out_choice`]). `random` is 16
-/// bytes from `crypto.getRandomValues` for the consent id. Returns the
+/// ([`Decision::opt_out_choice`]). `id` is the consent id: 16 bytes from
+/// `crypto.getRandomValues` in base64url (22 characters, as
+/// [`ConsentId::from_random`] writes them); nothing is recorded with an
+/// id [`ConsentId::parse`] refuses. Returns the
 /// consent cookie to write, then — when the policy has an endpoint — a tab,
 /// the endpoint and a tab and the JSON body to POST there for a receipt.
-#[wasm_bindgen]
-pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool, opt_out: bool) -> String {
-    let mut bytes = [0u8; 16];
-    for (b, r) in bytes.iter_mut().zip(random) {
-        *b = *r;
-    }
+pub fn choose(granted: &str, id: &str, now: f64, secure: bool, opt_out: bool) -> String {
     let mut guard = lock();
-    let Some(b) = guard.as_mut() else { return String::new() };
+    let (Some(b), Some(id)) = (guard.as_mut(), ConsentId::parse(id)) else { return String::new() };
     let choice =
         if opt_out { b.decision.opt_out_choice(&b.policy) } else { b.policy.choice(split(granted, b'~')) };
     let consent =
-        Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), ConsentId::from_random(bytes))
-            .under(b.decision.model());
+        Consent::new(b.policy.revision(), now as u64, choice.iter().copied(), id).under(b.decision.model());
     let mut out = b.policy.cookie().set_cookie(&consent.encode(), secure);
     if let Some(url) = b.policy.consent_endpoint() {
         out.push('\t');
@@ -313,7 +306,6 @@ pub fn choose(granted: &str, random: &[u8], now: f64, secure: bool, opt_out: boo
 }
 
 /// Forgets the choice; returns the cookie line that deletes the consent cookie.
-#[wasm_bindgen]
 pub fn reset(now: f64, secure: bool) -> String {
     let mut guard = lock();
     let Some(b) = guard.as_mut() else { return String::new() };
@@ -327,7 +319,6 @@ pub fn reset(now: f64, secure: bool) -> String {
 /// element has it (an empty attribute names an unknown gate, as on the
 /// server; an absent one names none). Strings and booleans rather than
 /// `Option<String>`: that conversion costs the wasm about 350 bytes gzip.
-#[wasm_bindgen]
 pub fn allows(category: &str, has_category: bool, service: &str, has_service: bool) -> bool {
     let (category, service) =
         (Some(category).filter(|_| has_category), Some(service).filter(|_| has_service));
@@ -337,7 +328,6 @@ pub fn allows(category: &str, has_category: bool, service: &str, has_service: bo
 /// Of the cookies in `document.cookie`, the names (one per line) that
 /// belong to a service the visitor has not (or no longer) allowed: what
 /// withdrawal deletes.
-#[wasm_bindgen(js_name = refusedCookies)]
 pub fn refused_cookies(cookies: &str) -> String {
     let names = split(cookies, b';')
         .filter_map(|p| split(p, b'=').next())
@@ -351,4 +341,41 @@ pub fn refused_cookies(cookies: &str) -> String {
         }
         out
     })
+}
+
+/// The module's one export: each question of the page layer by its number,
+/// with its texts (`a` to `d`), the time and its booleans (`flags` bit 0
+/// and bit 1), answered in text. One export rather than seven: every
+/// wasm-bindgen export costs a conversion shim in the wasm and a wrapper in
+/// the glue (measured: see BENCHMARKS.md). The page layer names each
+/// question once (`www/src/consentry.js`); the numbers are:
+///
+/// | # | question | texts | flags |
+/// |---|---|---|---|
+/// | 0 | [`start`] (answer: the code, in decimal) | rules, `document.cookie`, DNT, model | GPC |
+/// | 1 | [`language`] | available, preferred | |
+/// | 2 | [`state`] | | |
+/// | 3 | [`choose`] | granted, consent id | secure, opt-out |
+/// | 4 | [`reset`] | | secure |
+/// | 5 | [`allows`] (answer: `1` or empty) | category, service | has category, has service |
+/// | 6 | [`refused_cookies`] | `document.cookie` | |
+///
+/// Any other number answers nothing.
+#[wasm_bindgen]
+pub fn ask(question: u32, a: &str, b: &str, c: &str, d: &str, now: f64, flags: u32) -> String {
+    let (one, two) = (flags & 1 != 0, flags & 2 != 0);
+    match question {
+        0 => {
+            let mut out = String::new();
+            consentry_core::consent::push_decimal(&mut out, u64::from(start(a, b, c, one, now, d)));
+            out
+        }
+        1 => language(a, b),
+        2 => state(),
+        3 => choose(a, b, now, one, two),
+        4 => reset(now, one),
+        5 => String::from(if allows(a, one, b, two) { "1" } else { "" }),
+        6 => refused_cookies(a),
+        _ => String::new(),
+    }
 }

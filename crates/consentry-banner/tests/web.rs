@@ -22,6 +22,11 @@ fn rules() -> String {
     ready["rules"].as_str().expect("no rules").to_owned()
 }
 
+/// A consent id as the page layer makes it: 16 random bytes in base64url.
+fn id(byte: u8) -> String {
+    consentry_core::ConsentId::from_random([byte; 16]).as_str().to_owned()
+}
+
 fn state() -> serde_json::Value {
     serde_json::from_str(&consentry_banner::state()).expect("state JSON")
 }
@@ -47,7 +52,7 @@ fn a_first_visit_needs_the_banner_and_grants_nothing_optional() {
 #[wasm_bindgen_test]
 fn a_choice_returns_the_documented_cookie_and_the_receipt_request() {
     consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
-    let out = consentry_banner::choose("analytics~nope", &[7; 16], 1_000.0, true, false);
+    let out = consentry_banner::choose("analytics~nope", &id(7), 1_000.0, true, false);
     let parts: Vec<&str> = out.split('\t').collect();
     let [cookie, endpoint, body] = parts.as_slice() else { panic!("{out}") };
     assert!(cookie.starts_with("consentry=v1.2.1000.analytics."), "{cookie}");
@@ -82,13 +87,13 @@ fn a_signal_decides_and_withdrawal_names_the_cookies_to_delete() {
 #[wasm_bindgen_test]
 fn broken_rules_are_refused_with_their_code_and_grant_nothing() {
     consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
-    consentry_banner::choose("analytics", &[1; 16], 1_000.0, false, false);
+    consentry_banner::choose("analytics", &id(1), 1_000.0, false, false);
     assert!(consentry_banner::allows("analytics", true, "", false));
     // A broken policy replaces the good one: from then on nothing is granted.
     assert_eq!(consentry_banner::start("revision\t1\ncolour\tred", "", "", false, 1.0, ""), 3);
     assert_eq!(consentry_banner::state(), "");
     assert!(!consentry_banner::allows("analytics", true, "", false));
-    assert_eq!(consentry_banner::choose("analytics", &[1; 16], 1.0, false, false), "", "no cookie to write");
+    assert_eq!(consentry_banner::choose("analytics", &id(1), 1.0, false, false), "", "no cookie to write");
 }
 
 #[wasm_bindgen_test]
@@ -108,7 +113,7 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
     assert_eq!(s["reason"], "not-opted-out");
     assert_eq!(s["categories"]["analytics"], true, "runs until the visitor opts out");
     assert_eq!(s["needsBanner"], true, "the notice is shown");
-    let out = consentry_banner::choose("analytics", &[7; 16], 1_000.0, false, false);
+    let out = consentry_banner::choose("analytics", &id(7), 1_000.0, false, false);
     let cookie = out.split('\t').next().unwrap_or_default();
     assert!(cookie.starts_with("consentry=v2.2.1000.analytics.") && cookie.contains(".o;"), "{cookie}");
     // The same cookie where no model is said (the policy's default, opt-in): no consent.
@@ -126,7 +131,7 @@ fn the_model_the_server_found_applies_and_is_written_into_the_cookie() {
 fn a_single_service_is_recorded_and_allowed_on_its_own() {
     consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
     assert_eq!(state()["of"]["ga4"], "analytics", "a choice may name a service; it is gated by its category");
-    let out = consentry_banner::choose("ga4", &[7; 16], 1_000.0, false, false);
+    let out = consentry_banner::choose("ga4", &id(7), 1_000.0, false, false);
     let mut parts = out.split('\t');
     assert!(parts.next().unwrap_or_default().starts_with("consentry=v1.2.1000.ga4."), "{out}");
     assert_eq!(parts.nth(1), Some(r#"{"granted":["ga4"]}"#));
@@ -149,6 +154,45 @@ fn do_not_sell_keeps_a_service_granted_on_its_own() {
         1_000.0,
         "opt-out",
     );
-    let out = consentry_banner::choose("", &[7; 16], 1_000.0, false, true);
+    let out = consentry_banner::choose("", &id(7), 1_000.0, false, true);
     assert!(out.starts_with("consentry=v2.2.1000.ga4."), "core's rule, not the page's list: {out}");
+}
+
+#[wasm_bindgen_test]
+fn a_choice_with_an_id_that_is_no_consent_id_records_nothing() {
+    consentry_banner::start(&rules(), "", "", false, 1_000.0, "");
+    for bad in ["", "short", "not base64url: spaces and a colon", &"A".repeat(44)] {
+        assert_eq!(consentry_banner::choose("analytics", bad, 1_000.0, false, false), "", "{bad:?}");
+    }
+    assert_eq!(state()["reason"], "no-consent", "the visitor is still asked");
+}
+
+#[wasm_bindgen_test]
+fn the_one_export_answers_each_question_by_its_number() {
+    use consentry_banner::ask;
+    // 0: start, answering its code in decimal.
+    assert_eq!(ask(0, &rules(), "", "1", "", 1_000.0, 0), "0");
+    assert_eq!(ask(0, "revision\t1\ncolour\tred", "", "", "", 1_000.0, 0), "3");
+    // The flags' bit 0 is GPC.
+    assert_eq!(ask(0, &rules(), "", "", "", 1_000.0, 1), "0");
+    assert_eq!(state()["reason"], "gpc");
+    // The fourth text is the model.
+    ask(0, &rules(), "", "", "opt-out", 1_000.0, 0);
+    assert_eq!(state()["model"], "opt-out");
+    ask(0, &rules(), "", "", "", 1_000.0, 0);
+    assert_eq!(ask(1, "fr,en", "fr-CA", "", "", 0.0, 0), "fr");
+    assert_eq!(ask(2, "", "", "", "", 0.0, 0), consentry_banner::state());
+    // 5: allows, with "has category" and "has service" as bits 0 and 1.
+    assert_eq!(ask(5, "analytics", "", "", "", 0.0, 1), "");
+    // 3: choose (bit 0 secure, bit 1 opt-out), then 5 and 6 see the choice.
+    let out = ask(3, "analytics", &id(3), "", "", 1_000.0, 1);
+    assert!(out.starts_with("consentry=v1.2.1000.analytics.") && out.contains("; Secure\t"), "{out}");
+    assert_eq!(ask(5, "analytics", "", "", "", 0.0, 1), "1");
+    assert_eq!(ask(5, "", "ga4", "", "", 0.0, 2), "1");
+    assert_eq!(ask(5, "", "ga4", "", "", 0.0, 3), "", "an empty data-category names an unknown gate");
+    assert_eq!(ask(6, "_ga=1; other=2", "", "", "", 0.0, 0), "");
+    // 4: reset (bit 0 secure) forgets it.
+    assert_eq!(ask(4, "", "", "", "", 2_000.0, 0), "consentry=; Path=/; Max-Age=0; SameSite=Lax");
+    assert_eq!(ask(6, "_ga=1; other=2", "", "", "", 0.0, 0), "_ga\n");
+    assert_eq!(ask(7, "", "", "", "", 0.0, 0), "", "an unknown question answers nothing");
 }

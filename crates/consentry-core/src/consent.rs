@@ -70,7 +70,10 @@ pub struct ConsentId(String);
 
 impl ConsentId {
     /// Builds an id from 16 random bytes (the caller supplies the randomness:
-    /// `getrandom` on the server, `crypto.getRandomValues` in the browser).
+    /// `getrandom` on the server): their base64url, 22 characters. The
+    /// browser's page layer writes the same form from
+    /// `crypto.getRandomValues` and hands it to the rules module as text,
+    /// which [`parse`](Self::parse)s it.
     pub fn from_random(bytes: [u8; 16]) -> Self {
         Self(base64url(&bytes))
     }
