@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok((policy, _)) = read_rules(text) else { return };
+    let Ok(policy) = read_rules(text) else { return };
     assert!((1..=64).contains(&policy.categories().len()));
     for s in policy.services() {
         assert!(policy.category(&s.category).is_some());

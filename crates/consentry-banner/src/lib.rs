@@ -122,7 +122,7 @@ fn boolean(b: bool) -> &'static str {
 /// [`ReadyError`](consentry_core::ReadyError) code of rules it refuses
 /// (nothing is granted then: the loader does not go on).
 pub fn start(rules: &str, cookies: &str, dnt: &str, gpc: bool, now: f64, model: &str) -> u32 {
-    let (policy, _) = match consentry_core::ready::read_rules(rules) {
+    let policy = match consentry_core::ready::read_rules(rules) {
         Ok(read) => read,
         Err(e) => {
             // Refused rules replace earlier ones: from now on nothing is granted.

@@ -167,7 +167,7 @@ fn number(s: Option<&str>) -> Result<u32, ReadyError> {
 /// Reads the `rules` of a ready policy (see the module docs). The policy it
 /// returns carries no texts and no injection settings: the browser never
 /// injects.
-pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
+pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
     let mut revision = None;
     let mut language = None;
     let mut cookie = None;
@@ -262,16 +262,15 @@ pub fn read_rules(rules: &str) -> Result<(Policy, String), ReadyError> {
     if categories.is_empty() {
         return Err(ReadyError::Malformed);
     }
-    let policy = Policy::from_parts(
+    Ok(Policy::from_parts(
         revision,
-        language.clone(),
+        language,
         cookie,
         signals,
         Arc::new(Catalog { categories, services }),
         endpoint,
         regions,
-    );
-    Ok((policy, language))
+    ))
 }
 
 /// Reads a whole ready policy from a JSON value (see the module docs):
@@ -285,7 +284,8 @@ pub fn read<V: JsonValue>(v: V) -> Result<Ready, ReadyError> {
         Some(_) => return Err(ReadyError::UnknownFormat),
     }
     let rules = get("rules").and_then(JsonValue::as_string).ok_or(ReadyError::Malformed)?;
-    let (policy, language) = read_rules(&rules)?;
+    let policy = read_rules(&rules)?;
+    let language = policy.language().to_owned();
     let mut texts = Vec::new();
     for (lang, t) in get("texts").and_then(JsonValue::as_object).ok_or(ReadyError::Malformed)? {
         let t = t.as_object().ok_or(ReadyError::Malformed)?;

@@ -225,7 +225,7 @@ proptest! {
     fn rules_with_arbitrary_records_never_panic_and_never_exceed_64_categories(
         lines in prop::collection::vec("(revision|language|cookie|signals|endpoint|category|service)(\t[a-z0-9_~*./-]{0,12}){0,6}", 0..80)
     ) {
-        if let Ok((p, _)) = read_rules(&lines.join("\n")) {
+        if let Ok(p) = read_rules(&lines.join("\n")) {
             prop_assert!(!p.categories().is_empty() && p.categories().len() <= 64);
             for s in p.services() {
                 prop_assert!(p.category(&s.category).is_some());
