@@ -10,7 +10,8 @@ pub(crate) fn decimal(s: &str, max: usize) -> Option<u64> {
     let ok = !s.is_empty()
         && s.len() <= max
         && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
+        // A `&str` pattern: a `char` one brings a UTF-8 encoder into the banner.
+        && (s == "0" || !s.starts_with("0"));
     // By hand rather than `str::parse`, whose error type drags formatting
     // code into the browser banner; at most 12 digits cannot overflow.
     ok.then(|| s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
