@@ -149,19 +149,12 @@ impl Ready {
     }
 }
 
-fn id(s: &str) -> Result<String, ReadyError> {
-    if is_valid_id(s) { Ok(s.to_owned()) } else { Err(ReadyError::Malformed) }
+fn id(s: &str) -> Option<String> {
+    is_valid_id(s).then(|| s.to_owned())
 }
 
-fn model(s: Option<&str>) -> Result<Model, ReadyError> {
-    s.and_then(Model::parse).ok_or(ReadyError::Malformed)
-}
-
-fn number(s: Option<&str>) -> Result<u32, ReadyError> {
-    s.and_then(|s| crate::decimal::decimal(s, 10))
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|n| *n > 0)
-        .ok_or(ReadyError::Malformed)
+fn number(s: Option<&str>) -> Option<u32> {
+    s.and_then(|s| crate::decimal::decimal(s, 10)).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0)
 }
 
 /// Reads the `rules` of a ready policy (see the module docs). The policy it
@@ -176,14 +169,17 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
     let mut categories: Vec<Category> = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut regions = Regions::default();
-    for line in split(rules, b'\n').filter(|l| !l.is_empty()) {
+    // One record at a time, `None` for a malformed one: the policy's parts
+    // are dropped at one place (the single `Err` below), not at every check,
+    // which keeps the browser banner's reader small.
+    let mut record = |line: &str| -> Option<()> {
         let mut f = split(line, b'\t');
         match f.next() {
             Some("revision") => revision = Some(number(f.next())?),
             Some("language") => language = f.next().map(str::to_owned),
             Some("cookie") => {
                 let (Some(name), days, Some(path)) = (f.next(), number(f.next())?, f.next()) else {
-                    return Err(ReadyError::Malformed);
+                    return None;
                 };
                 let c = CookieSettings {
                     name: name.to_owned(),
@@ -191,7 +187,7 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
                     path: path.to_owned(),
                     domain: f.next().map(str::to_owned),
                 };
-                crate::policy::cookie_fault(&c).map_err(|_| ReadyError::Malformed)?;
+                crate::policy::cookie_fault(&c).ok()?;
                 cookie = Some(c);
             }
             Some("signals") => {
@@ -207,7 +203,7 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
                 let cat =
                     Category { id, required: flag == Some("required"), sale_sharing: flag == Some("sale") };
                 if categories.iter().any(|o| o.id == cat.id) || categories.len() == crate::MAX_CATEGORIES {
-                    return Err(ReadyError::Malformed);
+                    return None;
                 }
                 categories.push(cat);
             }
@@ -218,7 +214,7 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
                 let cookieless = f.next() == Some("1");
                 if !categories.iter().any(|c| c.id == category) || services.iter().any(|o| o.id == service_id)
                 {
-                    return Err(ReadyError::Malformed);
+                    return None;
                 }
                 let config = match kind {
                     "matomo" => ServiceConfig::Matomo(MatomoConfig {
@@ -235,12 +231,12 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
                     }
                     "gtm" => ServiceConfig::Gtm(GtmConfig { container_id: String::new(), script_url: None }),
                     "custom" => ServiceConfig::Custom(CustomConfig::default()),
-                    _ => return Err(ReadyError::Malformed),
+                    _ => return None,
                 };
                 // A loop rather than collecting into a Result: less wasm.
                 let mut cookies = Vec::new();
                 for g in f {
-                    cookies.push(Glob::new(g, true).ok_or(ReadyError::Malformed)?);
+                    cookies.push(Glob::new(g, true)?);
                 }
                 services.push(Service {
                     id: service_id,
@@ -251,17 +247,21 @@ pub fn read_rules(rules: &str) -> Result<Policy, ReadyError> {
                     patterns: Vec::new(),
                 });
             }
-            Some("model") => regions.default = model(f.next())?,
-            _ => return Err(ReadyError::Malformed),
+            Some("model") => regions.default = f.next().and_then(Model::parse)?,
+            _ => return None,
+        }
+        Some(())
+    };
+    for line in split(rules, b'\n').filter(|l| !l.is_empty()) {
+        if record(line).is_none() {
+            return Err(ReadyError::Malformed);
         }
     }
-    let (Some(revision), Some(language), Some(cookie), Some(signals)) = (revision, language, cookie, signals)
+    let (Some(revision), Some(language), Some(cookie), Some(signals), false) =
+        (revision, language, cookie, signals, categories.is_empty())
     else {
         return Err(ReadyError::Malformed);
     };
-    if categories.is_empty() {
-        return Err(ReadyError::Malformed);
-    }
     Ok(Policy::from_parts(
         revision,
         language,
