@@ -332,6 +332,37 @@ test("the first layer shows before the wasm arrives, and a click on it meanwhile
   await context.close();
 });
 
+test("a wasm that cannot be loaded: one message naming it and the status, no dead banner, and a later init() tries again", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext();
+  await readySite(context);
+  let requests = 0;
+  await context.route("**/consentry_wasm_bg.wasm", (route) => {
+    requests += 1;
+    return requests === 1 ? route.fulfill({ status: 503, body: "busy" }) : route.continue();
+  });
+  const page = await context.newPage();
+  const errors = [];
+  const failed = new Promise((resolve) =>
+    page.on("console", (m) => {
+      if (m.type() !== "error") return;
+      errors.push(m.text());
+      if (m.text().includes("consentry:")) resolve();
+    }),
+  );
+  await page.goto(server.url + "/ready.html", { waitUntil: "load" });
+  await failed;
+  // (Chromium logs the failed request itself as well.)
+  const ours = errors.filter((e) => e.includes("consentry"));
+  assert.equal(ours.length, 1, String(errors));
+  assert.match(ours[0], /consentry: cannot load http:\/\/127\.0\.0\.1:\d+\/consentry\/consentry_wasm_bg\.wasm: HTTP 503/);
+  assert.equal(await page.isVisible("#consentry-banner"), false, "an early banner that no rules module answers is removed");
+  assert.equal(await page.evaluate(() => window.analyticsRuns), undefined, "nothing runs");
+  const state = await page.evaluate(() => window.consentry.init().then((s) => s.reason));
+  assert.equal(state, "no-consent", "the second init() loaded the wasm");
+  assert.equal(await page.isVisible("#consentry-banner"), true);
+  await context.close();
+});
+
 test("no early banner for a returning visitor or a privacy signal: the rules module decides", { timeout: 60000 }, async () => {
   for (const setup of [
     async (context) => context.addCookies([{ name: "consentry", value: "v1.1.1700000000..AAAAAAAAAAAAAAAAAAAAAA", url: server.url }]),

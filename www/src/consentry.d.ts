@@ -137,6 +137,11 @@ export interface InitOptions {
   policyUrl?: string;
 }
 
+/**
+ * Starts the banner; resolves with the visitor's state. Called again, returns the same start
+ * (unless given another policy); after a failed start (the policy or the wasm could not be
+ * loaded: the message names the file and the HTTP status), the next call starts over.
+ */
 export function init(options?: InitOptions): Promise<ConsentState>;
 export function get(): ConsentState | null;
 /** Whether tags of `category` may run now (false before init). */

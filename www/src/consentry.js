@@ -14,8 +14,9 @@
 // validated, with its markup rendered. Handed a policy source instead, it
 // fetches the policy builder (a larger module) and builds it in the page.
 
-import initRules, { ask } from "./consentry_wasm.js";
+import * as glue from "./consentry_wasm_bg.js";
 
+const { ask } = glue;
 // The rules module's questions (consentry-banner's `ask`: one export, so
 // one wrapper in the glue), by number; texts, the time and two flags.
 const wasm = {
@@ -36,17 +37,25 @@ const SETTINGS = ".consentry-settings";
 const OPTOUT = ".consentry-optout";
 const STATUS = ".consentry-status";
 
-// The rules module's glue is bundled into this file (statically imported,
-// so the bundler drops what the page layer never calls); the wasm and the
-// policy are requested together as soon as init() runs, one round trip.
+// The rules module's glue (wasm-bindgen's `bundler` target: its exports and
+// string helpers, no loader) is bundled into this file; the wasm is fetched
+// and instantiated here, with the glue as its imports, as a bundler would.
+// The wasm and the policy are requested together as soon as init() runs,
+// one round trip.
 let runtime = null;
 function loadRuntime() {
-  if (!runtime) {
-    runtime = initRules({ module_or_path: fetch(new URL("consentry_wasm_bg.wasm", import.meta.url)) }).catch((e) => {
-      runtime = null; // a later init() tries again
-      throw e;
-    });
-  }
+  runtime ||= (async () => {
+    const res = await fetch(new URL("consentry_wasm_bg.wasm", import.meta.url));
+    if (!res.ok) throw new Error(`consentry: cannot load ${res.url}: HTTP ${res.status}`);
+    // From the bytes rather than streamed: no dependency on the server's
+    // content type for .wasm files.
+    const { instance } = await WebAssembly.instantiate(await res.arrayBuffer(), { "./consentry_wasm_bg.js": glue });
+    glue.__wbg_set_wasm(instance.exports);
+    instance.exports.__wbindgen_start();
+  })().catch((e) => {
+    runtime = null; // a later init() tries again
+    throw e;
+  });
   return runtime;
 }
 
@@ -489,7 +498,8 @@ function policySource(options) {
 export function init(options = {}) {
   const fresh = options.policy !== undefined || options.policyUrl !== undefined;
   if (started && !fresh) return started;
-  started = (async () => {
+  let failed = false;
+  const attempt = (async () => {
     const source = policySource(options);
     const policy =
       source.url === undefined
@@ -498,7 +508,8 @@ export function init(options = {}) {
             if (!res.ok) throw new Error(`consentry: cannot load the policy ${source.url}: HTTP ${res.status}`);
             return res.json();
           });
-    Promise.resolve(policy).then(showEarly, () => {});
+    // Not once the start has failed (the wasm may fail before the policy is in).
+    Promise.resolve(policy).then((p) => failed || showEarly(p), () => {});
     try {
       let [, value] = await Promise.all([loadRuntime(), policy]);
       if (value && typeof value === "object" && value.format === undefined) value = await buildReady(value);
@@ -507,13 +518,17 @@ export function init(options = {}) {
       }
       begin(value);
     } catch (e) {
-      // The rules module could not start: an early banner would be a dead one.
+      // The rules module could not start: an early banner would be a dead one,
+      // and the next init() (or API call) starts over.
+      failed = true;
       if (early) document.getElementById(BANNER)?.remove();
       early = null;
+      if (started === attempt) started = null;
       throw e;
     }
     return get();
   })();
+  started = attempt;
   return started;
 }
 

@@ -33,9 +33,16 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     }
     step.begin("dist: wasm-bindgen (JS glue) and wasm-opt -Oz");
     let bindgen_out = root.join("target/wasm-bindgen");
-    // (crate's wasm file, output name): the banner every visitor downloads,
-    // and the policy builder fetched only for policy sources (and used by Node).
-    for (krate, name) in [("consentry_banner", "consentry_wasm"), ("consentry_policy", "consentry_policy")] {
+    // (crate's wasm file, output name, wasm-bindgen target): the banner every
+    // visitor downloads, and the policy builder fetched only for policy
+    // sources (and used by Node). The banner's glue is the `bundler` target's
+    // `consentry_wasm_bg.js`: its exports and string helpers without a
+    // loader (a bundler, here the page layer's `loadRuntime`, instantiates
+    // the wasm with that module as its imports): -1 KB gzip against the `web`
+    // target's loader, whose fallbacks and warnings the page never needs.
+    for (krate, name, target) in
+        [("consentry_banner", "consentry_wasm", "bundler"), ("consentry_policy", "consentry_policy", "web")]
+    {
         let wasm = root.join("target/wasm32-unknown-unknown/wasm-release").join(format!("{krate}.wasm"));
         run::program(
             &root,
@@ -43,7 +50,7 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
             &[
                 &wasm.to_string_lossy(),
                 "--target",
-                "web",
+                target,
                 "--out-dir",
                 &bindgen_out.to_string_lossy(),
                 "--out-name",
@@ -67,7 +74,7 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
     for (from, name) in [
         (www.join("src/consentry.js"), "consentry.js"),
-        (bindgen_out.join("consentry_wasm.js"), "consentry_wasm.js"),
+        (bindgen_out.join("consentry_wasm_bg.js"), "consentry_wasm_bg.js"),
     ] {
         std::fs::copy(&from, stage.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
     }
