@@ -16,7 +16,9 @@
 //! of wasm plus 6 KB of glue even with the ready policy, no texts and a small
 //! allocator, more than twice the whole budget. Here the interface takes and
 //! returns only strings, numbers and booleans (no JavaScript objects cross
-//! it), and failures are numeric codes that the loader turns into words.
+//! it), through a single export, [`ask`], that answers each of the
+//! functions below by number; failures are numeric codes that the loader
+//! turns into words.
 //!
 //! State (policy, consent, decision) lives here, behind one lock: the
 //! loader calls [`start`] once per page (again to replace the policy), then
