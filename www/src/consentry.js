@@ -77,7 +77,6 @@ async function buildReady(source) {
 const WORDS = {
   2: `this ready policy is of another version (this banner reads ${READY}); rebuild it with \`consentry policy build\``,
   3: "this ready policy is malformed; rebuild it with `consentry policy build`",
-  12: "call init() first",
   13: "set() takes an object such as { analytics: true }",
 };
 const fault = (code) => new Error(`consentry: ${WORDS[code]}`);
