@@ -172,10 +172,11 @@ const placeholderOf = (frame) => {
 // other moves nothing: no layout shift. Sizes go through the CSSOM, which a
 // strict CSP allows.
 function placeholders() {
+  const of = rules().of; // once, not per frame: the state is built and parsed whole
   for (const frame of $$("iframe[data-src]:not([src])")) {
     if (allowed(frame) || placeholderOf(frame)) continue;
     const service = frame.getAttribute("data-service");
-    const category = frame.getAttribute("data-category") || own(rules().of, service);
+    const category = frame.getAttribute("data-category") || own(of, service);
     if (!category) continue;
     const inline = getComputedStyle(frame).display === "inline";
     const box = frame.getBoundingClientRect();
@@ -555,7 +556,7 @@ export const hide = whenReady(() => {
 export const set = whenReady((choice) => {
   if (!choice || typeof choice !== "object") throw fault(13);
   const s = rules();
-  const known = Object.keys({ ...s.categories, ...s.of });
+  const known = Object.keys({ ...s.categories, ...s.services });
   for (const id of Object.keys(choice)) {
     if (!known.includes(id)) {
       // Core's words (UnknownId), as the consent endpoint answers them.

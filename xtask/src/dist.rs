@@ -38,8 +38,8 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     // sources (and used by Node). The banner's glue is the `bundler` target's
     // `consentry_wasm_bg.js`: its exports and string helpers without a
     // loader (a bundler, here the page layer's `loadRuntime`, instantiates
-    // the wasm with that module as its imports): -1 KB gzip against the `web`
-    // target's loader, whose fallbacks and warnings the page never needs.
+    // the wasm with that module as its imports): -372 B gzip against the
+    // `web` target's loader, whose fallbacks and warnings the page never needs.
     for (krate, name, target) in
         [("consentry_banner", "consentry_wasm", "bundler"), ("consentry_policy", "consentry_policy", "web")]
     {
