@@ -65,7 +65,11 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
                 "--omit-default-module-path",
             ],
         )?;
-        wasm_opt(&www, &bindgen_out.join(format!("{name}_bg.wasm")), &out.join(format!("{name}_bg.wasm")))?;
+        let optimised = out.join(format!("{name}_bg.wasm"));
+        wasm_opt(&www, &bindgen_out.join(format!("{name}_bg.wasm")), &optimised)?;
+        if name == "consentry_wasm" {
+            blank_panic_text(&www, &optimised)?;
+        }
     }
     step.begin("dist: page layer + glue as one minified module, stylesheet, types (esbuild)");
     // One file for the page layer and the rules module's glue: one request
@@ -166,14 +170,45 @@ fn esbuild(www: &Path, args: &[&str]) -> Result<(), String> {
 /// ready policy), in `www/dist/`.
 pub const BUNDLE: [&str; 3] = ["consentry.js", "consentry_wasm_bg.wasm", "consentry.css"];
 
-/// binaryen's optimiser for size (npm package `binaryen`; Debian's is too old).
-fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
+/// Blanks the banner's panic-only text (see `panic_text`) and lets
+/// binaryen's memory packing drop the zeros.
+fn blank_panic_text(www: &Path, wasm: &Path) -> Result<(), String> {
+    let mut bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let dis = www.join("node_modules/.bin/wasm-dis");
+    let text = std::process::Command::new(&dis)
+        .arg(wasm)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .ok_or_else(|| format!("{} {} failed", dis.display(), wasm.display()))?;
+    let blanked = crate::panic_text::blank(&mut bytes, |first, last| {
+        crate::panic_text::text_addresses(&text, first, last)
+    })
+    .map_err(|e| format!("{}: {e}", wasm.display()))?;
+    std::fs::write(wasm, &bytes).map_err(|e| format!("{}: {e}", wasm.display()))?;
     let wasm_opt = www.join("node_modules/.bin/wasm-opt");
+    let path = wasm.to_string_lossy();
     run::program(
         www,
         &wasm_opt.to_string_lossy(),
+        &[&[&*path, "--memory-packing"], &FEATURES[..], &["-o", &path]].concat(),
+    )?;
+    println!(
+        "  panic-only text blanked in the banner's wasm: {} B (digit table: {} B)",
+        blanked.panic_text, blanked.digit_table
+    );
+    Ok(())
+}
+
+/// binaryen's optimiser for size (npm package `binaryen`; Debian's is too old).
+fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
+    let wasm_opt = www.join("node_modules/.bin/wasm-opt");
+    let input = input.to_string_lossy();
+    let output = output.to_string_lossy();
+    let args: Vec<&str> = [
         &[
-            &input.to_string_lossy(),
+            &*input as &str,
             // Rust's wasm32 layout leaves the first kilobyte of memory unused
             // (the stack starts at 1 MiB and grows down, statics and the heap
             // lie above it; the stack would reach that kilobyte only 1 MiB
@@ -194,19 +229,28 @@ fn wasm_opt(www: &Path, input: &Path, output: &Path) -> Result<(), String> {
             "--rereloop",
             "-Oz",
             "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
+        ][..],
+        &FEATURES,
+        &[
             // Until the size stops changing, and without the two custom
             // sections (toolchain names, feature list) no browser reads.
             "--converge",
             "--strip-producers",
             "--strip-target-features",
             "-o",
-            &output.to_string_lossy(),
+            &output,
         ],
-    )
+    ]
+    .concat();
+    run::program(www, &wasm_opt.to_string_lossy(), &args)
 }
+
+/// The wasm features the banner is built with (Rust's wasm32 defaults).
+const FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];

@@ -9,6 +9,7 @@ mod bench;
 mod bootstrap;
 mod demo;
 mod dist;
+mod panic_text;
 #[path = "../../tests/support/postgres.rs"]
 mod postgres;
 mod run;
