@@ -461,9 +461,21 @@ test("the JS API: allows and allowsService mirror the rules, onChange can start 
     const shown = c.hide();
     await shown;
     off();
+    // Marked by script, so the attribute can hold a NUL (the HTML parser
+    // would have replaced it): it names no category, so it never runs.
+    for (const [category, flag] of [["analytics\0", "nulRan"], ["analytics", "plainRan"]]) {
+      const el = document.createElement("script");
+      el.type = "text/plain";
+      el.setAttribute("data-category", category);
+      el.textContent = `window.${flag} = true;`;
+      document.body.append(el);
+    }
     await c.acceptAll();
-    return { seen, before, isPromise, single, hidePromise: shown instanceof Promise, after: c.allows("analytics") };
+    await new Promise((r) => setTimeout(r, 100));
+    const ran = [window.nulRan === true, window.plainRan === true];
+    return { seen, before, isPromise, single, hidePromise: shown instanceof Promise, after: c.allows("analytics"), ran };
   });
+  assert.deepEqual(result.ran, [false, true], "a category with a NUL in it is no category");
   assert.deepEqual(result.before, [false, false, true, false]);
   assert.equal(result.isPromise, true);
   assert.equal(result.hidePromise, true);

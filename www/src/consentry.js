@@ -19,14 +19,18 @@ import * as glue from "./consentry_wasm_bg.js";
 const { ask } = glue;
 // The rules module's questions (consentry-banner's `ask`: one export, so
 // one wrapper in the glue), by number; texts, the time and two flags.
+// The texts go as one, NUL-separated; a NUL inside one becomes U+FFFD (as
+// the HTML parser does), which no id or language tag holds.
+const q = (n, texts, time = 0, flags = 0) =>
+  ask(n, texts.map((t) => t.replaceAll("\0", "\ufffd")).join("\0"), time, flags);
 const wasm = {
-  start: (rules, cookies, dnt, gpc, time, model) => +ask(0, rules, cookies, dnt, model, time, +gpc),
-  language: (available, preferred) => ask(1, available, preferred, "", "", 0, 0),
-  state: () => ask(2, "", "", "", "", 0, 0),
-  choose: (granted, id, time, secure, optOut) => ask(3, granted, id, "", "", time, secure | (optOut << 1)),
-  reset: (time, secure) => ask(4, "", "", "", "", time, +secure),
-  allows: (c, hasC, s, hasS) => !!ask(5, c, s, "", "", 0, hasC | (hasS << 1)),
-  refusedCookies: (cookies) => ask(6, cookies, "", "", "", 0, 0),
+  start: (rules, cookies, dnt, gpc, time, model) => +q(0, [rules, cookies, dnt, model], time, +gpc),
+  language: (available, preferred) => q(1, [available, preferred]),
+  state: () => q(2, []),
+  choose: (granted, id, time, secure, optOut) => q(3, [granted, id], time, secure | (optOut << 1)),
+  reset: (time, secure) => q(4, [], time, +secure),
+  allows: (c, hasC, s, hasS) => !!q(5, [c, s], 0, hasC | (hasS << 1)),
+  refusedCookies: (cookies) => q(6, [cookies]),
 };
 
 const READY = "consentry-ready/1";

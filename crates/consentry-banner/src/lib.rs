@@ -346,10 +346,14 @@ pub fn refused_cookies(cookies: &str) -> String {
 }
 
 /// The module's one export: each question of the page layer by its number,
-/// with its texts (`a` to `d`), the time and its booleans (`flags` bit 0
-/// and bit 1), answered in text. One export rather than seven: every
-/// wasm-bindgen export costs a conversion shim in the wasm and a wrapper in
-/// the glue (measured: see BENCHMARKS.md). The page layer names each
+/// with its texts (`texts`: up to four, separated by NUL; missing ones are
+/// empty), the time and its booleans (`flags` bit 0 and bit 1), answered in
+/// text. One export rather than seven, and one string rather than four:
+/// every wasm-bindgen export, and every string it takes, costs conversion
+/// code in the wasm and in the glue (measured: see BENCHMARKS.md). No text
+/// may hold a NUL: the page layer, the one caller, writes U+FFFD for one
+/// (as the HTML parser does; no id or language tag holds it), so texts
+/// never shift; a fifth text is ignored. The page layer names each
 /// question once (`www/src/consentry.js`); the numbers are:
 ///
 /// | # | question | texts | flags |
@@ -364,7 +368,10 @@ pub fn refused_cookies(cookies: &str) -> String {
 ///
 /// Any other number answers nothing.
 #[wasm_bindgen]
-pub fn ask(question: u32, a: &str, b: &str, c: &str, d: &str, now: f64, flags: u32) -> String {
+pub fn ask(question: u32, texts: &str, now: f64, flags: u32) -> String {
+    let mut f = split(texts, 0);
+    let mut next = || f.next().unwrap_or("");
+    let (a, b, c, d) = (next(), next(), next(), next());
     let (one, two) = (flags & 1 != 0, flags & 2 != 0);
     match question {
         0 => {

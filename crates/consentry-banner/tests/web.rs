@@ -169,30 +169,33 @@ fn a_choice_with_an_id_that_is_no_consent_id_records_nothing() {
 
 #[wasm_bindgen_test]
 fn the_one_export_answers_each_question_by_its_number() {
-    use consentry_banner::ask;
+    // The page layer's way of asking: the texts NUL-separated.
+    let ask = |q: u32, texts: &[&str], now: f64, flags: u32| {
+        consentry_banner::ask(q, &texts.join("\0"), now, flags)
+    };
     // 0: start, answering its code in decimal.
-    assert_eq!(ask(0, &rules(), "", "1", "", 1_000.0, 0), "0");
-    assert_eq!(ask(0, "revision\t1\ncolour\tred", "", "", "", 1_000.0, 0), "3");
+    assert_eq!(ask(0, &[&rules(), "", "1"], 1_000.0, 0), "0");
+    assert_eq!(ask(0, &["revision\t1\ncolour\tred"], 1_000.0, 0), "3");
     // The flags' bit 0 is GPC.
-    assert_eq!(ask(0, &rules(), "", "", "", 1_000.0, 1), "0");
+    assert_eq!(ask(0, &[&rules()], 1_000.0, 1), "0");
     assert_eq!(state()["reason"], "gpc");
     // The fourth text is the model.
-    ask(0, &rules(), "", "", "opt-out", 1_000.0, 0);
+    ask(0, &[&rules(), "", "", "opt-out"], 1_000.0, 0);
     assert_eq!(state()["model"], "opt-out");
-    ask(0, &rules(), "", "", "", 1_000.0, 0);
-    assert_eq!(ask(1, "fr,en", "fr-CA", "", "", 0.0, 0), "fr");
-    assert_eq!(ask(2, "", "", "", "", 0.0, 0), consentry_banner::state());
+    ask(0, &[&rules()], 1_000.0, 0);
+    assert_eq!(ask(1, &["fr,en", "fr-CA"], 0.0, 0), "fr");
+    assert_eq!(ask(2, &[], 0.0, 0), consentry_banner::state());
     // 5: allows, with "has category" and "has service" as bits 0 and 1.
-    assert_eq!(ask(5, "analytics", "", "", "", 0.0, 1), "");
+    assert_eq!(ask(5, &["analytics"], 0.0, 1), "");
     // 3: choose (bit 0 secure, bit 1 opt-out), then 5 and 6 see the choice.
-    let out = ask(3, "analytics", &id(3), "", "", 1_000.0, 1);
+    let out = ask(3, &["analytics", &id(3)], 1_000.0, 1);
     assert!(out.starts_with("consentry=v1.2.1000.analytics.") && out.contains("; Secure\t"), "{out}");
-    assert_eq!(ask(5, "analytics", "", "", "", 0.0, 1), "1");
-    assert_eq!(ask(5, "", "ga4", "", "", 0.0, 2), "1");
-    assert_eq!(ask(5, "", "ga4", "", "", 0.0, 3), "", "an empty data-category names an unknown gate");
-    assert_eq!(ask(6, "_ga=1; other=2", "", "", "", 0.0, 0), "");
+    assert_eq!(ask(5, &["analytics"], 0.0, 1), "1");
+    assert_eq!(ask(5, &["", "ga4"], 0.0, 2), "1");
+    assert_eq!(ask(5, &["", "ga4"], 0.0, 3), "", "an empty data-category names an unknown gate");
+    assert_eq!(ask(6, &["_ga=1; other=2"], 0.0, 0), "");
     // 4: reset (bit 0 secure) forgets it.
-    assert_eq!(ask(4, "", "", "", "", 2_000.0, 0), "consentry=; Path=/; Max-Age=0; SameSite=Lax");
-    assert_eq!(ask(6, "_ga=1; other=2", "", "", "", 0.0, 0), "_ga\n");
-    assert_eq!(ask(7, "", "", "", "", 0.0, 0), "", "an unknown question answers nothing");
+    assert_eq!(ask(4, &[], 2_000.0, 0), "consentry=; Path=/; Max-Age=0; SameSite=Lax");
+    assert_eq!(ask(6, &["_ga=1; other=2"], 0.0, 0), "_ga\n");
+    assert_eq!(ask(7, &[], 0.0, 0), "", "an unknown question answers nothing");
 }
