@@ -114,6 +114,12 @@ fn boolean(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
 
+/// `"key":true` or `"key":false`.
+fn flag(out: &mut String, k: &str, b: bool) {
+    key(out, k);
+    out.push_str(boolean(b));
+}
+
 /// Starts (or restarts) with the `rules` of a ready policy and the page's
 /// situation: `document.cookie`, `navigator.doNotTrack` (or
 /// `window.doNotTrack`; empty when both are null), `navigator.globalPrivacyControl` and the time in
@@ -181,15 +187,13 @@ pub fn state() -> String {
         key(&mut o, "categories");
         o.push('{');
         for c in b.policy.categories() {
-            key(&mut o, &c.id);
-            o.push_str(boolean(d.allows(&c.id)));
+            flag(&mut o, &c.id, d.allows(&c.id));
         }
         o.push('}');
         key(&mut o, "services");
         o.push('{');
         for s in b.policy.services() {
-            key(&mut o, &s.id);
-            o.push_str(boolean(d.service_may_run(s)));
+            flag(&mut o, &s.id, d.service_may_run(s));
         }
         o.push('}');
         key(&mut o, "of");
@@ -201,8 +205,7 @@ pub fn state() -> String {
         o.push('}');
         key(&mut o, "revision");
         consentry_core::consent::push_decimal(&mut o, u64::from(b.policy.revision()));
-        key(&mut o, "needsBanner");
-        o.push_str(boolean(d.needs_banner()));
+        flag(&mut o, "needsBanner", d.needs_banner());
         key(&mut o, "reason");
         quoted(&mut o, d.basis().as_str());
         let current = b.consent.as_ref().filter(|_| d.basis() != consentry_core::Reason::RevisionChanged);
@@ -216,10 +219,8 @@ pub fn state() -> String {
             Some(c) => consentry_core::consent::push_decimal(&mut o, c.given_at()),
             None => o.push_str("null"),
         }
-        key(&mut o, "signal");
-        o.push_str(boolean(d.signal_honoured()));
-        key(&mut o, "chosen");
-        o.push_str(boolean(b.consent.is_some() && !d.needs_banner()));
+        flag(&mut o, "signal", d.signal_honoured());
+        flag(&mut o, "chosen", b.consent.is_some() && !d.needs_banner());
         key(&mut o, "optional");
         o.push('[');
         for (i, c) in b.policy.categories().iter().filter(|c| !c.required).enumerate() {
