@@ -28,13 +28,64 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+/// A visitor's request body: streamed, and ended with an error when no
+/// frame comes for `timeout` (a client that trickles a body must not hold a
+/// connection, nor a consent request, open for ever).
+struct VisitorBody {
+    inner: Incoming,
+    timeout: Duration,
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl VisitorBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self { inner, timeout, stall: None }
+    }
+}
+
+impl hyper::body::Body for VisitorBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.stall = None;
+                Poll::Ready(frame.map(|f| f.map_err(std::io::Error::other)))
+            }
+            Poll::Pending => {
+                let timeout = this.timeout;
+                let stall = this.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match stall.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body stalled",
+                    )))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 pub const USAGE: &str = "\
 usage:
@@ -51,9 +102,22 @@ options:
                        writes them to www/dist); without it the server-rendered banner works alone
   --inject-services    also insert the policy's services' tags (GA, GTM, Matomo) into every page;
                        by default the site's own tags are gated where they are
-  --trust-forwarded    this proxy sits behind a trusted one: keep the client's X-Forwarded-*/Forwarded
+  --trust-forwarded    this proxy sits behind a trusted one: keep the client's X-Forwarded-*/Forwarded,
+                       and take the visitor's address from X-Forwarded-For (the right-most address
+                       that is not a trusted proxy); without it, a client's own X-Forwarded-*/Forwarded
+                       headers are removed on arrival and count for nothing (not even the cookie's Secure)
+  --trusted-proxy CIDR  with --trust-forwarded: an address range of your proxies (a CDN's edges, a load
+                       balancer), skipped when reading X-Forwarded-For from the right; repeatable
+                       (default: only the proxy that connects to this one is trusted)
   --rewrite-host       send the upstream its own host in Host (default: the visitor's Host is kept)
-  --timeout SECONDS    upstream connect and response timeout (default 30)
+  --timeout SECONDS    upstream connect and response timeout, and the longest a visitor's request
+                       body may stall (default 30)
+  --header-timeout SECONDS
+                       the longest a client may take to send a request's headers, and to start the
+                       next one on a kept-alive connection (default 20)
+  --max-connections N  connections served at once (default 1024); more wait in the kernel's queue
+  --serve-dotfiles     with --dir: also serve files and folders whose name starts with a dot
+                       (by default `.git/`, `.env` and the like answer 404; `.well-known/` is served)
   --consent-rate-limit N
                        consent POSTs per minute from one client address (default 30; 0: no limit);
                        more get 429 and are not stored
@@ -79,9 +143,13 @@ struct Options {
     postgres: Option<String>,
     assets: Option<PathBuf>,
     trust_forwarded: bool,
+    trusted_proxies: Vec<IpNet>,
     rewrite_host: bool,
     inject_services: bool,
     timeout: Duration,
+    header_timeout: Duration,
+    max_connections: usize,
+    serve_dotfiles: bool,
     consent_per_minute: u32,
     region_headers: Option<RegionHeaders>,
     region_geoip: Option<PathBuf>,
@@ -97,9 +165,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
         postgres: None,
         assets: None,
         trust_forwarded: false,
+        trusted_proxies: Vec::new(),
         rewrite_host: false,
         inject_services: false,
         timeout: Duration::from_secs(30),
+        header_timeout: Duration::from_secs(20),
+        max_connections: 1024,
+        serve_dotfiles: false,
         consent_per_minute: consentry_tower::DEFAULT_CONSENT_PER_MINUTE,
         region_headers: None,
         region_geoip: None,
@@ -132,6 +204,27 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--postgres" => o.postgres = Some(value()?),
             "--assets" => o.assets = Some(PathBuf::from(value()?)),
             "--trust-forwarded" => o.trust_forwarded = true,
+            "--trusted-proxy" => {
+                let v = value()?;
+                o.trusted_proxies.push(IpNet::parse(&v).ok_or_else(|| {
+                    format!("--trusted-proxy `{v}` is not an address or range such as 203.0.113.0/24")
+                })?);
+            }
+            "--header-timeout" => {
+                let v = value()?;
+                let secs: u64 =
+                    v.parse().map_err(|_| format!("--header-timeout `{v}` is not a number of seconds"))?;
+                o.header_timeout = Duration::from_secs(secs.max(1));
+            }
+            "--max-connections" => {
+                let v = value()?;
+                o.max_connections = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--max-connections `{v}` is not a positive number"))?;
+            }
+            "--serve-dotfiles" => o.serve_dotfiles = true,
             "--rewrite-host" => o.rewrite_host = true,
             "--inject-services" => o.inject_services = true,
             "--timeout" => {
@@ -157,6 +250,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     o.policy = policy.ok_or_else(|| format!("--policy POLICY.json is required\n\n{USAGE}"))?;
+    if !o.trusted_proxies.is_empty() && !o.trust_forwarded {
+        return Err("--trusted-proxy needs --trust-forwarded".to_owned());
+    }
     if o.region_headers.is_some() && o.region_geoip.is_some() {
         return Err("give --region-headers or --region-geoip, not both".to_owned());
     }
@@ -239,7 +335,10 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
             if !dir.is_dir() {
                 return Err(format!("--dir {}: no such directory", dir.display()));
             }
-            Backend::Dir(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+            Backend::Dir {
+                files: ServeDir::new(dir).precompressed_br().precompressed_gzip(),
+                dotfiles: o.serve_dotfiles,
+            }
         }
         (None, None) => return Err(USAGE.to_owned()),
     };
@@ -248,37 +347,82 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
     tracing::info!(addr = %local, "listening");
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Slow clients: the headers (and, on a kept-alive connection, the next
+    // request's) must arrive in time; an HTTP/2 peer must answer pings.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(o.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(o.header_timeout))
+        .keep_alive_timeout(o.header_timeout);
+    // At most this many connections at once: past it, new ones wait in the
+    // kernel's queue instead of taking memory and file descriptors.
+    let slots = Arc::new(tokio::sync::Semaphore::new(o.max_connections));
+    let proxies = Arc::new(TrustedProxies { trust: o.trust_forwarded, ranges: o.trusted_proxies.clone() });
+    let body_timeout = o.timeout;
+    let mut backoff = AcceptBackoff::default();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok(a) => {
+                    backoff.reset();
+                    a
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of file descriptors, or memory: waiting lets
+                    // connections end; retrying at once would spin a core.
+                    let wait = backoff.next();
+                    tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "accept failed; waiting");
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let trust = o.trust_forwarded;
+        let proxies = Arc::clone(&proxies);
         let svc = ServiceBuilder::new()
             .layer(CompressionLayer::new())
-            .map_request(move |mut req: Request<Incoming>| {
-                let client = client_ip(req.headers(), peer, trust);
-                req.extensions_mut().insert(ClientAddr(client));
-                req
+            .map_request(move |req: Request<Incoming>| -> Request<VisitorBody> {
+                let (mut parts, body) = req.into_parts();
+                if !proxies.trust {
+                    // A client's own claims about proxies count for nothing:
+                    // not the scheme (the cookie's `Secure`), nor an address.
+                    remove_forwarded(&mut parts.headers);
+                }
+                let client = proxies.client_ip(&parts.headers, peer);
+                parts.extensions.insert(ClientAddr(client));
+                let body = VisitorBody::new(body, body_timeout);
+                Request::from_parts(parts, body)
             })
             .layer(layer.clone())
             .service(Logged { backend: backend.clone(), peer });
         let svc = hyper_util::service::TowerToHyperService::new(svc);
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-        let conn = graceful.watch(conn);
+        let header_timeout = o.header_timeout;
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            // hyper's header timeout starts once it knows the protocol; the
+            // first bytes that tell it must come in time too.
+            if !first_bytes_in_time(&stream, header_timeout).await {
+                tracing::debug!(%peer, "connection closed: no request in time");
+                drop(slot);
+                return;
+            }
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);
@@ -315,11 +459,49 @@ async fn shutdown_signal() {
 #[derive(Clone)]
 enum Backend {
     Proxy(Arc<Upstream>),
-    Dir(ServeDir),
+    Dir { files: ServeDir, dotfiles: bool },
+}
+
+/// Whether a new connection sends, within `limit`, enough to tell HTTP/1
+/// from HTTP/2 (a byte that is not the HTTP/2 preface's, or all of it). A
+/// client that connects and sends nothing must not keep its slot.
+async fn first_bytes_in_time(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let wait = async {
+        let mut buf = [0u8; 24];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n >= PREFACE.len() || !PREFACE.starts_with(&buf[..n]) => return true,
+                // Part of the preface: more is on its way.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    tokio::time::timeout(limit, wait).await.unwrap_or(false)
+}
+
+/// How long to wait after a failed `accept`: 10 ms, doubling to 1 s while it
+/// keeps failing.
+#[derive(Default)]
+struct AcceptBackoff {
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    fn next(&mut self) -> Duration {
+        let wait = Duration::from_millis(10u64 << self.failures.min(7)).min(Duration::from_secs(1));
+        self.failures = self.failures.saturating_add(1);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
 }
 
 struct Upstream {
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, VisitorBody>,
     base: Uri,
     trust_forwarded: bool,
     rewrite_host: bool,
@@ -333,7 +515,7 @@ struct Logged {
     peer: SocketAddr,
 }
 
-impl Service<Request<Incoming>> for Logged {
+impl Service<Request<VisitorBody>> for Logged {
     type Response = Response<ProxyBody>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
@@ -342,7 +524,7 @@ impl Service<Request<Incoming>> for Logged {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: Request<VisitorBody>) -> Self::Future {
         let backend = self.backend.clone();
         let peer = self.peer;
         Box::pin(async move {
@@ -356,9 +538,11 @@ impl Service<Request<Incoming>> for Logged {
                     d.categories().filter(|(_, g)| g.granted).map(|(id, _)| id).collect::<Vec<_>>().join(",")
                 })
                 .unwrap_or_default();
+            let hidden = names_a_dotfile(&path);
             let res = match backend {
                 Backend::Proxy(upstream) => forward(&upstream, req, peer).await,
-                Backend::Dir(dir) => match dir.oneshot(req).await {
+                Backend::Dir { dotfiles: false, .. } if hidden => page(StatusCode::NOT_FOUND, "no such file"),
+                Backend::Dir { files, .. } => match files.oneshot(req).await {
                     Ok(res) => res.map(|b| b.map_err(BoxError::from).boxed_unsync()),
                     Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the file: {e}")),
                 },
@@ -376,15 +560,133 @@ impl Service<Request<Incoming>> for Logged {
     }
 }
 
-/// The visitor's address: the connection's peer, or, behind a trusted proxy,
-/// the address that proxy appended last to `X-Forwarded-For`.
-fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust: bool) -> std::net::IpAddr {
-    let forwarded = || {
-        let last =
-            headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?.rsplit(',').next()?;
-        last.trim().parse().ok()
-    };
-    if trust { forwarded().unwrap_or(peer.ip()) } else { peer.ip() }
+/// Whether a path names a file or folder whose name starts with a dot
+/// (`/.git/config`, `/.env`, `/a/.htpasswd`), `.well-known/` aside. The path
+/// is percent-decoded first (`/%2egit/`), as the file server will.
+fn names_a_dotfile(path: &str) -> bool {
+    let decoded = percent_decode_lossy(path);
+    decoded.split(['/', '\\']).any(|segment| segment.starts_with('.') && segment != ".well-known")
+}
+
+fn percent_decode_lossy(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Removes the headers in which proxies describe the client (`Forwarded`,
+/// `X-Forwarded-For|Proto|Host`, `X-Real-IP`): sent by a client itself, they
+/// are claims no one vouches for.
+fn remove_forwarded(headers: &mut HeaderMap) {
+    for name in ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip"] {
+        headers.remove(name);
+    }
+}
+
+/// An address range (`203.0.113.0/24`, `2001:db8::/32`, or one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.parse().ok()?, None),
+        };
+        let max = if matches!(addr, std::net::IpAddr::V4(_)) { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let (net, ip, bits) = match (self.addr, canonical(ip)) {
+            (V4(n), V4(i)) => (u128::from(u32::from(n)) << 96, u128::from(u32::from(i)) << 96, self.prefix),
+            (V6(n), V6(i)) => (u128::from(n), u128::from(i), self.prefix),
+            _ => return false,
+        };
+        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+        net & mask == ip & mask
+    }
+}
+
+/// An IPv4-mapped IPv6 address as IPv4.
+fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Which proxies' word about the client counts.
+struct TrustedProxies {
+    /// `--trust-forwarded`: the proxy connecting to this one is trusted.
+    trust: bool,
+    /// `--trusted-proxy`: the ranges of the proxies before it.
+    ranges: Vec<IpNet>,
+}
+
+impl TrustedProxies {
+    /// The visitor's address: the connection's peer; behind a trusted proxy,
+    /// the right-most `X-Forwarded-For` address that is not one of the
+    /// trusted proxies (every proxy appends the address it was reached from,
+    /// so what stands left of the first untrusted one is the client's say).
+    fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+        if !self.trust {
+            return peer.ip();
+        }
+        let chain: Vec<Option<std::net::IpAddr>> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .flat_map(|v| {
+                v.to_str().map_or(vec![None], |v| v.split(',').map(|a| forwarded_addr(a.trim())).collect())
+            })
+            .collect();
+        let mut client = peer.ip();
+        for addr in chain.iter().rev() {
+            // An item no proxy would write ends the walk: the last trusted
+            // hop stands for the client.
+            let Some(addr) = *addr else { break };
+            client = addr;
+            if !self.ranges.iter().any(|r| r.contains(addr)) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` item as an address (`1.2.3.4`, `1.2.3.4:5678`,
+/// `2001:db8::1`, `[2001:db8::1]:443`).
+fn forwarded_addr(item: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = item.parse() {
+        return Some(ip);
+    }
+    if let Ok(sock) = item.parse::<SocketAddr>() {
+        return Some(sock.ip());
+    }
+    item.strip_prefix('[')?.split_once(']')?.0.parse().ok()
 }
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1),
@@ -463,7 +765,7 @@ fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, trust: bool) {
     }
 }
 
-async fn forward(up: &Upstream, mut req: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+async fn forward(up: &Upstream, mut req: Request<VisitorBody>, peer: SocketAddr) -> Response<ProxyBody> {
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let base = up.base.path().trim_end_matches('/');
     let target = format!(
@@ -618,6 +920,73 @@ mod tests {
             trusted[header::FORWARDED],
             "for=1.2.3.4, for=203.0.113.7;proto=http;host=\"shop.example\""
         );
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_address_that_is_not_a_trusted_proxy() {
+        let peer: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        // The client forged the first item; the CDN edge 198.51.100.9 saw
+        // 203.0.113.7 and the load balancer (the peer) saw the edge.
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.7, 198.51.100.9"));
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let untrusted = TrustedProxies { trust: false, ranges: vec![] };
+        assert_eq!(untrusted.client_ip(&h, peer), ip("10.0.0.2"));
+        let peer_only = TrustedProxies { trust: true, ranges: vec![] };
+        assert_eq!(peer_only.client_ip(&h, peer), ip("198.51.100.9"), "the edge, without its range");
+        let cdn = TrustedProxies { trust: true, ranges: vec![IpNet::parse("198.51.100.0/24").unwrap()] };
+        assert_eq!(cdn.client_ip(&h, peer), ip("203.0.113.7"), "never the forged left-most one");
+        h.insert("x-forwarded-for", HeaderValue::from_static("junk, 198.51.100.9"));
+        assert_eq!(cdn.client_ip(&h, peer), ip("198.51.100.9"), "garbage ends the walk");
+        h.insert("x-forwarded-for", HeaderValue::from_static("[2001:db8::5]:443, 198.51.100.9"));
+        assert_eq!(cdn.client_ip(&h, peer), ip("2001:db8::5"));
+    }
+
+    #[test]
+    fn address_ranges_match_by_prefix() {
+        let net = |s: &str| IpNet::parse(s).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(net("203.0.113.0/24").contains(ip("203.0.113.255")));
+        assert!(!net("203.0.113.0/24").contains(ip("203.0.114.1")));
+        assert!(net("203.0.113.0/24").contains(ip("::ffff:203.0.113.9")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!net("2001:db8::/32").contains(ip("203.0.113.9")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(net("192.0.2.1").contains(ip("192.0.2.1")) && !net("192.0.2.1").contains(ip("192.0.2.2")));
+        for bad in ["", "1.2.3.4/33", "::/129", "host/24", "1.2.3.4/x"] {
+            assert!(IpNet::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dotfiles_are_recognised_in_any_segment_and_encoding() {
+        for p in ["/.git/config", "/.env", "/a/.htpasswd", "/%2egit/HEAD", "/%2Eenv", "/a/..%2f.git"] {
+            assert!(names_a_dotfile(p), "{p}");
+        }
+        for p in ["/", "/index.html", "/.well-known/security.txt", "/a.b/c", "/assets/app.js"] {
+            assert!(!names_a_dotfile(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn failed_accepts_back_off_to_a_second() {
+        let mut b = AcceptBackoff::default();
+        let waits: Vec<u64> = (0..10).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(&waits[..4], &[10, 20, 40, 80]);
+        assert_eq!(waits[9], 1000);
+        b.reset();
+        assert_eq!(b.next().as_millis(), 10);
+    }
+
+    #[test]
+    fn a_clients_own_forwarded_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert(header::FORWARDED, HeaderValue::from_static("proto=https"));
+        h.insert("x-real-ip", HeaderValue::from_static("1.2.3.4"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        remove_forwarded(&mut h);
+        assert_eq!(h.len(), 1);
     }
 
     #[test]

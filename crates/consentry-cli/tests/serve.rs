@@ -514,3 +514,152 @@ fn the_region_comes_from_the_cdn_headers_or_the_geoip_file_named_and_nothing_els
     assert_eq!(model(&page), "opt-in");
     assert!(page.contains("content=\"FR-IDF geoip opt-in\""));
 }
+
+#[test]
+fn a_consent_post_over_http2_with_an_origin_is_accepted_and_its_receipt_stored() {
+    // HTTP/2 has no Host line: the Origin is compared with `:authority`.
+    // Prior knowledge (h2c), as an h2c-speaking proxy in front would send it.
+    let dir = temp_dir("h2-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let proxy = serve("h2", &["--dir", dir.0.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (status, body) = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&proxy.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::post(format!("http://{}/consentry/consent", proxy.addr))
+            .header("origin", format!("http://{}", proxy.addr))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(br#"{"granted": "all"}"#)))
+            .unwrap();
+        let res = sender.send_request(req).await.unwrap();
+        assert_eq!(res.version(), http::Version::HTTP_2);
+        let status = res.status().as_u16();
+        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    });
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["receipt"], true, "{body}");
+    // A cross-site Origin over HTTP/2 is still refused.
+    let refused = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&proxy.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::post(format!("http://{}/consentry/consent", proxy.addr))
+            .header("origin", "https://evil.example")
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(br#"{"granted": "all"}"#)))
+            .unwrap();
+        sender.send_request(req).await.unwrap().status().as_u16()
+    });
+    assert_eq!(refused, 403);
+}
+
+#[test]
+fn a_clients_own_x_forwarded_proto_does_not_make_the_cookie_secure() {
+    let up = upstream();
+    let post = |proxy: &Serve| {
+        exchange(
+            &proxy.addr,
+            "POST",
+            "/consentry/consent",
+            &[("Content-Type", "application/json"), ("X-Forwarded-Proto", "https")],
+            r#"{"granted": "all"}"#,
+        )
+    };
+    let untrusted = serve("xfp", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let r = post(&untrusted);
+    assert_eq!(r.status, 200);
+    assert!(r.header("set-cookie").is_some_and(|c| !c.contains("Secure")), "{:?}", r.header("set-cookie"));
+    // The upstream is told the truth too.
+    let echo = get(&untrusted.addr, "/echo", &[("X-Forwarded-Proto", "https")]).text().to_ascii_lowercase();
+    assert!(echo.contains("x-forwarded-proto: http\r\n"), "{echo}");
+    let trusted =
+        serve("xfp-trusted", &["--upstream", &format!("http://127.0.0.1:{up}"), "--trust-forwarded"]);
+    let r = post(&trusted);
+    assert!(r.header("set-cookie").is_some_and(|c| c.contains("Secure")), "behind a trusted TLS proxy");
+}
+
+#[test]
+fn dotfiles_are_not_served_from_the_directory_unless_asked() {
+    let dir = temp_dir("dot-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    std::fs::write(dir.0.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir_all(dir.0.join(".git")).unwrap();
+    std::fs::write(dir.0.join(".git/config"), "[core]").unwrap();
+    std::fs::create_dir_all(dir.0.join(".well-known")).unwrap();
+    std::fs::write(dir.0.join(".well-known/security.txt"), "Contact: mailto:a@example.org").unwrap();
+    let site = serve("dot", &["--dir", dir.0.to_str().unwrap()]);
+    for path in ["/.env", "/.git/config", "/%2eenv", "/%2Egit/config"] {
+        let r = get(&site.addr, path, &[]);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.text().contains("SECRET") && !r.text().contains("[core]"), "{path}");
+    }
+    assert_eq!(get(&site.addr, "/.well-known/security.txt", &[]).status, 200);
+    assert_eq!(get(&site.addr, "/", &[]).status, 200);
+    let asked = serve("dot-asked", &["--dir", dir.0.to_str().unwrap(), "--serve-dotfiles"]);
+    assert_eq!(get(&asked.addr, "/.env", &[]).status, 200);
+}
+
+#[test]
+fn a_client_that_trickles_its_headers_is_disconnected() {
+    let dir = temp_dir("slow-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let site = serve("slow", &["--dir", dir.0.to_str().unwrap(), "--header-timeout", "1"]);
+    let mut s = raw(&site.addr, b"GET / HTTP/1.1\r\nHost: shop.example\r\n");
+    let mut writer = s.try_clone().unwrap();
+    // One header line every 200 ms, for up to 20 s: never the end of them.
+    let trickle = std::thread::spawn(move || {
+        for i in 0..100 {
+            if writer.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes()).is_err() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        false
+    });
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server ends the connection (EOF, a reset, or a 408 then EOF)
+    // long before the trickle would have ended.
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "still connected after {:?}",
+        started.elapsed()
+    );
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "no page for an unfinished request");
+    let _ = trickle.join();
+    // And the server still answers others.
+    assert_eq!(get(&site.addr, "/", &[]).status, 200);
+}
+
+#[test]
+fn with_every_connection_taken_new_ones_wait_and_are_served_when_one_frees() {
+    let dir = temp_dir("cap-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let site =
+        serve("cap", &["--dir", dir.0.to_str().unwrap(), "--max-connections", "2", "--header-timeout", "2"]);
+    // Two idle connections take both slots (each is accepted, then cut by
+    // the header timeout, since it sends nothing).
+    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&site.addr).unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let r = get(&site.addr, "/consentry/policy.json", &[]);
+    let waited = started.elapsed();
+    assert_eq!(r.status, 200, "served once a slot is free");
+    assert!(waited >= std::time::Duration::from_secs(1), "it waited for a slot ({waited:?})");
+    assert!(waited < std::time::Duration::from_secs(15), "and not for ever ({waited:?})");
+    drop(idle);
+}

@@ -460,21 +460,33 @@ impl Decision {
             )
     }
 
-    /// Whether an element the page author marked with `data-category` and/or
-    /// `data-service` may be live: every gate named must allow it (a service
-    /// granted on its own allows its own category's gate); an unknown
-    /// category or service never does, and an element naming neither is not
-    /// allowed.
+    /// Whether an element the page author (or the middleware) marked with
+    /// `data-category` and/or `data-service` may be live: every gate named
+    /// must allow it. `data-service` may name several services, separated by
+    /// spaces (an inline script that refers to two services is marked with
+    /// both): each must be allowed. A service allowed answers for its own
+    /// category's gate too. An unknown category or service never allows,
+    /// an empty `data-service` names an unknown one, and an element naming
+    /// neither is not allowed.
     pub fn allows_marked(&self, policy: &Policy, category: Option<&str>, service: Option<&str>) -> bool {
         if category.is_none() && service.is_none() {
             return false;
         }
-        let svc = service.map(|s| policy.service(s).filter(|svc| self.service_may_run(svc)));
-        // A service granted on its own answers for its own category too.
-        let category_ok =
-            category.is_none_or(|c| self.allows(c) || svc.flatten().is_some_and(|s| s.category == c));
-        let service_ok = svc.is_none_or(|s| s.is_some());
-        category_ok && service_ok
+        let mut services_ok = true;
+        let mut covers_category = false;
+        if let Some(list) = service {
+            let mut named = false;
+            for id in crate::split::split(list, b' ').filter(|id| !id.is_empty()) {
+                named = true;
+                match policy.service(id).filter(|svc| self.service_may_run(svc)) {
+                    Some(s) => covers_category |= category == Some(s.category.as_str()),
+                    None => services_ok = false,
+                }
+            }
+            services_ok &= named;
+        }
+        let category_ok = category.is_none_or(|c| covers_category || self.allows(c));
+        category_ok && services_ok
     }
 }
 

@@ -50,6 +50,7 @@ pub mod consent;
 mod decimal;
 mod decision;
 mod error;
+pub mod inline;
 mod json;
 pub mod markup;
 mod pattern;

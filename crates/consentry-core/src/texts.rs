@@ -187,17 +187,62 @@ pub const PACK_SOURCES: &[(&str, &str)] = &[
     ("it", include_str!("../lang/it.json")),
     ("nl", include_str!("../lang/nl.json")),
     ("pt", include_str!("../lang/pt.json")),
+    ("pt-BR", include_str!("../lang/pt-BR.json")),
     ("pl", include_str!("../lang/pl.json")),
     ("sv", include_str!("../lang/sv.json")),
     ("da", include_str!("../lang/da.json")),
     ("fi", include_str!("../lang/fi.json")),
     ("cs", include_str!("../lang/cs.json")),
+    ("bg", include_str!("../lang/bg.json")),
+    ("el", include_str!("../lang/el.json")),
+    ("et", include_str!("../lang/et.json")),
+    ("ga", include_str!("../lang/ga.json")),
+    ("hr", include_str!("../lang/hr.json")),
+    ("hu", include_str!("../lang/hu.json")),
+    ("lt", include_str!("../lang/lt.json")),
+    ("lv", include_str!("../lang/lv.json")),
+    ("mt", include_str!("../lang/mt.json")),
+    ("ro", include_str!("../lang/ro.json")),
+    ("sk", include_str!("../lang/sk.json")),
+    ("sl", include_str!("../lang/sl.json")),
+    ("nb", include_str!("../lang/nb.json")),
+    ("is", include_str!("../lang/is.json")),
+    ("tr", include_str!("../lang/tr.json")),
+    ("uk", include_str!("../lang/uk.json")),
+    ("ru", include_str!("../lang/ru.json")),
+    ("id", include_str!("../lang/id.json")),
+    ("ar", include_str!("../lang/ar.json")),
+    ("he", include_str!("../lang/he.json")),
+    ("ja", include_str!("../lang/ja.json")),
+    ("ko", include_str!("../lang/ko.json")),
+    ("zh-Hans", include_str!("../lang/zh-Hans.json")),
 ];
 
-/// Reads one pack: the same schema as a policy's `texts.<lang>` object.
+/// Reads one pack: the same schema as a policy's `texts.<lang>` object,
+/// plus the pack's `register` (see [`pack_register`]).
 pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(PolicyError::syntax)?;
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(PolicyError::syntax)?;
+    if let Some(object) = value.as_object_mut() {
+        match object.remove("register") {
+            None => {}
+            Some(serde_json::Value::String(r)) if REGISTERS.contains(&r.as_str()) => {}
+            Some(_) => return Err(schema("register", "must be \"formal\" or \"informal\"".into())),
+        }
+    }
     read(&&value, "")
+}
+
+/// The registers a pack may be written in.
+pub const REGISTERS: &[&str] = &["formal", "informal"];
+
+/// The register a pack states it is written in (`"formal"`: the polite
+/// form of address, `vous`, `Sie`, `Lei`; `"informal"`: `tu`, `du`, or a
+/// language's neutral singular). `None` when it states none or is not a pack.
+pub fn pack_register(lang: &str) -> Option<&'static str> {
+    let json = PACK_SOURCES.iter().find(|(l, _)| *l == lang)?.1;
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let register = value.get("register")?.as_str()?;
+    REGISTERS.iter().find(|r| **r == register).copied()
 }
 
 /// The built-in packs, read once. A pack that does not read (a packaging bug,
@@ -209,9 +254,15 @@ fn packs() -> &'static [(&'static str, Texts)] {
     })
 }
 
+/// The pack for a tag: the same tag (`pt-BR`, ASCII case aside), else the
+/// first pack of its primary language (`pt-PT` → `pt`, `zh-CN` → `zh-Hans`).
 fn pack(lang: &str) -> Option<&'static Texts> {
     let primary = primary(lang);
-    packs().iter().find(|(l, _)| *l == primary).map(|(_, t)| t)
+    let all = packs();
+    all.iter()
+        .find(|(l, _)| l.eq_ignore_ascii_case(lang))
+        .or_else(|| all.iter().find(|(l, _)| self::primary(l).eq_ignore_ascii_case(primary)))
+        .map(|(_, t)| t)
 }
 
 fn primary(tag: &str) -> &str {

@@ -183,8 +183,8 @@ fn duplicate_ids_revision_zero_and_bad_google_ids_are_refused() {
             "texts.en.categories.custom-one.title",
         ),
         (
-            r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"ja": {"title": "x"}}}"#,
-            "texts.ja.description",
+            r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"sw": {"title": "x"}}}"#,
+            "texts.sw.description",
         ),
         (r#"{"revision": 1, "categories": [{"id": "a"}], "texts": {"EN!": {}}}"#, "texts.EN!"),
         (
@@ -239,10 +239,10 @@ fn texts_fall_back_from_policy_to_the_language_pack_to_english() {
         "En plus",
         "a custom category falls back to any declared language"
     );
-    let en = p.texts_for(&["ja", "en-GB"]);
+    let en = p.texts_for(&["sw", "en-GB"]);
     assert_eq!(en.lang(), "en");
     assert_eq!(Some(en.get(TextKey::accept_all)), en_pack.get(TextKey::accept_all));
-    assert_eq!(p.texts_for(&["ja"]).lang(), "en", "nothing matches: the policy's default language");
+    assert_eq!(p.texts_for(&["sw"]).lang(), "en", "nothing matches: the policy's default language");
 }
 
 #[test]
@@ -266,7 +266,57 @@ fn every_language_pack_has_every_key_and_no_unknown_one() {
         let withdraw = t.get(TextKey::withdraw_notice).unwrap_or_default();
         assert!(withdraw.contains(settings), "{lang}: withdraw_notice must name `{settings}`");
     }
-    assert_eq!(consentry_core::texts::PACK_SOURCES.len(), 12, "at least the twelve languages");
+    let tags: Vec<&str> = consentry_core::texts::PACK_SOURCES.iter().map(|(l, _)| *l).collect();
+    assert!(tags.len() >= 35, "at least 35 languages, not {}", tags.len());
+    // The EU's 24 official languages, the EEA's two more, Brazilian
+    // Portuguese, and two written right to left.
+    for want in [
+        "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv", "mt",
+        "nl", "pl", "pt", "ro", "sk", "sl", "sv", "nb", "is", "pt-BR", "ar", "he",
+    ] {
+        assert!(tags.contains(&want), "no `{want}` pack");
+    }
+    // Every file in lang/ is shipped, and every pack states its register.
+    let dir = format!("{}/lang", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let tag = name.strip_suffix(".json").unwrap_or(&name);
+        assert!(tags.contains(&tag), "lang/{name} is not in PACK_SOURCES");
+    }
+    for tag in &tags {
+        assert!(
+            consentry_core::texts::pack_register(tag).is_some(),
+            "{tag}: no `register` (formal or informal)"
+        );
+    }
+}
+
+#[test]
+fn a_regional_pack_is_chosen_over_its_primary_language_and_the_primary_otherwise() {
+    let policy = Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}]}"#,
+    )
+    .unwrap();
+    let pt = |tag: &str| policy.texts_for(&[tag]).get(TextKey::settings_link).to_owned();
+    let br = consentry_core::texts::parse_pack(include_str!("../lang/pt-BR.json")).unwrap();
+    let eu = consentry_core::texts::parse_pack(include_str!("../lang/pt.json")).unwrap();
+    assert_eq!(Some(pt("pt-BR").as_str()), br.get(TextKey::settings_link));
+    assert_eq!(Some(pt("pt_br").as_str()), br.get(TextKey::settings_link));
+    assert_eq!(Some(pt("pt-PT").as_str()), eu.get(TextKey::settings_link));
+    let zh = consentry_core::texts::parse_pack(include_str!("../lang/zh-Hans.json")).unwrap();
+    assert_eq!(
+        Some(policy.texts_for(&["zh-CN"]).get(TextKey::settings_link)),
+        zh.get(TextKey::settings_link),
+        "zh-CN reads the Simplified Chinese pack"
+    );
+}
+
+#[test]
+fn a_pack_with_a_register_other_than_formal_or_informal_is_refused() {
+    assert!(consentry_core::texts::parse_pack(r#"{"register": "formal", "title": "x"}"#).is_ok());
+    let e =
+        consentry_core::texts::parse_pack(r#"{"register": "polite", "title": "x"}"#).expect_err("accepted");
+    assert!(e.to_string().contains("register"), "{e}");
 }
 
 #[test]

@@ -68,9 +68,9 @@ pub async fn pick(body: Bytes) -> Response {
     let Some(place) = field("region").and_then(|r| PLACES.iter().find(|(code, _)| *code == r)) else {
         return (StatusCode::BAD_REQUEST, "unknown region").into_response();
     };
-    let back = field("return_to")
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
+    // The consent endpoint's return-path rule (`/\\evil.example` is
+    // `//evil.example` to a browser).
+    let back = consentry_tower::safe_return(field("return_to").as_deref()).to_owned();
     let cookie = if place.0.is_empty() {
         format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax")
     } else {

@@ -86,6 +86,8 @@ pub const DEFAULT_CONSENT_PER_MINUTE: u32 = 30;
 pub(crate) struct ConsentLimit {
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU32,
+    /// Whether the "no client address" warning was logged.
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl ConsentLimit {
@@ -94,7 +96,21 @@ impl ConsentLimit {
         Some(Self {
             limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
             checks: AtomicU32::new(0),
+            warned: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The server gave no client address, so the limit cannot apply: said
+    /// once, loudly, rather than the limit silently doing nothing.
+    pub(crate) fn no_client_address(&self) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "the consent endpoint's rate limit is OFF: the server gives the layer no client address. \
+                 Serve with axum's `into_make_service_with_connect_info::<SocketAddr>()`, or insert \
+                 `consentry_tower::ClientAddr` into each request's extensions (or turn the limit off with \
+                 `consent_rate_limit(0)` to silence this)"
+            );
+        }
     }
 
     /// `Ok` when `client` may post now; else how many seconds until it may.
@@ -105,11 +121,28 @@ impl ConsentLimit {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
         }
-        self.limiter.check_key(&client).map_err(|not_until| {
+        self.limiter.check_key(&rate_key(client)).map_err(|not_until| {
             let wait = not_until
                 .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             wait.as_secs().max(1)
         })
+    }
+}
+
+/// The key a client is counted under: an IPv4 address as it is, an IPv6
+/// one by its /64 (one subscriber's network: a client holds a whole /64 and
+/// could otherwise post from 2^64 addresses). An IPv4-mapped IPv6 address
+/// is its IPv4 address.
+pub(crate) fn rate_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -192,5 +225,29 @@ impl Config {
             SecureCookie::Never => false,
             SecureCookie::Auto => headers::is_https(uri, headers),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_ipv4_by_address() {
+        let key = |s: &str| rate_key(s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), key("::ffff:203.0.113.7"));
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
+    }
+
+    #[test]
+    fn one_ipv6_network_shares_one_budget() {
+        let limit = ConsentLimit::new(2).expect("a limit of 2 per minute");
+        let addr = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 7, 0, 0, 0, last));
+        assert!(limit.check(addr(1)).is_ok());
+        assert!(limit.check(addr(2)).is_ok());
+        assert!(limit.check(addr(3)).is_err(), "a third address of the same /64 is over the limit");
+        assert!(limit.check(IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 8, 0, 0, 0, 1))).is_ok());
     }
 }

@@ -137,6 +137,14 @@ where
                 let ty =
                     if xml { "application/xhtml+xml; charset=utf-8" } else { "text/html; charset=utf-8" };
                 parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+            } else if headers::content_type_is_ambiguous(&parts.headers) {
+                // Several lines, a list or bytes a client may read otherwise:
+                // one line saying what the page was gated as.
+                let essence = if xml { "application/xhtml+xml" } else { "text/html" };
+                let ty = format!("{essence}; charset={}", label.name());
+                if let Ok(v) = HeaderValue::from_str(&ty) {
+                    parts.headers.insert(header::CONTENT_TYPE, v);
+                }
             }
             Pipeline::page(coding, label, make)
         }

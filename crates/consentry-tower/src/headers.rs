@@ -4,6 +4,7 @@
 use consentry_core::{Consent, Decision, Policy, Signals, consent_from_headers};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
+use std::borrow::Cow;
 
 /// `DNT` (Do Not Track).
 pub static DNT: HeaderName = HeaderName::from_static("dnt");
@@ -87,27 +88,207 @@ pub fn rewritable(method: &Method, status: StatusCode, headers: &HeaderMap) -> R
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("nosniff"))))
     };
-    // No type, one that is not text, or an "unknown" one: a browser sniffs.
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mut parts = ct.split(';');
-    let essence = parts.next().unwrap_or("").trim();
-    if essence.is_empty()
-        || ["unknown/unknown", "application/unknown", "*/*"].iter().any(|u| essence.eq_ignore_ascii_case(u))
-    {
+    // The type a browser reads (the last valid one of every line); none, or
+    // an "unknown" one: a browser sniffs. One plain line (the usual case) is
+    // read without allocating; anything else by the full algorithm.
+    let simple = match (content_type_is_ambiguous(headers), headers.get(header::CONTENT_TYPE)) {
+        (false, Some(v)) if !v.as_bytes().contains(&b'"') => Some(simple_mime_type(v.as_bytes())),
+        (false, None) => Some(None),
+        _ => None,
+    };
+    let (essence, charset) = match simple {
+        Some(Some((essence, charset))) => (Cow::Borrowed(essence), charset.map(Cow::Borrowed)),
+        Some(None) => return if nosniff() { Rewritable::No } else { Rewritable::Sniff },
+        None => match browser_mime_type(headers) {
+            Some(m) => (Cow::Owned(m.essence), m.charset.map(Cow::Owned)),
+            None => return if nosniff() { Rewritable::No } else { Rewritable::Sniff },
+        },
+    };
+    let is = |name: &str| essence.eq_ignore_ascii_case(name);
+    if is("unknown/unknown") || is("application/unknown") || is("*/*") {
         return if nosniff() { Rewritable::No } else { Rewritable::Sniff };
     }
-    let xhtml = essence.eq_ignore_ascii_case("application/xhtml+xml");
-    if !xhtml && !essence.eq_ignore_ascii_case("text/html") {
+    let xhtml = is("application/xhtml+xml");
+    if !xhtml && !is("text/html") {
         return Rewritable::No;
+    }
+    let encoding = charset
+        .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    if xhtml { Rewritable::Xhtml(encoding) } else { Rewritable::Page(encoding) }
+}
+
+/// One visible-ASCII `Content-Type` value without quotes or commas, read
+/// as [`MimeType::parse`] reads it, borrowing: the essence (any case) and
+/// the first non-empty `charset`. `None` where the parse fails.
+fn simple_mime_type(value: &[u8]) -> Option<(&str, Option<&str>)> {
+    let value = std::str::from_utf8(value).ok()?.trim_matches(is_http_space);
+    let mut parts = value.split(';');
+    let essence = parts.next()?.trim_end_matches(is_http_space);
+    let (ty, subtype) = essence.split_once('/')?;
+    let token = |t: &str| !t.is_empty() && t.chars().all(is_token);
+    if !token(ty) || !token(subtype) {
+        return None;
     }
     let charset = parts.find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
+        let v = v.trim_end_matches(is_http_space);
+        (k.trim_start_matches(is_http_space).eq_ignore_ascii_case("charset") && !v.is_empty()).then_some(v)
     });
-    let encoding = charset
-        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
-        .unwrap_or(encoding_rs::UTF_8);
-    if xhtml { Rewritable::Xhtml(encoding) } else { Rewritable::Page(encoding) }
+    Some((essence, charset))
+}
+
+/// The MIME type a browser takes from a response's `Content-Type` headers:
+/// Fetch's "extract a MIME type" (every line, split at commas outside quoted
+/// strings; the last value that parses wins, `*/*` skipped; a later value of
+/// the same essence without a charset keeps the earlier one's charset).
+/// Header bytes are read as Latin-1 (isomorphic decode), so a non-ASCII byte
+/// in a parameter does not hide the type. `None`: no valid type.
+pub fn browser_mime_type(headers: &HeaderMap) -> Option<MimeType> {
+    let mut found: Option<MimeType> = None;
+    let mut charset: Option<String> = None;
+    for line in headers.get_all(header::CONTENT_TYPE) {
+        let text: String = line.as_bytes().iter().map(|&b| char::from(b)).collect();
+        for value in split_outside_quotes(&text) {
+            let Some(mut mime) = MimeType::parse(value) else { continue };
+            if mime.essence == "*/*" {
+                continue;
+            }
+            let same = found.as_ref().is_some_and(|f| f.essence == mime.essence);
+            if !same {
+                charset = mime.charset.clone();
+            } else if mime.charset.is_none() {
+                mime.charset.clone_from(&charset);
+            }
+            found = Some(mime);
+        }
+    }
+    found
+}
+
+/// Whether `Content-Type` is anything but one line of one visible-ASCII
+/// value: clients differ on such headers, so a gated page is sent with one.
+pub fn content_type_is_ambiguous(headers: &HeaderMap) -> bool {
+    let mut lines = headers.get_all(header::CONTENT_TYPE).iter();
+    match (lines.next(), lines.next()) {
+        (Some(v), None) => {
+            v.as_bytes().iter().any(|&b| !(b == b' ' || b == b'\t' || b.is_ascii_graphic()) || b == b',')
+        }
+        (None, _) => false,
+        _ => true,
+    }
+}
+
+/// A parsed MIME type: its essence (lower-case `type/subtype`) and its
+/// `charset` parameter, if any (the other parameters matter to no rule here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MimeType {
+    /// `type/subtype`, ASCII lower-case.
+    pub essence: String,
+    /// The `charset` parameter as given (quotes removed).
+    pub charset: Option<String>,
+}
+
+fn is_token(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+fn is_http_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Splits a header value at commas that are not inside a quoted string.
+fn split_outside_quotes(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(text[start..i].trim_matches(is_http_space));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(text[start..].trim_matches(is_http_space));
+    out
+}
+
+impl MimeType {
+    /// The MIME Sniffing standard's "parse a MIME type", keeping only the
+    /// `charset` parameter. `None` where the standard fails.
+    pub fn parse(input: &str) -> Option<Self> {
+        let input = input.trim_matches(is_http_space);
+        let (ty, rest) = input.split_once('/')?;
+        if ty.is_empty() || !ty.chars().all(is_token) {
+            return None;
+        }
+        let (subtype, mut params) = rest.split_once(';').map_or((rest, ""), |(s, p)| (s, p));
+        let subtype = subtype.trim_end_matches(is_http_space);
+        if subtype.is_empty() || !subtype.chars().all(is_token) {
+            return None;
+        }
+        let essence = format!("{ty}/{subtype}").to_ascii_lowercase();
+        let mut charset = None;
+        while !params.is_empty() {
+            params = params.trim_start_matches(is_http_space);
+            let name_end = params.find([';', '=']).unwrap_or(params.len());
+            let name = params[..name_end].to_ascii_lowercase();
+            params = &params[name_end..];
+            if params.is_empty() {
+                break;
+            }
+            if let Some(rest) = params.strip_prefix(';') {
+                params = rest;
+                continue;
+            }
+            params = &params[1..]; // the `=`
+            let value;
+            if let Some(quoted) = params.strip_prefix('"') {
+                let (v, after) = quoted_string(quoted);
+                value = v;
+                params = after.find(';').map_or("", |i| &after[i + 1..]);
+            } else {
+                let end = params.find(';').unwrap_or(params.len());
+                value = params[..end].trim_end_matches(is_http_space).to_owned();
+                params = params.get(end + 1..).unwrap_or("");
+                if value.is_empty() {
+                    continue;
+                }
+            }
+            let value_ok = value
+                .chars()
+                .all(|c| c == '\t' || (' '..='~').contains(&c) || ('\u{80}'..='\u{ff}').contains(&c));
+            if name == "charset" && charset.is_none() && value_ok {
+                charset = Some(value);
+            }
+        }
+        Some(Self { essence, charset })
+    }
+}
+
+/// A quoted string's value (escapes undone) and what follows its closing
+/// quote (everything after the opening one is given).
+fn quoted_string(s: &str) -> (String, &str) {
+    let mut value = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (value, &s[i + 1..]),
+            '\\' => match chars.next() {
+                Some((_, e)) => value.push(e),
+                None => {
+                    value.push('\\');
+                    return (value, "");
+                }
+            },
+            c => value.push(c),
+        }
+    }
+    (value, "")
 }
 
 /// Whether a request is for a document (a navigation or a frame): its
@@ -168,7 +349,17 @@ pub fn merge_vary(headers: &mut HeaderMap) {
 /// `public` and `s-maxage` are dropped and `private` added; the browser's
 /// own cache keeps the page under the rest (`max-age`, validators) and the
 /// `Vary` above. `no-store` pages are left as they are.
+///
+/// Directives aimed at CDNs alone outrank `Cache-Control` there (RFC 9213's
+/// `CDN-Cache-Control` and its vendor forms such as
+/// `Cloudflare-CDN-Cache-Control`, Fastly's `Surrogate-Control`, Akamai's
+/// `Edge-Control`): they are removed, so a CDN reads `private` too.
 pub fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+    let targeted: Vec<HeaderName> =
+        headers.keys().filter(|name| is_cdn_cache_directive(name.as_str())).cloned().collect();
+    for name in targeted {
+        headers.remove(name);
+    }
     let directives = list(headers, header::CACHE_CONTROL);
     let name = |d: &str| d.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
     if directives.iter().any(|d| name(d) == "no-store") {
@@ -185,6 +376,14 @@ pub fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {
         headers.insert(header::CACHE_CONTROL, v);
     }
+}
+
+/// A header that tells CDNs (not browsers) how to cache: `CDN-Cache-Control`
+/// and every `<vendor>-CDN-Cache-Control` (RFC 9213 targeted fields),
+/// `Surrogate-Control`, `Edge-Control`.
+fn is_cdn_cache_directive(name: &str) -> bool {
+    // Header names are lower-case in `http`.
+    name.ends_with("cdn-cache-control") || name == "surrogate-control" || name == "edge-control"
 }
 
 /// Sets `Tk` from the decision.
@@ -296,6 +495,69 @@ mod tests {
         assert_eq!(rewritable(&Method::HEAD, ok, &html), Rewritable::No);
         assert_eq!(rewritable(&get, StatusCode::NOT_MODIFIED, &html), Rewritable::No);
         assert_eq!(rewritable(&get, StatusCode::NO_CONTENT, &html), Rewritable::No);
+    }
+
+    #[test]
+    fn content_type_is_read_as_a_browser_reads_it() {
+        let get = Method::GET;
+        let ok = StatusCode::OK;
+        let page = Rewritable::Page(encoding_rs::UTF_8);
+        // The last valid type wins, over lines and list items alike.
+        for (h, want) in [
+            (headers(&[("content-type", "application/json"), ("content-type", "text/html")]), page),
+            (headers(&[("content-type", "application/json, text/html")]), page),
+            (headers(&[("content-type", "text/html, */*")]), page),
+            (headers(&[("content-type", "text/html, text/plain")]), Rewritable::No),
+            (headers(&[("content-type", "text/html"), ("content-type", "bogus")]), page),
+            (headers(&[("content-type", "text/html;charset=\"a,b\", application/json")]), Rewritable::No),
+            (
+                headers(&[
+                    ("content-type", "text/html; charset=windows-1252"),
+                    ("content-type", "text/html"),
+                ]),
+                Rewritable::Page(encoding_rs::WINDOWS_1252),
+            ),
+            (headers(&[("content-type", "bogus")]), Rewritable::Sniff),
+            (headers(&[("content-type", "text /html")]), Rewritable::Sniff),
+        ] {
+            assert_eq!(rewritable(&get, ok, &h), want, "{h:?}");
+        }
+        // A non-ASCII byte in a parameter does not hide the type.
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_bytes(b"text/html; x=\xe9").unwrap());
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        assert_eq!(rewritable(&get, ok, &h), page);
+        assert!(content_type_is_ambiguous(&h));
+        assert!(!content_type_is_ambiguous(&headers(&[("content-type", "text/html; charset=utf-8")])));
+    }
+
+    #[test]
+    fn mime_types_parse_as_the_standard_says() {
+        let p = |s: &str| MimeType::parse(s).map(|m| (m.essence, m.charset));
+        assert_eq!(p(" Text/HTML ; Charset=\"UTF-8\" "), Some(("text/html".into(), Some("UTF-8".into()))));
+        assert_eq!(p("text/html;charset=;charset=latin1"), Some(("text/html".into(), Some("latin1".into()))));
+        assert_eq!(p("text/html;charset=\"a\\\"b\""), Some(("text/html".into(), Some("a\"b".into()))));
+        assert_eq!(p("text/html;charset"), Some(("text/html".into(), None)));
+        for bad in ["", "text", "text/", "/html", "te xt/html", "text/ht\"ml"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cdn_only_cache_directives_are_removed_from_rewritten_pages() {
+        let mut h = headers(&[
+            ("cdn-cache-control", "max-age=3600"),
+            ("cloudflare-cdn-cache-control", "max-age=3600"),
+            ("vercel-cdn-cache-control", "max-age=3600"),
+            ("surrogate-control", "max-age=3600"),
+            ("edge-control", "cache-maxage=1h"),
+            ("cache-control", "no-store"),
+            ("x-cache", "HIT"),
+        ]);
+        keep_out_of_shared_caches(&mut h);
+        let mut left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["cache-control", "x-cache"]);
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
 pub use region::GeoIp;
 pub use region::RegionHeaders;
 pub use rewrite::RewriteError;
-pub use routes::MAX_CONSENT_BODY;
+pub use routes::{MAX_CONSENT_BODY, RECEIPT_STORE_UNAVAILABLE, safe_return};
 pub use service::ConsentService;
 
 /// Internal checks for the cargo-fuzz targets (feature `fuzzing`); not API.

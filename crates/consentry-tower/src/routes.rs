@@ -26,6 +26,10 @@ use crate::{BoxError, now};
 pub(crate) type RouteFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = Response<bytes::Bytes>> + Send>>;
 
+/// What a consent answer's `receipt_error` says when the choice was kept
+/// (cookie set) but its receipt could not be stored.
+pub const RECEIPT_STORE_UNAVAILABLE: &str = "store_unavailable";
+
 /// Largest consent request body accepted.
 pub const MAX_CONSENT_BODY: usize = 8 * 1024;
 
@@ -159,7 +163,11 @@ async fn receipt(config: &Config, id: &str, headers: &http::HeaderMap) -> Respon
             res
         }
         Ok(None) => error(StatusCode::NOT_FOUND, "no receipt with this id for this visitor"),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => {
+            // The store's own words (a database message) stay in the log.
+            tracing::warn!(error = %e, "receipt lookup failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "the receipt store is unavailable; try again later")
+        }
     }
 }
 
@@ -254,8 +262,10 @@ fn percent_decode(s: &[u8]) -> Result<String, String> {
 }
 
 /// A same-site path to go back to after a form submission; anything else
-/// (another host, a scheme, `//evil`) becomes `/`.
-fn safe_return(path: Option<&str>) -> &str {
+/// (another host, a scheme, `//evil`, `/\\evil`, which browsers read as
+/// `//evil`) becomes `/`. The one return-path rule: anything of the site's
+/// that redirects to a path the client gave should use it.
+pub fn safe_return(path: Option<&str>) -> &str {
     match path {
         Some(p)
             if p.starts_with('/')
@@ -271,7 +281,11 @@ fn safe_return(path: Option<&str>) -> &str {
 
 /// Cross-site requests may not set a visitor's consent: a page elsewhere
 /// could otherwise submit "accept all" on their behalf.
-fn cross_site(headers: &http::HeaderMap) -> bool {
+///
+/// The `Origin` is compared with the request's authority: the `Host` header
+/// in HTTP/1.1, the URI's authority (`:authority`) in HTTP/2 and HTTP/3,
+/// which have no `Host` line. Default ports are the same as none.
+fn cross_site(uri: &http::Uri, headers: &http::HeaderMap) -> bool {
     if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
         return true;
     }
@@ -281,9 +295,25 @@ fn cross_site(headers: &http::HeaderMap) -> bool {
     if origin == "null" {
         return true;
     }
-    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    !origin_host.eq_ignore_ascii_case(host)
+    let (scheme, origin_host) = origin.split_once("://").unwrap_or(("", origin));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(http::uri::Authority::as_str))
+        .unwrap_or_default();
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    let bare = |h: &'_ str| -> String {
+        let h = h.trim().to_ascii_lowercase();
+        match h.strip_suffix(default_port) {
+            Some(b) if !default_port.is_empty() => b.to_owned(),
+            _ => h,
+        }
+    };
+    bare(origin_host) != bare(host)
 }
 
 /// The client a request came from, as the server told the layer.
@@ -305,10 +335,14 @@ where
     B::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    if cross_site(&parts.headers) {
+    if cross_site(&parts.uri, &parts.headers) {
         return error(StatusCode::FORBIDDEN, "cross-site consent requests are refused");
     }
-    if let (Some(limit), Some(client)) = (&config.consent_limit, client_addr(&parts.extensions)) {
+    let client = client_addr(&parts.extensions);
+    if let (Some(limit), None) = (&config.consent_limit, client) {
+        limit.no_client_address();
+    }
+    if let (Some(limit), Some(client)) = (&config.consent_limit, client) {
         if let Err(wait) = limit.check(client) {
             tracing::debug!(%client, "consent POST over the rate limit");
             let mut r = error(
@@ -448,18 +482,20 @@ where
         signals: signals.into(),
         method,
     };
-    let (stored, store_error) = if repeated.is_some() {
-        (true, None)
+    let (stored, store_failed) = if repeated.is_some() {
+        (true, false)
     } else if config.receipts.keeps_receipts() {
         match config.receipts.store(receipt).await {
-            Ok(()) => (true, None),
+            Ok(()) => (true, false),
             Err(e) => {
+                // The store's own words (a database message, a path) stay in
+                // the log; the client learns only that the proof is missing.
                 tracing::warn!(error = %e, "consent receipt not stored; the cookie is set anyway");
-                (false, Some(e.to_string()))
+                (false, true)
             }
         }
     } else {
-        (false, None)
+        (false, false)
     };
 
     let mut res = if form {
@@ -479,8 +515,8 @@ where
             "method": method.as_str(),
             "model": model.as_str(),
         });
-        if let Some(e) = store_error {
-            body["receipt_error"] = serde_json::Value::String(e);
+        if store_failed {
+            body["receipt_error"] = serde_json::Value::String(RECEIPT_STORE_UNAVAILABLE.to_owned());
         }
         json(StatusCode::OK, &body)
     };
@@ -515,14 +551,31 @@ mod tests {
 
     #[test]
     fn cross_site_origins_are_recognised() {
+        let path: http::Uri = "/consentry/consent".parse().unwrap();
         let mut h = http::HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        assert!(!cross_site(&h));
+        assert!(!cross_site(&path, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
-        assert!(!cross_site(&h));
+        assert!(!cross_site(&path, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(cross_site(&h));
+        assert!(cross_site(&path, &h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(cross_site(&h));
+        assert!(cross_site(&path, &h));
+    }
+
+    #[test]
+    fn http2_requests_are_compared_with_their_authority() {
+        // HTTP/2 has no Host line: the authority is in the URI.
+        let uri: http::Uri = "https://shop.example/consentry/consent".parse().unwrap();
+        let mut h = http::HeaderMap::new();
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://shop.example"));
+        assert!(!cross_site(&uri, &h));
+        let with_port: http::Uri = "https://shop.example:443/consentry/consent".parse().unwrap();
+        assert!(!cross_site(&with_port, &h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(cross_site(&uri, &h));
+        // No authority anywhere: an Origin cannot match.
+        let path: http::Uri = "/consentry/consent".parse().unwrap();
+        assert!(cross_site(&path, &h));
     }
 }

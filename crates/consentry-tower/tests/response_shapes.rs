@@ -561,3 +561,65 @@ async fn xhtml_that_an_html_parser_would_misread_ends_in_an_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_page_whose_content_type_lines_end_in_html_is_gated_as_html() {
+    // Browsers take the last valid type of every line and list item
+    // (Fetch, "extract a MIME type"): each of these renders as HTML.
+    for (case, headers) in [
+        (
+            "json line, then html line",
+            &[("content-type", "application/json"), ("content-type", "text/html")][..],
+        ),
+        ("a list ending in html", &[("content-type", "application/json, text/html")][..]),
+        ("html, then */* (skipped)", &[("content-type", "text/html, */*")][..]),
+    ] {
+        let router =
+            fixed(headers, page().into_bytes()).layer(ConsentLayer::new(policy()).inject_services(false));
+        let (before, _) = assert_gated(router, NAVIGATION, case).await;
+        // One line, saying what the page was gated as.
+        assert_eq!(before.headers.get_all("content-type").iter().count(), 1, "{case}");
+        assert!(before.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_content_type_with_a_non_ascii_byte_is_still_read_as_html() {
+    let router = Router::new().route(
+        "/",
+        get(|| async {
+            let mut res = Response::new(Body::from(page()));
+            res.headers_mut().insert(
+                "content-type",
+                axum::http::HeaderValue::from_bytes(b"text/html; charset=utf-8; x=\xe9").unwrap(),
+            );
+            res.headers_mut()
+                .insert("x-content-type-options", axum::http::HeaderValue::from_static("nosniff"));
+            res
+        }),
+    );
+    let router = router.layer(ConsentLayer::new(policy()).inject_services(false));
+    assert_gated(router, NAVIGATION, "non-ASCII parameter, nosniff").await;
+}
+
+#[tokio::test]
+async fn cdn_only_cache_directives_never_let_a_cdn_keep_a_personalised_page() {
+    let headers: &[(&str, &str)] = &[
+        ("content-type", "text/html"),
+        ("cache-control", "public, max-age=600"),
+        ("cdn-cache-control", "max-age=86400"),
+        ("cloudflare-cdn-cache-control", "max-age=86400"),
+        ("surrogate-control", "max-age=86400"),
+        ("edge-control", "cache-maxage=1d"),
+    ];
+    let router =
+        fixed(headers, page().into_bytes()).layer(ConsentLayer::new(policy()).inject_services(false));
+    let (before, after) = assert_gated(router, NAVIGATION, "cdn headers").await;
+    for got in [before, after] {
+        assert_eq!(got.header("cache-control"), Some("private, max-age=600"));
+        for name in ["cdn-cache-control", "cloudflare-cdn-cache-control", "surrogate-control", "edge-control"]
+        {
+            assert_eq!(got.header(name), None, "{name} must not reach a CDN");
+        }
+    }
+}

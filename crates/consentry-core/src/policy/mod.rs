@@ -401,9 +401,9 @@ impl Service {
         }
     }
 
-    /// Where a service of this kind loads from and sends its hits to
+    /// Where every service of this kind loads from and sends its hits to
     /// (matched as substrings of the URL without its scheme, lower-cased).
-    fn builtin_url_patterns(&self) -> &'static [&'static str] {
+    pub fn kind_url_patterns(&self) -> &'static [&'static str] {
         match self.kind() {
             ServiceKind::Matomo => &["matomo.js", "piwik.js", "matomo.php", "piwik.php"],
             // gtag.js, and the collection endpoints: `/g/collect` (GA4),
@@ -433,7 +433,7 @@ impl Service {
     /// skips full URL resolution for a plain ASCII value in which, as in its
     /// base URL, none of the tokens occurs.
     pub fn url_tokens(&self) -> Option<Vec<String>> {
-        let mut patterns: Vec<&str> = self.builtin_url_patterns().to_vec();
+        let mut patterns: Vec<&str> = self.kind_url_patterns().to_vec();
         match &self.config {
             ServiceConfig::Matomo(m) if m.url.len() > 1 => patterns.push(&m.url),
             ServiceConfig::Ga4(Ga4Config { script_url: Some(u), .. })
@@ -501,7 +501,7 @@ impl Service {
             ServiceConfig::Custom(c) => c.src.as_deref().is_some_and(under),
         };
         configured
-            || self.builtin_url_patterns().iter().any(|b| bare.contains(b))
+            || self.kind_url_patterns().iter().any(|b| bare.contains(b))
             || self.patterns.iter().any(|p| p.matches_url(&url) || p.matches_url(bare))
     }
 }

@@ -179,7 +179,10 @@ impl<'a> Gate<'a> {
     fn srcdoc(&self, raw: &str) -> Option<&Service> {
         let html = fetch::decoded(raw);
         let policy = self.policy();
-        let in_text = gating::service_for_inline(policy, &html).filter(|s| !self.decision.service_may_run(s));
+        // Every service its text refers to must be allowed (core's rule).
+        let in_text = consentry_core::inline::services_in_code(policy, &html)
+            .into_iter()
+            .find(|s| !self.decision.service_may_run(s));
         if in_text.is_some() || self.depth > 0 {
             return in_text;
         }

@@ -36,48 +36,6 @@ pub fn blocked_by<'p>(policy: &'p Policy, decision: &Decision, urls: &[String]) 
         .find(|s| urls.iter().any(|u| s.matches_url(u)))
 }
 
-/// Calls that identify an inline tracker snippet, by the kind of service.
-const INLINE_MARKERS: &[(&str, consentry_core::ServiceKind)] = &[
-    ("_paq.push", consentry_core::ServiceKind::Matomo),
-    ("gtag(", consentry_core::ServiceKind::Ga4),
-    ("dataLayer.push", consentry_core::ServiceKind::Gtm),
-    ("googletagmanager.com/gtm.js", consentry_core::ServiceKind::Gtm),
-    ("matomo.js", consentry_core::ServiceKind::Matomo),
-    ("piwik.js", consentry_core::ServiceKind::Matomo),
-];
-
-/// The service an inline script's code belongs to: a built-in marker
-/// (`_paq.push`, `gtag(`, `dataLayer.push`, ...) for a kind the policy
-/// configures, or any configured service URL or pattern found in the code.
-/// `gtag(` falls back to a GTM service and `dataLayer.push` to a GA4 one,
-/// since either snippet uses both.
-pub fn service_for_inline<'p>(policy: &'p Policy, code: &str) -> Option<&'p Service> {
-    use consentry_core::ServiceKind::{Ga4, Gtm};
-    for (marker, kind) in INLINE_MARKERS {
-        if code.contains(marker) {
-            let of_kind = |k| policy.services().iter().find(|s| s.kind() == k);
-            let found = of_kind(*kind).or_else(|| match kind {
-                Ga4 => of_kind(Gtm),
-                Gtm => of_kind(Ga4),
-                _ => None,
-            });
-            if found.is_some() {
-                return found;
-            }
-        }
-    }
-    policy
-        .services()
-        .iter()
-        .find(|s| {
-            s.script_url().is_some_and(|u| code.contains(u.split('?').next().unwrap_or(&u)))
-                || s.patterns.iter().any(|p| !p.as_str().contains('*') && code.contains(p.as_str()))
-        })
-        // A hit sent by hand (`new Image().src = "…/g/collect?…"`): the
-        // service's hosts and paths anywhere in the code.
-        .or_else(|| policy.services().iter().find(|s| s.matches_url(code)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,14 +96,21 @@ mod tests {
     #[test]
     fn inline_snippets_are_recognised_by_their_calls() {
         let p = policy("require_consent");
-        let id = |c: &str| service_for_inline(&p, c).map(|s| s.id.as_str());
-        assert_eq!(id("var _paq = window._paq || []; _paq.push(['trackPageView']);"), Some("matomo"));
+        let ids = |c: &str| -> Vec<String> {
+            consentry_core::inline::services_in_code(&p, c).iter().map(|s| s.id.clone()).collect()
+        };
+        assert_eq!(ids("var _paq = window._paq || []; _paq.push(['trackPageView']);"), ["matomo"]);
         assert_eq!(
-            id("window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"),
-            Some("ga4")
+            ids("window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"),
+            ["ga4"]
         );
-        assert_eq!(id("new Image().src = 'https://www.google-analytics.com/g/collect?v=2'"), Some("ga4"));
-        assert_eq!(id("console.log('hello')"), None);
+        assert_eq!(ids("new Image().src = 'https://www.google-analytics.com/g/collect?v=2'"), ["ga4"]);
+        assert!(ids("console.log('hello')").is_empty());
+        // Two services in one script: both count.
+        assert_eq!(
+            ids("_paq.push(['trackPageView']); s.src='https://cdn.seg'+'ment.com/a.js'"),
+            ["matomo", "seg"]
+        );
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use consentry_core::inline::services_in_code;
 use consentry_core::{Decision, Policy, Service};
 use lol_html::html_content::{ContentType, EndTag, TextChunk};
 use lol_html::send::Element;
 
-use super::{HandlerResult, State, attr, escape, gating, hold_start_tag, is_executable_type, lock};
+use super::{HandlerResult, State, attr, escape, hold_start_tag, is_executable_type, lock};
 
 /// Most of an inline script held back while looking for tracker calls. A
 /// longer one is judged on this prefix and the rest streamed: inert when
@@ -56,7 +57,7 @@ pub(super) fn on_script_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) ->
     let this_chunk = chunk.as_str().len();
     let seen = pending.code.len() - this_chunk;
     let policy = &st.plan.policy;
-    let unchecked = inline_service(policy, pending).is_none()
+    let unchecked = inline_services(policy, pending).is_empty()
         && !policy.services().iter().all(|s| st.decision.service_may_run(s));
     let start = if unchecked {
         tracing::warn!(
@@ -89,25 +90,35 @@ fn on_inline_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
     Ok(())
 }
 
-/// The service a held-back script's code belongs to. In XHTML the XML
-/// parser decodes character references in it first (`gtag&#40;`).
-fn inline_service<'p>(policy: &'p Policy, pending: &PendingInline) -> Option<&'p Service> {
-    gating::service_for_inline(policy, &pending.code).or_else(|| {
-        (pending.xml && pending.code.contains('&'))
-            .then(|| gating::service_for_inline(policy, &htmlize::unescape(pending.code.as_str())))
-            .flatten()
-    })
+/// Every service a held-back script's code refers to (core's rule,
+/// [`consentry_core::inline`]). In XHTML the XML parser decodes character
+/// references in it first (`gtag&#40;`), so both readings count.
+fn inline_services<'p>(policy: &'p Policy, pending: &PendingInline) -> Vec<&'p Service> {
+    let mut found = services_in_code(policy, &pending.code);
+    if pending.xml && pending.code.contains('&') {
+        for s in services_in_code(policy, &htmlize::unescape(pending.code.as_str())) {
+            if !found.iter().any(|f| f.id == s.id) {
+                found.push(s);
+            }
+        }
+    }
+    found
 }
 
-/// The start tag of a held-back inline script: as written, or inert when its
-/// code belongs to a service that may not run.
+/// The start tag of a held-back inline script: as written while every
+/// service its code refers to may run; inert otherwise, marked with the
+/// category of the first that may not and with every service it refers to
+/// (`data-service="matomo gtm"`), so the page layer runs it only once all
+/// are allowed.
 fn start_tag_for(policy: &Policy, decision: &Decision, pending: &PendingInline) -> String {
-    let service = inline_service(policy, pending).filter(|s| !decision.service_may_run(s));
-    let inert = service.map(|s| {
+    let services = inline_services(policy, pending);
+    let blocked = services.iter().find(|s| !decision.service_may_run(s));
+    let inert = blocked.map(|first| {
+        let ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
         format!(
             " type=\"text/plain\" data-category=\"{}\" data-service=\"{}\"",
-            escape::html(&s.category),
-            escape::html(&s.id)
+            escape::html(&first.category),
+            escape::html(&ids.join(" "))
         )
     });
     script_start_tag(pending, inert.as_deref(), &["data-category", "data-service"])
