@@ -711,3 +711,170 @@ async fn the_injection_keeps_meta_charset_first_and_precedes_the_first_script() 
     assert!(html.contains("</title><script type=\"application/json\" id=\"consentry-policy\">"), "{html}");
     assert_eq!(html.matches("id=\"consentry-policy\"").count(), 1);
 }
+
+// --- inline scripts: vendors' install snippets, several services -------------
+
+/// The install snippets five vendors give site owners, in their published
+/// form (ids replaced): each builds its script URL at run time.
+const VENDOR_SNIPPETS: &[(&str, &str, &str)] = &[
+    (
+        "clarity",
+        "www.clarity.ms/tag/",
+        r#"<script type="text/javascript">
+    (function(c,l,a,r,i,t,y){
+        c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};
+        t=l.createElement(r);t.async=1;t.src="https://www.clarity.ms/tag/"+i;
+        y=l.getElementsByTagName(r)[0];y.parentNode.insertBefore(t,y);
+    })(window, document, "clarity", "script", "abc123defg");
+</script>"#,
+    ),
+    (
+        "hotjar",
+        "static.hotjar.com/c/hotjar-",
+        r#"<script>
+    (function(h,o,t,j,a,r){
+        h.hj=h.hj||function(){(h.hj.q=h.hj.q||[]).push(arguments)};
+        h._hjSettings={hjid:1234567,hjsv:6};
+        a=o.getElementsByTagName('head')[0];
+        r=o.createElement('script');r.async=1;
+        r.src=t+h._hjSettings.hjid+j+h._hjSettings.hjsv;
+        a.appendChild(r);
+    })(window,document,'https://static.hotjar.com/c/hotjar-','.js?sv=');
+</script>"#,
+    ),
+    (
+        "meta-pixel",
+        "connect.facebook.net/en_US/fbevents.js",
+        r#"<script>
+!function(f,b,e,v,n,t,s)
+{if(f.fbq)return;n=f.fbq=function(){n.callMethod?
+n.callMethod.apply(n,arguments):n.queue.push(arguments)};
+if(!f._fbq)f._fbq=n;n.push=n;n.loaded=!0;n.version='2.0';
+n.queue=[];t=b.createElement(e);t.async=!0;
+t.src=v;s=b.getElementsByTagName(e)[0];
+s.parentNode.insertBefore(t,s)}(window, document,'script',
+'https://connect.facebook.net/en_US/fbevents.js');
+fbq('init', '123456789012345');
+fbq('track', 'PageView');
+</script>"#,
+    ),
+    (
+        "linkedin-insight",
+        "snap.licdn.com/li.lms-analytics/insight.min.js",
+        r#"<script type="text/javascript">
+_linkedin_partner_id = "1234567";
+window._linkedin_data_partner_ids = window._linkedin_data_partner_ids || [];
+window._linkedin_data_partner_ids.push(_linkedin_partner_id);
+</script><script type="text/javascript">
+(function(l) {
+if (!l){window.lintrk = function(a,b){window.lintrk.q.push([a,b])};
+window.lintrk.q=[]}
+var s = document.getElementsByTagName("script")[0];
+var b = document.createElement("script");
+b.type = "text/javascript";b.async = true;
+b.src = "https://snap.licdn.com/li.lms-analytics/insight.min.js";
+s.parentNode.insertBefore(b, s);})(window.lintrk);
+</script>"#,
+    ),
+    (
+        "tiktok-pixel",
+        "analytics.tiktok.com/i18n/pixel/events.js",
+        r#"<script>
+!function (w, d, t) {
+  w.TiktokAnalyticsObject=t;var ttq=w[t]=w[t]||[];ttq.methods=["page","track","identify","instances","debug","on","off","once","ready","alias","group","enableCookie","disableCookie","holdConsent","revokeConsent","grantConsent"],ttq.setAndDefer=function(t,e){t[e]=function(){t.push([e].concat(Array.prototype.slice.call(arguments,0)))}};for(var i=0;i<ttq.methods.length;i++)ttq.setAndDefer(ttq,ttq.methods[i]);ttq.instance=function(t){for(
+var e=ttq._i[t]||[],n=0;n<ttq.methods.length;n++)ttq.setAndDefer(e,ttq.methods[n]);return e},ttq.load=function(e,n){var r="https://analytics.tiktok.com/i18n/pixel/events.js",o=n&&n.partner;ttq._i=ttq._i||{},ttq._i[e]=[],ttq._i[e]._u=r,ttq._t=ttq._t||{},ttq._t[e]=+new Date,ttq._o=ttq._o||{},ttq._o[e]=n||{};n=document.createElement("script")
+;n.type="text/javascript",n.async=!0,n.src=r+"?sdkid="+e+"&lib="+t;e=document.getElementsByTagName("script")[0];e.parentNode.insertBefore(n,e)};
+  ttq.load('C0ABCDEFGHIJKLMNOPQR');
+  ttq.page();
+}(window, document, 'ttq');
+</script>"#,
+    ),
+];
+
+fn vendor_policy() -> Policy {
+    policy(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}],
+            "services": [
+              {"id": "clarity", "kind": "custom", "category": "analytics", "patterns": ["https://www.clarity.ms/*"]},
+              {"id": "hotjar", "kind": "custom", "category": "analytics", "patterns": ["https://static.hotjar.com/*", "https://*.hotjar.com/*"]},
+              {"id": "meta-pixel", "kind": "custom", "category": "advertising", "patterns": ["https://connect.facebook.net/*", "https://www.facebook.com/tr*"]},
+              {"id": "linkedin-insight", "kind": "custom", "category": "advertising", "patterns": ["https://snap.licdn.com/*", "https://px.ads.linkedin.com/*"]},
+              {"id": "tiktok-pixel", "kind": "custom", "category": "advertising", "patterns": ["https://analytics.tiktok.com/*"]}
+            ]}"#,
+    )
+}
+
+#[tokio::test]
+async fn vendors_install_snippets_that_build_their_url_at_run_time_stay_inert_until_consent() {
+    let policy = vendor_policy();
+    for (id, url, snippet) in VENDOR_SNIPPETS {
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><head><title>t</title>{snippet}</head><body></body></html>"
+        );
+        let router = app(ConsentLayer::new(policy.clone()).inject_services(false), page);
+        let before = live(&get_page(&router, &[]).await.text());
+        assert!(!before.any_inline_contains(url), "{id}: its loader runs before consent");
+        let everything = consent_cookie(&policy, &["analytics", "advertising"]);
+        let after = live(&get_page(&router, &[("cookie", &everything)]).await.text());
+        assert!(after.any_inline_contains(url), "{id}: its loader runs once accepted");
+    }
+}
+
+#[tokio::test]
+async fn a_script_naming_two_services_runs_only_when_both_may() {
+    let policy = policy(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}, {"id": "advertising"}],
+            "services": [
+              {"id": "matomo", "kind": "matomo", "category": "analytics", "config": {"url": "https://stats.example.org/", "site_id": "3"}},
+              {"id": "gtm", "kind": "gtm", "category": "advertising", "config": {"container_id": "GTM-AB12CD"}},
+              {"id": "ga-ads", "kind": "ga4", "category": "advertising", "config": {"measurement_id": "G-ADS0001"}},
+              {"id": "ga-stats", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-STATS01"}}
+            ]}"#,
+    );
+    let cases = [
+        // A granted snippet, and a refused loader built in the same script.
+        (
+            "matomo + gtm",
+            "var _paq = window._paq || []; _paq.push(['trackPageView']); var u='https://stats.example.org/'; \
+             _paq.push(['setTrackerUrl', u+'matomo.php']); (function(w,d,s,l,i){var j=d.createElement(s); \
+             j.src='https://www.googletag'+'manager.com/gtm.js?id='+i;d.head.appendChild(j)})(window,document,'script','dataLayer','GTM-AB12CD');",
+            "matomo gtm",
+        ),
+        // A second gtag property in another category.
+        (
+            "two GA4 properties",
+            "window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);} \
+             gtag('js', new Date()); gtag('config', 'G-STATS01'); gtag('config', 'G-ADS0001');",
+            "ga-ads ga-stats",
+        ),
+    ];
+    let analytics_only = consent_cookie(&policy, &["analytics"]);
+    let both = consent_cookie(&policy, &["analytics", "advertising"]);
+    for (case, code, services) in cases {
+        let page = format!(
+            "<!doctype html><html><head><title>t</title><script>{code}</script></head><body></body></html>"
+        );
+        let router = app(ConsentLayer::new(policy.clone()).inject_services(false), page);
+        let html = get_page(&router, &[("cookie", &analytics_only)]).await.text();
+        assert!(
+            live(&html).inline_scripts.iter().all(|s| !s.contains(code)),
+            "{case}: live with a service refused"
+        );
+        assert!(
+            html.contains(&format!("data-service=\"{services}\"")),
+            "{case}: marked with every service:\n{html}"
+        );
+        let html = get_page(&router, &[("cookie", &both)]).await.text();
+        assert!(
+            live(&html).inline_scripts.iter().any(|s| s.contains(code)),
+            "{case}: live once both are granted"
+        );
+    }
+    // The page layer's rule (core's, also in the wasm): every named service.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let consent = consentry_core::consent_from_headers([analytics_only.as_bytes()], "consentry");
+    let d = consentry_core::decide(&policy, consent.as_ref(), consentry_core::Signals::NONE, now);
+    assert!(d.allows_marked(&policy, Some("analytics"), Some("matomo")));
+    assert!(!d.allows_marked(&policy, Some("analytics"), Some("matomo gtm")));
+    assert!(!d.allows_marked(&policy, None, Some(" ")));
+}
