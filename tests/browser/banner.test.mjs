@@ -485,19 +485,78 @@ test("the JS API: allows and allowsService mirror the rules, onChange can start 
   await context.close();
 });
 
-test("the page's own buttons speak the banner's vocabulary: data-consentry-action anywhere, data-consentry its older name", { timeout: 60000 }, async () => {
+test("the page's own buttons speak the banner's vocabulary: choices inside init({ actionsIn }), preferences anywhere, data-consentry its older name", { timeout: 60000 }, async () => {
   const { context, page } = await open();
   await page.evaluate(() => {
     document.body.insertAdjacentHTML(
       "afterbegin",
-      '<button id="mine-reject" data-consentry-action="reject-all">No thanks</button><a href="#" id="mine-settings" data-consentry="preferences">Settings</a>',
+      '<button id="stray-accept" data-consentry-action="accept-all">Yes</button>' +
+        '<div id="mine"><button id="mine-reject" data-consentry-action="reject-all">No thanks</button></div>' +
+        '<a href="#" id="mine-settings" data-consentry="preferences">Settings</a>',
     );
+    return window.consentry.init({ actionsIn: "#mine" });
   });
+  await page.click("#stray-accept");
+  await page.waitForTimeout(200);
+  assert.equal((await cookies(context)).consentry, undefined, "a choice from outside the site's containers records nothing");
   await page.click("#mine-reject");
   await page.waitForFunction(() => !window.consentry.get().needsBanner);
   assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/, "rejected from the page's own button");
   await page.click("#mine-settings");
   await page.waitForSelector("#consentry-preferences");
   assert.equal(new URL(page.url()).hash, "", "the link's default action is prevented");
+  await context.close();
+});
+
+// A site that shows its visitors' HTML (comments, a forum) through a
+// sanitiser that keeps data-*: what they post may neither activate a URL of
+// another scheme than http(s), nor markup or CSS, nor record a choice.
+test("user-posted HTML can neither activate javascript:, data: or srcdoc, nor record consent", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on("dialog", (d) => dialogs.push(d.message()) && d.dismiss());
+  await page.goto(server.url + "/comments.html", { waitUntil: "load" });
+  await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  await page.waitForTimeout(300);
+  const state = await page.evaluate(() => ({
+    pwned: window.pwned ?? null,
+    jsHref: document.getElementById("js-link").getAttribute("href"),
+    tabHref: document.getElementById("js-link-tabbed").getAttribute("href"),
+    jsSrc: document.getElementById("js-frame").getAttribute("src"),
+    dataSrc: document.getElementById("data-frame").getAttribute("src"),
+    srcdoc: document.getElementById("doc-frame").getAttribute("srcdoc"),
+    style: document.getElementById("style-div").getAttribute("style"),
+    okHref: document.getElementById("ok-link").getAttribute("href"),
+  }));
+  assert.deepEqual(state, {
+    pwned: null,
+    jsHref: null,
+    tabHref: null,
+    jsSrc: null,
+    dataSrc: null,
+    srcdoc: null,
+    style: null,
+    okHref: "/page.html",
+  });
+  // An invisible element over the whole page marked accept-all: a click
+  // anywhere lands on it, and records nothing.
+  await page.mouse.click(20, 20);
+  await page.waitForTimeout(300);
+  assert.equal((await cookies(context)).consentry, undefined, "the overlay recorded no choice");
+  await page.evaluate(() => document.getElementById("overlay").remove());
+  // A copy of the banner's markup, with a guessed token, and a fake
+  // click-to-load notice: neither records anything.
+  await page.evaluate(() => document.getElementById("fake-accept").click());
+  await page.evaluate(() => document.getElementById("fake-load-button").click());
+  await page.waitForTimeout(300);
+  assert.equal((await cookies(context)).consentry, undefined, "the fake banner and notice recorded no choice");
+  assert.equal(await page.evaluate(() => window.consentry.get().needsBanner), true);
+  // The site's own button, in the container the script tag names, works.
+  await page.evaluate(() => document.getElementById("site-reject").click());
+  await page.waitForFunction(() => !window.consentry.get().needsBanner);
+  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/);
+  assert.equal(await page.evaluate(() => window.pwned ?? null), null);
+  assert.deepEqual(dialogs, []);
   await context.close();
 });

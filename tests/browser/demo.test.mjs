@@ -336,3 +336,52 @@ test("rackslab: each service's cookies open as a table (name, provider, purpose,
   assert.deepEqual(await axe(page, "#consentry-preferences"), [], "the open table passes axe");
   await context.close();
 });
+
+// The receipt POST may fail (a restart, a 503 from a proxy): the visitor's
+// choice stands, the page layer tries again, and says what became of it.
+test("redis: a consent POST answered 503 is tried again and its receipt stored; a 403 is reported, not retried", { timeout: 60000 }, async () => {
+  await demo.reset();
+  const { context, page } = await visit("redis");
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  let unavailable = 1;
+  await page.route("**/redis/consentry/consent", (route) =>
+    unavailable-- > 0 ? route.fulfill({ status: 503, contentType: "text/plain", body: "down for a moment" }) : route.continue(),
+  );
+  await page.evaluate(() => {
+    window.receipts = [];
+    document.addEventListener("consentry:receipt", (e) => window.receipts.push(e.detail));
+  });
+  await page.click("[data-consentry-action='reject-all']");
+  assert.match((await cookies(context)).consentry, /^v1\.3\.\d+\.\./, "the choice is kept at once");
+  await page.waitForFunction(() => window.receipts.length > 0, null, { timeout: 15000 });
+  const [outcome] = await page.evaluate(() => window.receipts);
+  assert.equal(outcome.stored, true, JSON.stringify(outcome));
+  const id = (await cookies(context)).consentry.split(".").pop();
+  assert.equal(outcome.id, id, "the server's cookie, with the stored receipt's id");
+  const receipt = await page.evaluate(async (id) => (await fetch(`/redis/consentry/receipt/${id}`)).json(), id);
+  assert.equal(receipt.method, "reject-all");
+  assert.deepEqual(warnings, [], "a retried POST that succeeds warns of nothing");
+  await context.close();
+
+  const second = await visit("redis");
+  const warned = [];
+  second.page.on("console", (m) => m.type() === "warning" && warned.push(m.text()));
+  let posts = 0;
+  await second.page.route("**/redis/consentry/consent", (route) => {
+    posts += 1;
+    return route.fulfill({ status: 403, contentType: "application/json", body: '{"error":"refused"}' });
+  });
+  await second.page.evaluate(() => {
+    window.receipts = [];
+    document.addEventListener("consentry:receipt", (e) => window.receipts.push(e.detail));
+  });
+  await second.page.click("[data-consentry-action='accept-all']");
+  await second.page.waitForFunction(() => window.receipts.length > 0, null, { timeout: 15000 });
+  assert.deepEqual(await second.page.evaluate(() => window.receipts), [{ stored: false, status: 403, id: null }]);
+  assert.ok(warned.some((w) => w.includes("not stored") && w.includes("403")), warned.join("\n"));
+  await second.page.waitForTimeout(2500);
+  assert.equal(posts, 1, "a refusal is not retried");
+  assert.match((await cookies(second.context)).consentry, /^v1\.3\.\d+\.[a-z~-]+\./, "the choice stands");
+  await second.context.close();
+});

@@ -56,7 +56,7 @@ test("California: a notice with the Do Not Sell link; the trackers run; OK keeps
   const body = JSON.parse((await post).request().postData());
   assert.deepEqual(body, { granted: "opt-out" });
   await page.waitForSelector(".consentry-status");
-  assert.match(await page.textContent(".consentry-status"), /Demande d'opposition prise en compte/);
+  assert.match(await page.textContent(".consentry-status"), /Demande d’opposition prise en compte/);
   assert.deepEqual(await axe(page, ".consentry-status"), [], "the confirmation passes axe");
   assert.equal(await page.$(".consentry-optout"), null, "nothing left to opt out of");
   const c = await cookies(context);

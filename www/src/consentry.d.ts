@@ -135,6 +135,14 @@ export interface InitOptions {
   policy?: Policy | string;
   /** Where to fetch the policy from. */
   policyUrl?: string;
+  /**
+   * A CSS selector for the site's own containers whose elements may record a choice with
+   * `data-consentry-action="accept-all|reject-all|opt-out|save"` (e.g. a cookie-policy page's
+   * buttons). Outside them, and outside Consentry's own markup, only `preferences` and `close`
+   * work: user-posted HTML that kept the attribute cannot record consent. Also read from the
+   * script tag's `data-actions-in`.
+   */
+  actionsIn?: string;
 }
 
 /**
@@ -185,5 +193,13 @@ declare global {
   interface DocumentEventMap {
     "consentry:change": CustomEvent<ConsentState>;
     "consentry:ready": CustomEvent<ConsentState>;
+    /**
+     * The receipt POST's outcome, after each choice on a site with a consent
+     * endpoint: `stored` when the server stored the proof; otherwise `status`
+     * is the HTTP status (0: a network error). A network error, a 5xx or a
+     * 429 is tried again after 2, 10 and 30 s first; the choice itself (the
+     * cookie) stands either way.
+     */
+    "consentry:receipt": CustomEvent<{ stored: boolean; status: number; id: string | null }>;
   }
 }

@@ -40,6 +40,7 @@ const POLICY = "consentry-policy";
 const SETTINGS = ".consentry-settings";
 const OPTOUT = ".consentry-optout";
 const STATUS = ".consentry-status";
+const GATE = "consentry-gate";
 
 // The rules module's glue (wasm-bindgen's `bundler` target: its exports and
 // string helpers, no loader) is bundled into this file; the wasm is fetched
@@ -128,36 +129,87 @@ const allowed = (el) => {
   return wasm.allows(c ?? "", c !== null, s ?? "", s !== null);
 };
 
-function append(markup) {
-  document.body.insertAdjacentHTML("beforeend", markup);
+// Consentry's own markup: what this layer inserted, and what this
+// response's server rendered (its gate token on the root). Only from there
+// (or from the site's own containers, init({ actionsIn }) or the script
+// tag's data-actions-in) does a click record a choice: a sanitised comment
+// that kept data-consentry-action="accept-all" records nothing.
+const mine = new WeakSet();
+let actionsIn = null;
+function trusted(el) {
+  for (let n = el; n; n = n.parentElement) {
+    if (mine.has(n) || (gateToken !== null && n.getAttribute("data-consentry-root") === gateToken)) return true;
+  }
+  try {
+    return !!actionsIn && !!el.closest(actionsIn);
+  } catch {
+    return false; // not a selector
+  }
 }
 
-// The attributes that make a browser fetch, as the server gates them.
-const LAZY = "src srcset srcdoc poster data href imagesrcset ping background style media".split(" ");
+function append(markup) {
+  const from = document.body.children.length;
+  document.body.insertAdjacentHTML("beforeend", markup);
+  for (const el of [...document.body.children].slice(from)) mine.add(el);
+}
 
-// Inert tags the decision now allows become live. Scripts are replaced by
-// fresh elements (a browser never runs a script whose type changed after
-// insertion); external ones keep document order (async = false).
+// The attributes the server moves to data-<name> (`:` as `-`) to keep an
+// element from fetching, as core's GATED_ATTRIBUTES lists them (a test keeps
+// the two equal): URLs, URL lists, and markup or CSS (srcdoc, style).
+const LAZY = "src srcset poster data href xlink:href imagesrcset ping background srcdoc style".split(" ");
+// Markup and CSS come back only where this response's server gated them:
+// its token in <head> and on the element (user-posted HTML cannot know it).
+const MARKUP = ["srcdoc", "style"];
+let gateToken = null;
+// A URL is made live only if http(s), relative or about:blank (core's
+// may_activate_url, with the browser's own parser): never javascript: or data:.
+const safeUrl = (v) => {
+  try {
+    return /^https?:$/.test(new URL(v, document.baseURI).protocol) || v.trim().toLowerCase() === "about:blank";
+  } catch {
+    return false;
+  }
+};
+const restorable = (el, a, v) =>
+  MARKUP.includes(a)
+    ? gateToken !== null && el.getAttribute("data-consentry-gated") === gateToken
+    : /srcset|ping/.test(a) || safeUrl(v);
+
+// A fresh copy of an inert <script> or <style>: a browser never runs a
+// script, nor makes a sheet of a style, whose type changed after insertion.
+function revive(old, tag) {
+  const fresh = document.createElement(tag);
+  for (const a of old.attributes) if (a.name !== "type") fresh.setAttribute(a.name, a.value);
+  const type = old.getAttribute("data-type");
+  if (type) fresh.type = type;
+  // Inserted by script, it has the page's nonce only if copied.
+  if (old.nonce) fresh.nonce = old.nonce;
+  fresh.textContent = old.textContent;
+  return fresh;
+}
+
+// Inert tags the decision now allows become live. External scripts keep
+// document order (async = false).
 function activate() {
   for (const old of $$("script[type='text/plain'][data-category],script[type='text/plain'][data-service]")) {
     if (!allowed(old)) continue;
-    const fresh = document.createElement("script");
-    for (const a of old.attributes) if (a.name !== "type") fresh.setAttribute(a.name, a.value);
-    const type = old.getAttribute("data-type");
-    if (type) fresh.type = type;
+    const fresh = revive(old, "script");
     if (old.src && !old.hasAttribute("async")) fresh.async = false;
-    // A script inserted by script runs without the page's nonce unless copied.
-    if (old.nonce) fresh.nonce = old.nonce;
-    fresh.text = old.text;
     old.replaceWith(fresh);
+  }
+  for (const old of $$("style[type='text/plain'][data-category],style[type='text/plain'][data-service]")) {
+    if (allowed(old)) old.replaceWith(revive(old, "style"));
   }
   // Embeds, pixels and hints the server (or the author) made inert: each
   // fetching attribute was moved to data-<name>.
   for (const el of $$("[data-category],[data-service]")) {
     let live;
     for (const a of LAZY) {
-      const v = el.getAttribute(`data-${a}`);
-      if (v !== null && !el.hasAttribute(a) && allowed(el)) live = el.setAttribute(a, v) ?? 1;
+      const v = el.getAttribute(`data-${a.replace(":", "-")}`);
+      if (v === null || el.hasAttribute(a) || !allowed(el) || !restorable(el, a, v)) continue;
+      if (a === "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", a, v);
+      else el.setAttribute(a, v);
+      live = 1;
     }
     if (!live) continue;
     const notice = placeholderOf(el);
@@ -186,6 +238,7 @@ function placeholders() {
     const box = frame.getBoundingClientRect();
     frame.insertAdjacentHTML("beforebegin", texts.placeholder);
     const notice = frame.previousElementSibling;
+    mine.add(notice);
     notice.setAttribute("data-consentry-placeholder", category);
     $("[data-consentry-load]", notice).setAttribute("data-consentry-load", category);
     if (inline) notice.classList.add("consentry-placeholder--inline");
@@ -273,13 +326,35 @@ function choose(granted, as) {
   document.cookie = cookie;
   // The cookie written above already works if this fails; when it succeeds
   // the server's cookie (same name and path, the receipt's id) replaces it.
-  if (endpoint) {
-    const headers = { "content-type": "application/json" };
-    // Against the page's own URL: a <base href> elsewhere must not move it.
-    fetch(new URL(endpoint, location), { method: "POST", body, headers, credentials: "same-origin" }).catch(() => {});
-  }
+  if (endpoint) record(new URL(endpoint, location), body, 0);
   closeDialog(false);
   effects(before);
+}
+
+// The receipt POST (against the page's own URL: a <base href> elsewhere must
+// not move it). The visitor's choice stands whatever happens; a network
+// error, a 5xx or a 429 is tried again after 2, 10 and 30 s while the page
+// is open; each outcome is a `consentry:receipt` event ({ stored, status,
+// id }) and a failure one console warning. A newer choice ends the retries.
+let posting = 0;
+function record(url, body, tries) {
+  const mine = tries ? posting : ++posting;
+  const report = (stored, status, id) => {
+    emit("consentry:receipt", { stored, status, id: id ?? null });
+    if (!stored) console.warn(`consentry: the consent receipt was not stored (${status ? `HTTP ${status}` : "network error"})`);
+  };
+  const again = (status) =>
+    tries < 3 && mine === posting ? setTimeout(() => record(url, body, tries + 1), [2e3, 1e4, 3e4][tries]) : report(false, status);
+  fetch(url, { method: "POST", body, headers: { "content-type": "application/json" }, credentials: "same-origin" }).then(
+    async (res) => {
+      if (res.ok) {
+        const answer = await res.json().catch(() => ({}));
+        report(answer.receipt === true, res.status, answer.id);
+      } else if (res.status >= 500 || res.status === 429) again(res.status);
+      else report(false, res.status);
+    },
+    () => again(0),
+  );
 }
 
 // "Do Not Sell or Share": everything as it is, less the sale/sharing
@@ -401,17 +476,22 @@ function onClick(event) {
     started?.then(() => onClick(event), () => {});
     return;
   }
-  // One vocabulary anywhere in the page: data-consentry-action="accept-all|
-  // reject-all|opt-out|preferences|save|close" (data-consentry="…" too, its
-  // older name), and data-consentry-load on a click-to-load notice.
-  const load = t.closest("[data-consentry-load]");
+  // One vocabulary: data-consentry-action="accept-all|reject-all|opt-out|
+  // preferences|save|close" (data-consentry="…" too, its older name), and
+  // data-consentry-load on a click-to-load notice.
+  let load = t.closest("[data-consentry-load]");
   const button = t.closest("[data-consentry-action],[data-consentry]");
+  const action = button && (button.getAttribute("data-consentry-action") || button.getAttribute("data-consentry"));
+  // Opening and closing the dialog work from any element; a choice only
+  // from trusted markup.
+  if (load && !trusted(load)) load = null;
+  if (!load && button && !["preferences", "close"].includes(action) && !trusted(button)) return;
   if (load) {
     const s = rules();
     choose([...Object.keys(s.categories).filter((c) => s.categories[c]), load.getAttribute("data-consentry-load")]);
   } else if (button) {
     event.preventDefault();
-    onAction(button.getAttribute("data-consentry-action") || button.getAttribute("data-consentry"));
+    onAction(action);
   }
 }
 
@@ -460,6 +540,8 @@ function begin(policy) {
   if (policy.format !== READY) throw fault(2);
   const dnt = navigator.doNotTrack ?? window.doNotTrack;
   locate(policy);
+  // Only a <meta> in <head> counts: user-posted HTML lands in <body>.
+  gateToken = document.head?.querySelector(`meta[name='${GATE}']`)?.content || null;
   const gpc = navigator.globalPrivacyControl === true;
   const code = wasm.start(policy.rules, document.cookie, dnt ?? "", gpc, now(), where[2] || "");
   if (code) throw fault(code);
@@ -500,6 +582,7 @@ function policySource(options) {
 
 /** Starts the banner. Resolves with the visitor's state (see get()). */
 export function init(options = {}) {
+  actionsIn = options.actionsIn || document.querySelector("script[data-actions-in]")?.getAttribute("data-actions-in") || actionsIn;
   const fresh = options.policy !== undefined || options.policyUrl !== undefined;
   if (started && !fresh) return started;
   let failed = false;

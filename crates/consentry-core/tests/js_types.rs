@@ -79,3 +79,22 @@ fn the_page_layer_uses_the_markup_contracts_names() {
     core.sort_unstable();
     assert_eq!(named, core);
 }
+
+#[test]
+fn the_page_layer_restores_exactly_the_attributes_the_server_gates() {
+    use consentry_core::markup::{GATE_META, GATED_ATTR, GATED_ATTRIBUTES, GATED_MARKUP, ROOT_ATTR};
+    let js = page_layer();
+    let between = |start: &str, end: char| -> String {
+        let from = js.find(start).map(|i| i + start.len()).unwrap_or_else(|| panic!("no `{start}`"));
+        js[from..].split(end).next().unwrap_or_default().to_owned()
+    };
+    let lazy = between("const LAZY = \"", '"');
+    assert_eq!(lazy.split(' ').collect::<Vec<_>>(), GATED_ATTRIBUTES, "consentry.js LAZY");
+    let markup = between("const MARKUP = [", ']');
+    let markup: Vec<&str> =
+        markup.split('"').enumerate().filter(|(i, _)| i % 2 == 1).map(|(_, s)| s).collect();
+    assert_eq!(markup, GATED_MARKUP, "consentry.js MARKUP");
+    assert!(js.contains(&format!("const GATE = \"{GATE_META}\";")), "consentry.js: const GATE");
+    assert!(js.contains(&format!("getAttribute(\"{GATED_ATTR}\")")), "consentry.js reads {GATED_ATTR}");
+    assert!(js.contains(&format!("getAttribute(\"{ROOT_ATTR}\")")), "consentry.js reads {ROOT_ATTR}");
+}

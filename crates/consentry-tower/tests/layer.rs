@@ -233,7 +233,7 @@ async fn tags_split_across_one_byte_chunks_are_rewritten_as_in_one_piece() {
     let whole = get_page(&chunked_app(layer.clone(), SPLIT, usize::MAX), &[]).await.text();
     for n in [1, 3, 7] {
         let split = get_page(&chunked_app(layer.clone(), SPLIT, n), &[]).await.text();
-        assert_eq!(split, whole, "chunks of {n}");
+        assert_eq!(common::without_gate_token(&split), common::without_gate_token(&whole), "chunks of {n}");
     }
     let l = live(&whole);
     assert!(l.script_srcs.is_empty() && l.frame_srcs.is_empty(), "{whole}");

@@ -45,6 +45,64 @@ pub struct PhaseOptions<'a> {
     pub settle: Duration,
     /// Whether to load the autoconsent rule set (banners other than Consentry's).
     pub autoconsent: bool,
+    /// Whether Chromium runs in its sandbox.
+    pub sandbox: Sandbox,
+}
+
+/// Whether the audited site's pages run in Chromium's sandbox. They are
+/// untrusted: the sandbox is used wherever it can run, which is anywhere but
+/// as root (Chromium refuses to start sandboxed as root) or where the
+/// operator says it cannot (a container without user namespaces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sandbox {
+    /// Chromium's sandbox is on.
+    On,
+    /// Off because the process runs as root.
+    OffAsRoot,
+    /// Off because `--no-sandbox` was given.
+    OffAsked,
+}
+
+impl Sandbox {
+    /// The choice for a process with this effective user id (`None`: not
+    /// known, as on a system without `/proc`) and this `--no-sandbox` flag.
+    pub fn choose(no_sandbox_flag: bool, uid: Option<u32>) -> Self {
+        if uid == Some(0) {
+            Self::OffAsRoot
+        } else if no_sandbox_flag {
+            Self::OffAsked
+        } else {
+            Self::On
+        }
+    }
+
+    /// The one line said before the audit when the sandbox is off.
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            Self::On => None,
+            Self::OffAsRoot => Some(
+                "running as root, so Chromium runs WITHOUT its sandbox and the audited pages are not \
+                 isolated from this machine; run the audit as an unprivileged user to keep the sandbox",
+            ),
+            Self::OffAsked => Some(
+                "--no-sandbox: Chromium runs WITHOUT its sandbox; the audited pages are not isolated from this machine",
+            ),
+        }
+    }
+}
+
+/// This process's effective user id, from the owner of `/proc/self` (no
+/// `unsafe` call to `geteuid`). `None` where there is no `/proc`.
+pub fn effective_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// What the phase learnt beyond its record.
@@ -89,10 +147,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn run_phase(id: PhaseId, opts: &PhaseOptions<'_>) -> Result<(Phase, PhaseExtras), String> {
     let started = Instant::now();
     let profile = fresh_profile(id)?;
-    let config = BrowserConfig::builder()
-        .chrome_executable(opts.chrome)
-        .user_data_dir(&profile)
-        .no_sandbox()
+    let mut config = BrowserConfig::builder().chrome_executable(opts.chrome).user_data_dir(&profile);
+    if opts.sandbox != Sandbox::On {
+        config = config.no_sandbox();
+    }
+    let config = config
         .window_size(1280, 800)
         .viewport(Viewport {
             width: 1280,
@@ -668,4 +727,28 @@ async fn screenshot(page: &Page) -> Option<String> {
     let params = ScreenshotParams::builder().format(CaptureScreenshotFormat::Png).full_page(false).build();
     let png = page.screenshot(params).await.ok()?;
     Some(base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_is_used_unless_running_as_root_or_told_not_to() {
+        assert_eq!(Sandbox::choose(false, Some(1000)), Sandbox::On);
+        assert_eq!(Sandbox::choose(false, None), Sandbox::On);
+        assert_eq!(Sandbox::choose(false, Some(0)), Sandbox::OffAsRoot);
+        assert_eq!(Sandbox::choose(true, Some(0)), Sandbox::OffAsRoot);
+        assert_eq!(Sandbox::choose(true, Some(1000)), Sandbox::OffAsked);
+        assert!(Sandbox::On.warning().is_none());
+        assert!(Sandbox::OffAsRoot.warning().is_some_and(|w| w.contains("root") && w.contains("WITHOUT")));
+        assert!(Sandbox::OffAsked.warning().is_some_and(|w| w.contains("--no-sandbox")));
+    }
+
+    #[test]
+    fn this_process_knows_its_user() {
+        // The tests run on Linux here: /proc is there.
+        #[cfg(target_os = "linux")]
+        assert!(effective_uid().is_some());
+    }
 }

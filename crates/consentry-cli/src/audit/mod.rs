@@ -44,6 +44,8 @@ options:
                      accept-all, dnt, gpc, withdraw)
   --settle MS        longest wait for a page to go quiet (default 4000)
   --no-autoconsent   do not load the open rule set for other consent tools' banners
+  --no-sandbox       run Chromium without its sandbox (for containers without user
+                     namespaces); as root it always runs without, with a warning
 
 example:
   consentry audit http://127.0.0.1:8080/redis/ --policy www/policies/redis.json --out audit/";
@@ -58,6 +60,7 @@ struct Options {
     only: Vec<PhaseId>,
     settle: Duration,
     autoconsent: bool,
+    no_sandbox: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -71,6 +74,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         only: PhaseId::ALL.to_vec(),
         settle: Duration::from_millis(4000),
         autoconsent: true,
+        no_sandbox: false,
     };
     let mut url = None;
     let mut it = args.iter();
@@ -107,6 +111,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.settle = Duration::from_millis(ms);
             }
             "--no-autoconsent" => o.autoconsent = false,
+            "--no-sandbox" => o.no_sandbox = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
             other if url.is_none() => url = Some(other.to_owned()),
             other => return Err(format!("unexpected argument `{other}`\n\n{USAGE}")),
@@ -229,12 +234,17 @@ async fn audit(
     let started_at = now_unix();
     let has_texts = policy.is_some();
     let mut policy = policy;
+    let sandbox = browser::Sandbox::choose(o.no_sandbox, browser::effective_uid());
+    if let Some(warning) = sandbox.warning() {
+        eprintln!("consentry audit: {warning}");
+    }
     let opts = browser::PhaseOptions {
         chrome,
         url: &o.url,
         pages: o.pages,
         settle: o.settle,
         autoconsent: o.autoconsent,
+        sandbox,
     };
     let mut phases = Vec::new();
     let mut page_lang = String::new();

@@ -62,6 +62,8 @@ pub(super) struct Gate<'a> {
     base_hot: bool,
     /// 0 for the page itself, 1 inside an `<iframe srcdoc>`.
     depth: u8,
+    /// This response's gate token (see `State::gate_token`).
+    token: Option<&'a str>,
 }
 
 impl<'a> Gate<'a> {
@@ -73,6 +75,7 @@ impl<'a> Gate<'a> {
             base: st.base.as_ref(),
             base_hot: st.base_hot(),
             depth: 0,
+            token: st.gate_token.as_deref(),
         }
     }
 
@@ -132,6 +135,9 @@ impl<'a> Gate<'a> {
             el.set_attribute(&format!("data-{}", name.replace(':', "-")), &value)?;
         }
         mark_inert(el, service)?;
+        if let Some(token) = self.token {
+            el.set_attribute(consentry_core::markup::GATED_ATTR, token)?;
+        }
         Ok(Some(service))
     }
 
@@ -163,7 +169,7 @@ impl<'a> Gate<'a> {
             attr(el, "data-service").as_deref(),
         );
         if allowed {
-            if let Some(src) = attr(el, "data-src") {
+            if let Some(src) = attr(el, "data-src").filter(|s| super::may_activate(s)) {
                 el.set_attribute("src", &src)?;
             }
         } else {
@@ -219,7 +225,16 @@ fn nested_gate(
         .append_element_content_handler((
             Cow::Owned(plan.sel.fetching.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                let gate = Gate { plan: &plan, decision: &decision, base: base.as_ref(), base_hot, depth };
+                // Markup read as text (`<noscript>` content, a `srcdoc`
+                // being checked) is never restored by the page layer.
+                let gate = Gate {
+                    plan: &plan,
+                    decision: &decision,
+                    base: base.as_ref(),
+                    base_hot,
+                    depth,
+                    token: None,
+                };
                 let gated = gate.element(el)?;
                 if let (Some(found), Some(service)) = (&found, gated) {
                     let mut f = found.lock().map_err(|_| "nested state poisoned")?;

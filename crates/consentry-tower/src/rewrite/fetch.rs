@@ -291,6 +291,29 @@ fn is_html_space(c: char) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_attribute_gated_here_is_one_the_page_layer_restores() {
+        // Core's table is what the page layer is checked against; the
+        // rewriter may gate nothing outside it (`content` of a refresh aside,
+        // which is never put back), nor `srcdoc` and `style` (handled apart).
+        let tags = [
+            "img", "source", "image", "iframe", "frame", "embed", "audio", "track", "input", "video",
+            "object", "link", "a", "area", "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th",
+            "meta", "use", "feimage",
+        ];
+        for tag in tags {
+            for (name, _) in attributes(tag) {
+                assert!(
+                    consentry_core::markup::GATED_ATTRIBUTES.contains(name) || *name == "content",
+                    "<{tag} {name}> is gated but not in consentry_core::markup::GATED_ATTRIBUTES"
+                );
+            }
+        }
+        for extra in ["srcdoc", "style"] {
+            assert!(consentry_core::markup::GATED_ATTRIBUTES.contains(&extra));
+        }
+    }
+
     fn doc() -> Option<Url> {
         document_url(Some("shop.example"), "/products/a?x=1")
     }

@@ -147,9 +147,14 @@ pub struct Head<'a> {
 }
 
 impl Head<'_> {
-    pub fn render(&self, decision: &Decision, nonce: Option<&str>) -> String {
+    pub fn render(&self, decision: &Decision, nonce: Option<&str>, gate_token: Option<&str>) -> String {
         let mut out = String::with_capacity(self.policy_script.len() + 1024);
         out.push_str(self.policy_script);
+        if let Some(token) = gate_token {
+            // Hex digits only: nothing to escape.
+            let _ =
+                write!(out, "<meta name=\"{}\" content=\"{token}\" />", consentry_core::markup::GATE_META);
+        }
         // Where the visitor is and the model found for it, for the banner
         // (which has the policy's default model, not its region rules).
         let location = decision.location();

@@ -164,6 +164,13 @@ struct State {
     plan: Arc<Plan>,
     decision: Decision,
     nonce: Option<String>,
+    /// This response's gate token: written in a `<meta>` in `<head>` and on
+    /// every element gated here, so the page layer restores `srcdoc` and
+    /// `style` only on elements this server gated, never on user-posted
+    /// HTML that carries `data-srcdoc`/`data-style` of its own (it cannot
+    /// know a token drawn for this response). `None` without randomness:
+    /// such attributes then stay inert.
+    gate_token: Option<String>,
     return_to: String,
     /// `<html lang>`, once seen.
     lang: Option<String>,
@@ -251,6 +258,9 @@ pub(crate) struct Rewriter {
     xml: Option<xml::XmlFront>,
     /// For an HTML page: what lets bytes that cannot change go around lol_html.
     prescan: Option<prescan::Prescan>,
+    /// The handlers' state, for the tests' fixed gate token.
+    #[cfg(any(test, feature = "fuzzing"))]
+    state: Arc<Mutex<State>>,
 }
 
 /// The rewriter could not go on; the response is ended with this error.
@@ -288,6 +298,7 @@ impl Rewriter {
             plan: Arc::clone(plan),
             decision,
             nonce,
+            gate_token: gate_token(),
             base: None,
             base_hot,
             base_seen: false,
@@ -302,6 +313,8 @@ impl Rewriter {
             sheet: None,
             noscript: None,
         }));
+        #[cfg(any(test, feature = "fuzzing"))]
+        let kept = Arc::clone(&state);
         if let Ok(mut st) = state.lock() {
             let base = fetch::document_url(host, &st.return_to);
             st.set_base(base);
@@ -357,7 +370,14 @@ impl Rewriter {
             settings
         };
         let inner = HtmlRewriter::new(settings, sink.clone());
-        Self { inner: Some(inner), sink, xml: page.xml.then(xml::XmlFront::default), prescan }
+        Self {
+            inner: Some(inner),
+            sink,
+            xml: page.xml.then(xml::XmlFront::default),
+            prescan,
+            #[cfg(any(test, feature = "fuzzing"))]
+            state: kept,
+        }
     }
 
     /// Feeds a chunk of the original body; returns what is ready to send.
@@ -392,6 +412,16 @@ impl Rewriter {
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn without_prescan(mut self) -> Self {
         self.prescan = None;
+        self
+    }
+
+    /// With this gate token instead of a random one, so that two runs over
+    /// the same page can be compared byte for byte.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn with_gate_token(self, token: &str) -> Self {
+        if let Ok(mut st) = self.state.lock() {
+            st.gate_token = Some(token.to_owned());
+        }
         self
     }
 
@@ -454,6 +484,13 @@ impl State {
     }
 }
 
+/// A token for one response: 16 random bytes in hex.
+fn gate_token() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn head_html(st: &State) -> String {
     let plan = &st.plan;
     let langs: Vec<&str> = plan.policy_scripts.iter().map(|(l, _)| l.as_str()).collect();
@@ -467,7 +504,7 @@ fn head_html(st: &State) -> String {
         loader: plan.loader.as_deref(),
         inject_services: plan.inject_services,
     }
-    .render(&st.decision, st.nonce.as_deref())
+    .render(&st.decision, st.nonce.as_deref(), st.gate_token.as_deref())
 }
 
 /// The injection goes just before the first `<script>` of `<head>` (so the
@@ -510,14 +547,15 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
     let model = st.decision.model();
     if st.plan.banner && st.decision.needs_banner() {
         let texts = st.plan.policy.texts_for(&st.preferred());
-        html.push_str(&render::banner_for(
+        let banner = render::banner_for(
             &st.plan.policy,
             &texts,
             &st.plan.consent_url,
             Some(&st.return_to),
             RenderedBy::Server,
             model,
-        ));
+        );
+        html.push_str(&mark_root(&banner, st.gate_token.as_deref()));
     }
     if st.plan.banner && model == Model::OptOut {
         // The "Do Not Sell or Share" link on every page until the visitor
@@ -528,16 +566,36 @@ fn on_body(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult
         // (While the notice is up, its own button does the same.)
         let sold = policy.categories().iter().any(|c| c.is_sale_sharing() && st.decision.allows(&c.id));
         if sold && !st.decision.needs_banner() {
-            html.push_str(&render::opt_out_link(&texts, &st.plan.consent_url, Some(&st.return_to)));
+            let link = render::opt_out_link(&texts, &st.plan.consent_url, Some(&st.return_to));
+            html.push_str(&mark_root(&link, st.gate_token.as_deref()));
         }
         if st.decision.signal_honoured() {
-            html.push_str(&render::status(&texts, consentry_core::TextKey::signal_optout_notice));
+            let status = render::status(&texts, consentry_core::TextKey::signal_optout_notice);
+            html.push_str(&mark_root(&status, st.gate_token.as_deref()));
         }
     }
     if !html.is_empty() {
         el.prepend(&html, ContentType::Html);
     }
     Ok(())
+}
+
+/// Rendered markup with this response's gate token on its root element
+/// (`data-consentry-root`): the page layer honours choices only from its
+/// own markup, and knows the server's by the token.
+fn mark_root(markup: &str, token: Option<&str>) -> String {
+    let Some(token) = token else { return markup.to_owned() };
+    // After the root's tag name: `<div` + ` data-consentry-root="…"`.
+    let at = markup
+        .strip_prefix('<')
+        .and_then(|rest| rest.find(|c: char| !c.is_ascii_alphanumeric()))
+        .map(|i| i + 1);
+    match at {
+        Some(i) => {
+            format!("{} {}=\"{token}\"{}", &markup[..i], consentry_core::markup::ROOT_ATTR, &markup[i..])
+        }
+        None => markup.to_owned(),
+    }
 }
 
 fn attr(el: &Element<'_, '_>, name: &str) -> Option<String> {
@@ -554,11 +612,26 @@ fn activate_marked(st: &State, el: &mut Element<'_, '_>, src_attr: &str) -> Hand
                 Some(t) if !t.is_empty() => el.set_attribute("type", &t)?,
                 _ => el.remove_attribute("type"),
             }
-        } else if let Some(src) = attr(el, "data-src") {
+        } else if let Some(src) = attr(el, "data-src").filter(|s| may_activate(s)) {
             el.set_attribute("src", &src)?;
         }
     }
     Ok(())
+}
+
+/// Whether a marked element's `data-src` may become its `src`: core's rule
+/// ([`consentry_core::markup::may_activate_url`]) on the value as the
+/// browser reads it (character references decoded), so user-posted HTML
+/// that a sanitiser let through with its `data-*` cannot activate a
+/// `javascript:` or `data:` URL.
+pub(super) fn may_activate(raw: &str) -> bool {
+    let ok = consentry_core::markup::may_activate_url(&fetch::decoded(raw));
+    if !ok {
+        tracing::debug!(
+            "a marked element's URL was left inert: only http(s) and relative URLs are activated"
+        );
+    }
+    ok
 }
 
 /// Takes an element's start tag out of the output until its content is

@@ -541,7 +541,8 @@ pub(crate) fn differential(html: &[u8], cuts: &[usize], consent: bool) -> Result
     let run = |fast: bool| -> (Vec<u8>, bool) {
         let host = http::HeaderValue::from_static("shop.example");
         let page = Page { return_to: "/a/b?c".into(), accept_language: None, host: Some(&host), xml: false };
-        let mut rw = Rewriter::new(&plan, decision.clone(), None, page, encoding_rs::UTF_8);
+        let mut rw = Rewriter::new(&plan, decision.clone(), None, page, encoding_rs::UTF_8)
+            .with_gate_token("0123456789abcdef");
         if !fast {
             rw = rw.without_prescan();
         }

@@ -1,8 +1,9 @@
 //! `<style>` sheets: a `url(…)` in a sheet makes the browser fetch as surely
-//! as an `<img>` does (a background pixel). The start tag is held back until
-//! the sheet has been read; a sheet that names a service that may not run is
-//! written with `media="not all"` (its own `media`, or `all`, kept in
-//! `data-media` for the banner to put back once the service is allowed).
+//! as an `<img>` does (a background pixel), and an `@import` fetches even a
+//! sheet whose `media` matches nothing. The start tag is held back until the
+//! sheet has been read; a sheet that names a service that may not run is
+//! written with `type="text/plain"` (no sheet is made of it, so nothing is
+//! fetched) for the banner to make live again once the service is allowed.
 
 use std::sync::{Arc, Mutex};
 
@@ -77,16 +78,19 @@ fn blocking_service(st: &State, css: &str) -> Option<(String, String)> {
     Gate::of(st).blocked(fetch::Shape::Css, css).map(|s| (s.category.clone(), s.id.clone()))
 }
 
-/// `<style` with the held-back attributes; inert (`media="not all"`, the
-/// service named) when `blocked` is given. An empty id marks a sheet too
-/// long to check (`data-consentry="unchecked"`).
+/// `<style` with the held-back attributes; inert when `blocked` is given:
+/// `type="text/plain"` (the element's own `type` kept in `data-type`), so
+/// the browser makes no style sheet of it and fetches nothing it names — an
+/// `@import` included, which `media="not all"` would not stop — and the
+/// service named. An empty id marks a sheet too long to check
+/// (`data-consentry="unchecked"`). The page layer makes it live again by
+/// putting a fresh `<style>` in its place.
 fn start_tag(pending: &PendingSheet, blocked: Option<&(String, String)>) -> String {
     let mut out = String::from("<style");
-    let mut media = None;
     for (name, value) in &pending.attrs {
-        if blocked.is_some() && matches!(name.as_str(), "media" | "data-category" | "data-service") {
-            if name == "media" {
-                media = Some(value.as_str());
+        if blocked.is_some() && matches!(name.as_str(), "type" | "data-category" | "data-service") {
+            if name == "type" && !value.trim().is_empty() {
+                out.push_str(&format!(" data-type=\"{}\"", escape::raw_attribute(value)));
             }
             continue;
         }
@@ -97,10 +101,7 @@ fn start_tag(pending: &PendingSheet, blocked: Option<&(String, String)>) -> Stri
         }
     }
     if let Some((category, id)) = blocked {
-        out.push_str(&format!(
-            " media=\"not all\" data-media=\"{}\"",
-            escape::raw_attribute(media.filter(|m| !m.trim().is_empty()).unwrap_or("all"))
-        ));
+        out.push_str(" type=\"text/plain\"");
         if id.is_empty() {
             out.push_str(" data-consentry=\"unchecked\"");
         } else {

@@ -236,3 +236,20 @@ pub fn set_cookie_value(reply: &Reply) -> String {
     let set = reply.header("set-cookie").unwrap_or_else(|| panic!("no Set-Cookie in {}", reply.text()));
     set.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned()).unwrap_or_default()
 }
+
+/// A page with its per-response gate token (a random value in the
+/// `consentry-gate` meta, `data-consentry-gated` and `data-consentry-root`)
+/// written as `TOKEN`, so two responses can be compared.
+pub fn without_gate_token(html: &str) -> String {
+    let mut out = html.to_owned();
+    for prefix in ["name=\"consentry-gate\" content=\"", "data-consentry-gated=\"", "data-consentry-root=\""]
+    {
+        let mut from = 0;
+        while let Some(i) = out[from..].find(prefix).map(|i| i + from + prefix.len()) {
+            let end = out[i..].find('"').map_or(out.len(), |e| i + e);
+            out.replace_range(i..end, "TOKEN");
+            from = i + "TOKEN".len();
+        }
+    }
+    out
+}
