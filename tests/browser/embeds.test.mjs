@@ -84,6 +84,38 @@ cases.forEach((c, n) => {
   });
 });
 
+// Without a reload: the page loaded before any choice, then "Accept all"
+// clicked in the banner. Each shape the server gated must come back in the
+// page (scripts and style sheets revived, attributes restored) and reach its
+// tracker; a shape the page layer did not restore would stay silent.
+cases.forEach((c, n) => {
+  if (c.inpage === false) return;
+  test(`in-page accept: ${c.name}`, { timeout: 60000 }, async () => {
+    const context = await chrome.newContext();
+    const trackers = [];
+    let lastActivity = Date.now();
+    await context.route("**/*", async (route) => {
+      lastActivity = Date.now();
+      const url = route.request().url();
+      if (!isTracker(url)) return route.continue();
+      trackers.push(url);
+      const type = route.request().resourceType();
+      const contentType = type === "document" ? "text/html" : type === "stylesheet" ? "text/css" : "text/javascript";
+      return route.fulfill({ status: 200, contentType, body: "" });
+    });
+    const page = await context.newPage();
+    await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
+    await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+    await page.waitForTimeout(300);
+    assert.deepEqual(trackers, [], `${c.name}: nothing before the choice`);
+    await page.click("#consentry-banner [data-consentry-action='accept-all']");
+    const deadline = Date.now() + 6000;
+    while ((trackers.length === 0 || Date.now() - lastActivity < 400) && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.ok(trackers.length > 0, `${c.name}: after "Accept all" in the page, the tracker is reached`);
+    await context.close();
+  });
+});
+
 // Chromium runs no module script in an XML document (crbug.com/717643), so on
 // an XHTML page the banner is the server-rendered one working as a plain
 // form: it must be there, well-formed, and its "Accept all" must work.

@@ -197,8 +197,14 @@ function activate() {
     if (old.src && !old.hasAttribute("async")) fresh.async = false;
     old.replaceWith(fresh);
   }
-  for (const old of $$("style[type='text/plain'][data-category],style[type='text/plain'][data-service]")) {
-    if (allowed(old)) old.replaceWith(revive(old, "style"));
+  // Style sheets the server held in a <template> (an @import in any
+  // <style> is fetched, whatever its type), or that the author marked.
+  for (const old of $$("template[data-consentry-style],style[type='text/plain']")) {
+    if (!allowed(old)) continue;
+    const fresh = revive(old, "style");
+    fresh.removeAttribute("data-consentry-style");
+    if (old.content) fresh.textContent = old.content.textContent;
+    old.replaceWith(fresh);
   }
   // Embeds, pixels and hints the server (or the author) made inert: each
   // fetching attribute was moved to data-<name>.

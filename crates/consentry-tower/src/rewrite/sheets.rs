@@ -2,8 +2,9 @@
 //! as an `<img>` does (a background pixel), and an `@import` fetches even a
 //! sheet whose `media` matches nothing. The start tag is held back until the
 //! sheet has been read; a sheet that names a service that may not run is
-//! written with `type="text/plain"` (no sheet is made of it, so nothing is
-//! fetched) for the banner to make live again once the service is allowed.
+//! written as a `<template data-consentry-style>` holding its text (nothing
+//! fetches from a template), for the banner to make a `<style>` of again
+//! once the service is allowed.
 
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,8 @@ pub(super) struct PendingSheet {
     attrs: Vec<(String, String)>,
     css: String,
     flushed: bool,
+    /// Written as an inert `<template>` (known once flushed).
+    inert: bool,
 }
 
 pub(super) fn on_style(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> HandlerResult {
@@ -32,14 +35,19 @@ pub(super) fn on_style(state: &Arc<Mutex<State>>, el: &mut Element<'_, '_>) -> H
         return Ok(());
     }
     let attrs = hold_start_tag(state, el, on_style_end);
-    lock(state)?.sheet = Some(PendingSheet { attrs, css: String::new(), flushed: false });
+    lock(state)?.sheet = Some(PendingSheet { attrs, css: String::new(), flushed: false, inert: false });
     Ok(())
 }
 
 pub(super) fn on_style_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> HandlerResult {
     let mut st = lock(state)?;
     let Some(mut pending) = st.sheet.take() else { return Ok(()) };
-    if !pending.flushed {
+    if pending.flushed {
+        if pending.inert {
+            let text = template_text(chunk.as_str());
+            chunk.replace(&text, ContentType::Html);
+        }
+    } else {
         pending.css.push_str(chunk.as_str());
         if pending.css.len() <= SHEET_LIMIT {
             chunk.remove();
@@ -50,7 +58,14 @@ pub(super) fn on_style_text(state: &Mutex<State>, chunk: &mut TextChunk<'_>) -> 
             let blocked = blocking_service(&st, &pending.css)
                 .or_else(|| (!all_live).then(|| (String::new(), String::new())));
             let mut html = start_tag(&pending, blocked.as_ref());
-            html.push_str(&pending.css[..seen]);
+            pending.inert = blocked.is_some();
+            if pending.inert {
+                html.push_str(&template_text(&pending.css[..seen]));
+                let rest = template_text(chunk.as_str());
+                chunk.replace(&rest, ContentType::Html);
+            } else {
+                html.push_str(&pending.css[..seen]);
+            }
             chunk.before(&html, ContentType::Html);
             pending.flushed = true;
             pending.css = String::new();
@@ -66,10 +81,26 @@ fn on_style_end(state: &Mutex<State>, end: &mut EndTag<'_>) -> HandlerResult {
     if !pending.flushed {
         let blocked = blocking_service(&st, &pending.css);
         let mut html = start_tag(&pending, blocked.as_ref());
-        html.push_str(&pending.css);
-        end.before(&html, ContentType::Html);
+        if blocked.is_some() {
+            html.push_str(&template_text(&pending.css));
+            html.push_str("</template>");
+            end.before(&html, ContentType::Html);
+            end.remove();
+        } else {
+            html.push_str(&pending.css);
+            end.before(&html, ContentType::Html);
+        }
+    } else if pending.inert {
+        end.before("</template>", ContentType::Html);
+        end.remove();
     }
     Ok(())
+}
+
+/// A sheet's text as the text of a `<template>`: `&` and `<` escaped, so
+/// the HTML (or XML) parser gives the page layer back exactly this text.
+fn template_text(css: &str) -> String {
+    css.replace('&', "&amp;").replace('<', "&lt;")
 }
 
 /// The (category, id) of the first service that may not run whose URL the
@@ -78,15 +109,17 @@ fn blocking_service(st: &State, css: &str) -> Option<(String, String)> {
     Gate::of(st).blocked(fetch::Shape::Css, css).map(|s| (s.category.clone(), s.id.clone()))
 }
 
-/// `<style` with the held-back attributes; inert when `blocked` is given:
-/// `type="text/plain"` (the element's own `type` kept in `data-type`), so
-/// the browser makes no style sheet of it and fetches nothing it names — an
-/// `@import` included, which `media="not all"` would not stop — and the
-/// service named. An empty id marks a sheet too long to check
-/// (`data-consentry="unchecked"`). The page layer makes it live again by
-/// putting a fresh `<style>` in its place.
+/// The start tag for a held-back sheet: `<style` as written, or, when
+/// `blocked` is given, an inert `<template data-consentry-style>` with the
+/// same attributes (its `type` kept as `data-type`) and the service named.
+/// Not a `<style type="text/plain">`: Chromium's preload scanner fetches an
+/// `@import` of any `<style>`, whatever its `type` or `media`; the text of a
+/// `<template>` is fetched from by nothing. An empty id marks a sheet too
+/// long to check (`data-consentry="unchecked"`). The page layer puts a
+/// `<style>` with the template's text in its place once allowed.
 fn start_tag(pending: &PendingSheet, blocked: Option<&(String, String)>) -> String {
-    let mut out = String::from("<style");
+    let mut out =
+        String::from(if blocked.is_some() { "<template data-consentry-style=\"\"" } else { "<style" });
     for (name, value) in &pending.attrs {
         if blocked.is_some() && matches!(name.as_str(), "type" | "data-category" | "data-service") {
             if name == "type" && !value.trim().is_empty() {
@@ -101,7 +134,6 @@ fn start_tag(pending: &PendingSheet, blocked: Option<&(String, String)>) -> Stri
         }
     }
     if let Some((category, id)) = blocked {
-        out.push_str(" type=\"text/plain\"");
         if id.is_empty() {
             out.push_str(" data-consentry=\"unchecked\"");
         } else {
