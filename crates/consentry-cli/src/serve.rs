@@ -116,6 +116,9 @@ options:
                        the longest a client may take to send a request's headers, and to start the
                        next one on a kept-alive connection (default 20)
   --max-connections N  connections served at once (default 1024); more wait in the kernel's queue
+  --max-decoded-body BYTES
+                       the most a compressed page may decode to before its response is cut off
+                       (default 268435456, 256 MiB; decoding is bounded per step whatever it is)
   --serve-dotfiles     with --dir: also serve files and folders whose name starts with a dot
                        (by default `.git/`, `.env` and the like answer 404; `.well-known/` is served)
   --consent-rate-limit N
@@ -150,6 +153,7 @@ struct Options {
     header_timeout: Duration,
     max_connections: usize,
     serve_dotfiles: bool,
+    max_decoded_body: u64,
     consent_per_minute: u32,
     region_headers: Option<RegionHeaders>,
     region_geoip: Option<PathBuf>,
@@ -172,6 +176,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         header_timeout: Duration::from_secs(20),
         max_connections: 1024,
         serve_dotfiles: false,
+        max_decoded_body: consentry_tower::DEFAULT_MAX_DECODED_BODY,
         consent_per_minute: consentry_tower::DEFAULT_CONSENT_PER_MINUTE,
         region_headers: None,
         region_geoip: None,
@@ -225,6 +230,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or_else(|| format!("--max-connections `{v}` is not a positive number"))?;
             }
             "--serve-dotfiles" => o.serve_dotfiles = true,
+            "--max-decoded-body" => {
+                let v = value()?;
+                o.max_decoded_body =
+                    v.parse().map_err(|_| format!("--max-decoded-body `{v}` is not a number of bytes"))?;
+            }
             "--rewrite-host" => o.rewrite_host = true,
             "--inject-services" => o.inject_services = true,
             "--timeout" => {
@@ -306,7 +316,8 @@ async fn serve(o: Options, policy: Policy) -> Result<(), String> {
         .receipts(receipts)
         .secure_cookie(SecureCookie::Auto)
         .inject_services(o.inject_services)
-        .consent_rate_limit(o.consent_per_minute);
+        .consent_rate_limit(o.consent_per_minute)
+        .max_decoded_body(o.max_decoded_body);
     if let Some(headers) = o.region_headers.clone() {
         layer = layer.region_headers(headers);
     }

@@ -75,6 +75,23 @@ fn upstream() -> u16 {
                     let _ = out.write_all(b"</body></html>");
                     return;
                 }
+                if let Some(coding) = path.strip_prefix("/bomb.") {
+                    // A page of 1 GiB in a few KB, sent encoded although
+                    // the proxy asked for identity.
+                    let body: &[u8] = match coding {
+                        "zst" => include_bytes!("../../consentry-tower/tests/fixtures/bomb-1gib.html.zst"),
+                        _ => include_bytes!("../../consentry-tower/tests/fixtures/bomb-1gib.html.br"),
+                    };
+                    let encoding = if coding == "zst" { "zstd" } else { "br" };
+                    let mut out = &stream;
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = out.write_all(body);
+                    return;
+                }
                 if path == "/huge-header" {
                     // A response header far over any sane limit.
                     let mut out = &stream;
@@ -662,4 +679,46 @@ fn with_every_connection_taken_new_ones_wait_and_are_served_when_one_frees() {
     assert!(waited >= std::time::Duration::from_secs(1), "it waited for a slot ({waited:?})");
     assert!(waited < std::time::Duration::from_secs(15), "and not for ever ({waited:?})");
     drop(idle);
+}
+
+/// Reads a response to the end, counting its bytes and keeping none.
+fn drain(mut s: TcpStream) -> usize {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut n = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return n,
+            Ok(k) => n += k,
+        }
+    }
+}
+
+#[test]
+fn a_decompression_bomb_goes_through_in_bounded_memory() {
+    let up = upstream();
+    let proxy = serve(
+        "bomb",
+        &["--upstream", &format!("http://127.0.0.1:{up}"), "--max-decoded-body", &(2u64 << 30).to_string()],
+    );
+    // Warm up, then the baseline: the idle process.
+    assert_eq!(get(&proxy.addr, "/data.json", &[]).status, 200);
+    let idle = peak_rss_kib(proxy.child.id()).unwrap_or(0);
+    for coding in ["zst", "br"] {
+        let request = format!(
+            "GET /bomb.{coding} HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        );
+        let sent = drain(raw(&proxy.addr, request.as_bytes()));
+        assert!(sent > 1 << 30, "{coding}: the whole 1 GiB page came through ({sent} bytes)");
+    }
+    if let Some(peak) = peak_rss_kib(proxy.child.id()) {
+        let grew = peak.saturating_sub(idle);
+        println!("consentry serve: 1 GiB zstd and brotli pages, peak memory +{grew} KiB");
+        assert!(grew < 64 * 1024, "peak memory grew by {grew} KiB");
+    }
+    // The default limit cuts such a page off.
+    let capped = serve("bomb-capped", &["--upstream", &format!("http://127.0.0.1:{up}")]);
+    let request =
+        b"GET /bomb.br HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\nConnection: close\r\n\r\n";
+    let sent = drain(raw(&capped.addr, request));
+    assert!(sent < 300 << 20, "cut off near the default 256 MiB, after {sent} bytes");
 }

@@ -79,14 +79,20 @@ where
             KindProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Rewrite { mut inner, pipeline, pending, trailers, done } => loop {
-                if !pending.is_empty() {
-                    // A compressed body is fed in bounded slices, one output
-                    // frame each, so memory stays bounded however well it
-                    // compressed.
-                    let piece = pending.split_to(pending.len().min(pipeline.feed_size()));
-                    let out = pipeline.push(&piece)?;
+                if !pending.is_empty() || pipeline.has_more() {
+                    // A compressed body is fed in bounded slices, and each
+                    // step decodes a bounded amount (the rest of the slice,
+                    // or of the decoder's output, waits for the next), one
+                    // output frame each: memory stays bounded however well
+                    // it compressed.
+                    let piece = pending.slice(..pending.len().min(pipeline.feed_size()));
+                    let (used, out) = pipeline.push(&piece)?;
+                    let _ = pending.split_to(used.min(pending.len()));
                     if !out.is_empty() {
                         return Poll::Ready(Some(Ok(Frame::data(out))));
+                    }
+                    if used == 0 && !pipeline.has_more() && !pending.is_empty() {
+                        return Poll::Ready(Some(Err("the page's decoder stopped making progress".into())));
                     }
                     continue;
                 }

@@ -57,6 +57,7 @@ pub(crate) struct Settings {
     pub unreadable_html: UnreadableHtml,
     pub consent_per_minute: u32,
     pub region: Option<RegionLookup>,
+    pub max_decoded_body: u64,
 }
 
 impl Settings {
@@ -73,6 +74,7 @@ impl Settings {
             unreadable_html: UnreadableHtml::Reject,
             consent_per_minute: DEFAULT_CONSENT_PER_MINUTE,
             region: None,
+            max_decoded_body: crate::pipeline::DEFAULT_MAX_DECODED_BODY,
         }
     }
 }
@@ -161,6 +163,7 @@ pub(crate) struct Config {
     pub unreadable_html: UnreadableHtml,
     pub consent_limit: Option<ConsentLimit>,
     pub region: Option<RegionLookup>,
+    pub max_decoded_body: u64,
 }
 
 impl Config {
@@ -177,6 +180,7 @@ impl Config {
             unreadable_html,
             consent_per_minute,
             region,
+            max_decoded_body,
         } = settings;
         let policy = policy.with_consent_endpoint(format!("{prefix}consent"));
         let json = policy.to_json();
@@ -206,6 +210,7 @@ impl Config {
             unreadable_html,
             consent_limit: ConsentLimit::new(consent_per_minute),
             region,
+            max_decoded_body,
         }
     }
 

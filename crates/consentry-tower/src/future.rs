@@ -151,7 +151,7 @@ where
         _ => Pipeline::sniff(coding, make),
     };
     let pipeline = match pipeline {
-        Ok(p) => p,
+        Ok(p) => p.max_decoded(config.max_decoded_body),
         Err(e) => return unreadable(parts, body, &config, format!("no decoder: {e}")),
     };
     // The body changes: its length, coding and byte ranges are no longer the

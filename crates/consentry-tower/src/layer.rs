@@ -114,6 +114,16 @@ impl ConsentLayer {
         self.set(|s| s.unreadable_html = what)
     }
 
+    /// The most a compressed page may decode to (`gzip`, `deflate`, `br`,
+    /// `zstd`), in bytes. A few kilobytes of brotli or zstd can stand for
+    /// gigabytes: the layer decodes a bounded step at a time whatever the
+    /// limit, and past it ends the response with an error (logged), as for
+    /// any page it cannot read whole. Default
+    /// [`DEFAULT_MAX_DECODED_BODY`](crate::DEFAULT_MAX_DECODED_BODY), 256 MiB.
+    pub fn max_decoded_body(self, bytes: u64) -> Self {
+        self.set(|s| s.max_decoded_body = bytes)
+    }
+
     /// Consent POSTs one client may make per minute (bursts of as many,
     /// refilled evenly); more get `429 Too Many Requests` with `Retry-After`,
     /// and nothing is stored. Default
@@ -121,7 +131,8 @@ impl ConsentLayer {
     /// turns the limit off. The client is the [`ClientAddr`](crate::ClientAddr)
     /// the server put in the request's extensions, else (feature `axum`)
     /// axum's `ConnectInfo<SocketAddr>` (`into_make_service_with_connect_info`);
-    /// a request with neither is not limited.
+    /// a request with neither is not limited, and the first one logs an
+    /// error saying so.
     pub fn consent_rate_limit(self, per_minute: u32) -> Self {
         self.set(|s| s.consent_per_minute = per_minute)
     }

@@ -122,6 +122,7 @@ pub use extract::{ConsentDecision, MissingConsentLayer};
 pub use future::ResponseFuture;
 pub use headers::{DNT, SEC_GPC, TK};
 pub use layer::ConsentLayer;
+pub use pipeline::DEFAULT_MAX_DECODED_BODY;
 pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
 #[cfg(feature = "geoip")]
 pub use region::GeoIp;

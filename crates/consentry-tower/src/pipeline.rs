@@ -11,8 +11,6 @@
 //! outranks the declared charset; non-ASCII-compatible charsets (UTF-16)
 //! are transcoded to UTF-8.
 
-use std::io::Write as _;
-
 use bytes::Bytes;
 use encoding_rs::Encoding;
 use http::HeaderMap;
@@ -21,9 +19,20 @@ use http::header::CONTENT_ENCODING;
 use crate::BoxError;
 use crate::rewrite::Rewriter;
 
-/// Input is fed to the decoders this many bytes at a time, so one chunk of
-/// a highly compressed body never becomes one huge piece of output.
+/// Input is fed to the decoders this many bytes at a time.
 pub(crate) const FEED: usize = 4096;
+
+/// A decoder stops once one step has produced this much: the rest of its
+/// input (or of its output, for a decoder that holds more) waits for the
+/// next step, after this piece has been rewritten and sent. However well a
+/// body compresses (a few KB of zstd or brotli can stand for gigabytes),
+/// memory per response stays bounded.
+pub(crate) const STEP: usize = 256 * 1024;
+
+/// The most a compressed page may decode to, by default: past it the
+/// response is ended with an error, as for any page the layer cannot read
+/// whole (see `ConsentLayer::max_decoded_body`).
+pub const DEFAULT_MAX_DECODED_BODY: u64 = 256 * 1024 * 1024;
 
 /// How many leading bytes a browser looks at to sniff a typeless response
 /// (WHATWG MIME Sniffing, "resource header").
@@ -72,8 +81,68 @@ enum Decompressor {
     DeflateStart(Vec<u8>),
     Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
     RawDeflate(flate2::write::DeflateDecoder<Vec<u8>>),
-    Brotli(Box<brotli_decompressor::DecompressorWriter<Vec<u8>>>),
+    Brotli(Box<BrotliDecoder>),
     Zstd(Box<ZstdDecoder>),
+}
+
+type BrotliState = brotli_decompressor::BrotliState<
+    brotli_decompressor::StandardAlloc,
+    brotli_decompressor::StandardAlloc,
+    brotli_decompressor::StandardAlloc,
+>;
+
+/// brotli through its raw interface, which stops when its output buffer is
+/// full and says whether more is to come without more input.
+struct BrotliDecoder {
+    state: BrotliState,
+    buf: Vec<u8>,
+    /// Output is waiting in the decoder (the last step stopped at `STEP`).
+    more: bool,
+    /// The stream's end was read.
+    ended: bool,
+}
+
+impl BrotliDecoder {
+    /// Decodes from `input` until it is used up or `out` holds `cap` bytes;
+    /// returns how much input was used.
+    fn run(&mut self, input: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<usize, BoxError> {
+        use brotli_decompressor::BrotliResult;
+        let mut used = 0;
+        loop {
+            if self.ended {
+                return if used < input.len() {
+                    Err("data after the end of a brotli body".into())
+                } else {
+                    Ok(used)
+                };
+            }
+            let mut available_in = input.len() - used;
+            let mut available_out = self.buf.len();
+            let (mut written, mut total) = (0, 0);
+            let result = brotli_decompressor::BrotliDecompressStream(
+                &mut available_in,
+                &mut used,
+                input,
+                &mut available_out,
+                &mut written,
+                &mut self.buf,
+                &mut total,
+                &mut self.state,
+            );
+            out.extend_from_slice(self.buf.get(..written).unwrap_or_default());
+            self.more = false;
+            match result {
+                BrotliResult::ResultFailure => return Err("a corrupt brotli body".into()),
+                BrotliResult::ResultSuccess => self.ended = true,
+                BrotliResult::NeedsMoreInput => return Ok(used),
+                BrotliResult::NeedsMoreOutput if out.len() >= cap => {
+                    self.more = true;
+                    return Ok(used);
+                }
+                BrotliResult::NeedsMoreOutput => {}
+            }
+        }
+    }
 }
 
 /// zstd through its raw interface, which tells whether a frame is complete
@@ -82,23 +151,76 @@ struct ZstdDecoder {
     raw: zstd::stream::raw::Decoder<'static>,
     /// What the last call said it still needs: zero between frames.
     remaining: usize,
+    buf: Vec<u8>,
+    /// Output may be waiting in the decoder (the last step stopped at `STEP`
+    /// with its buffer full).
+    more: bool,
 }
 
 impl ZstdDecoder {
-    fn run(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    /// Decodes from `input` until it is used up (and the decoder has nothing
+    /// more to give) or `out` holds `cap` bytes; returns how much was used.
+    fn run(&mut self, input: &[u8], out: &mut Vec<u8>, cap: usize) -> std::io::Result<usize> {
         use zstd::stream::raw::Operation as _;
-        let mut buf = vec![0u8; 32 * 1024];
+        let mut used = 0;
         loop {
-            let status = self.raw.run_on_buffers(input, &mut buf)?;
-            out.extend_from_slice(buf.get(..status.bytes_written).unwrap_or_default());
-            input = input.get(status.bytes_read..).unwrap_or_default();
+            let status = self.raw.run_on_buffers(input.get(used..).unwrap_or_default(), &mut self.buf)?;
+            out.extend_from_slice(self.buf.get(..status.bytes_written).unwrap_or_default());
+            used += status.bytes_read;
             if status.bytes_read > 0 || status.bytes_written > 0 {
                 self.remaining = status.remaining;
             }
-            if input.is_empty() && status.bytes_written < buf.len() {
-                return Ok(());
+            let full = status.bytes_written == self.buf.len();
+            self.more = false;
+            if used == input.len() && !full {
+                return Ok(used);
+            }
+            if out.len() >= cap {
+                self.more = full;
+                return Ok(used);
             }
         }
+    }
+}
+
+/// Feeds a `flate2` write-side decoder one `write` at a time (each decodes at
+/// most its own 32 KiB buffer's worth) until the input is used up or `cap`
+/// bytes are out; returns how much input was used.
+fn write_bounded<W>(d: &mut W, input: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<usize, BoxError>
+where
+    W: std::io::Write + DecoderSink,
+{
+    let mut used = 0;
+    while used < input.len() && out.len() + d.sink().len() < cap {
+        match d.write(&input[used..])? {
+            0 => return Err("data after the end of a compressed body".into()),
+            n => used += n,
+        }
+    }
+    out.append(d.sink());
+    Ok(used)
+}
+
+/// The `Vec` a `flate2` write-side decoder writes into.
+trait DecoderSink {
+    fn sink(&mut self) -> &mut Vec<u8>;
+}
+
+impl DecoderSink for flate2::write::MultiGzDecoder<Vec<u8>> {
+    fn sink(&mut self) -> &mut Vec<u8> {
+        self.get_mut()
+    }
+}
+
+impl DecoderSink for flate2::write::ZlibDecoder<Vec<u8>> {
+    fn sink(&mut self) -> &mut Vec<u8> {
+        self.get_mut()
+    }
+}
+
+impl DecoderSink for flate2::write::DeflateDecoder<Vec<u8>> {
+    fn sink(&mut self) -> &mut Vec<u8> {
+        self.get_mut()
     }
 }
 
@@ -114,50 +236,59 @@ impl Decompressor {
             Coding::Identity => return Ok(None),
             Coding::Gzip => Self::Gzip(flate2::write::MultiGzDecoder::new(Vec::new())),
             Coding::Deflate => Self::DeflateStart(Vec::with_capacity(2)),
-            Coding::Brotli => {
-                Self::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 4096)))
-            }
-            Coding::Zstd => {
-                Self::Zstd(Box::new(ZstdDecoder { raw: zstd::stream::raw::Decoder::new()?, remaining: 0 }))
-            }
+            Coding::Brotli => Self::Brotli(Box::new(BrotliDecoder {
+                state: BrotliState::new(
+                    brotli_decompressor::StandardAlloc::default(),
+                    brotli_decompressor::StandardAlloc::default(),
+                    brotli_decompressor::StandardAlloc::default(),
+                ),
+                buf: vec![0; 32 * 1024],
+                more: false,
+                ended: false,
+            })),
+            Coding::Zstd => Self::Zstd(Box::new(ZstdDecoder {
+                raw: zstd::stream::raw::Decoder::new()?,
+                remaining: 0,
+                buf: vec![0; 32 * 1024],
+                more: false,
+            })),
         }))
     }
 
-    /// Decodes `input`, appending what it yields to `out`.
-    fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), BoxError> {
+    /// Decodes from `input`, appending what it yields to `out`, until the
+    /// input is used up or `out` holds `cap` bytes; returns how much input
+    /// was used (the rest is to be given again).
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<usize, BoxError> {
         if let Self::DeflateStart(head) = self {
+            let before = head.len();
             head.extend_from_slice(input);
-            let [a, b, ..] = head[..] else { return Ok(()) };
+            let [a, b, ..] = head[..] else { return Ok(input.len()) };
             let head = std::mem::take(head);
             *self = if is_zlib_header([a, b]) {
                 Self::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))
             } else {
                 Self::RawDeflate(flate2::write::DeflateDecoder::new(Vec::new()))
             };
-            return self.push(&head, out);
+            // The bytes held from before come first.
+            return Ok(self.push(&head, out, cap)?.saturating_sub(before));
         }
-        let sink = match self {
-            Self::DeflateStart(_) => return Ok(()),
-            Self::Gzip(d) => {
-                d.write_all(input)?;
-                d.get_mut()
-            }
-            Self::Zlib(d) => {
-                d.write_all(input)?;
-                d.get_mut()
-            }
-            Self::RawDeflate(d) => {
-                d.write_all(input)?;
-                d.get_mut()
-            }
-            Self::Brotli(d) => {
-                d.write_all(input)?;
-                d.get_mut()
-            }
-            Self::Zstd(d) => return Ok(d.run(input, out)?),
-        };
-        out.append(sink);
-        Ok(())
+        match self {
+            Self::DeflateStart(_) => Ok(input.len()),
+            Self::Gzip(d) => write_bounded(d, input, out, cap),
+            Self::Zlib(d) => write_bounded(d, input, out, cap),
+            Self::RawDeflate(d) => write_bounded(d, input, out, cap),
+            Self::Brotli(d) => d.run(input, out, cap),
+            Self::Zstd(d) => Ok(d.run(input, out, cap)?),
+        }
+    }
+
+    /// Whether output is waiting in the decoder, to be had without input.
+    fn has_more(&self) -> bool {
+        match self {
+            Self::Brotli(d) => d.more,
+            Self::Zstd(d) => d.more,
+            _ => false,
+        }
     }
 
     /// Ends the stream: a truncated or corrupt one is an error, never a
@@ -179,11 +310,11 @@ impl Decompressor {
                 d.get_mut()
             }
             Self::Brotli(d) => {
-                d.close()?;
-                d.get_mut()
+                d.run(&[], out, usize::MAX)?;
+                return if d.ended { Ok(()) } else { Err("a truncated brotli body".into()) };
             }
             Self::Zstd(d) => {
-                d.run(&[], out)?;
+                d.run(&[], out, usize::MAX)?;
                 return if d.remaining == 0 { Ok(()) } else { Err("a truncated zstd body".into()) };
             }
         };
@@ -214,6 +345,9 @@ pub(crate) struct Pipeline {
     transcoder: Option<encoding_rs::Decoder>,
     /// `None` once sniffing found no page: the bytes pass on decoded.
     rewriter: Option<Rewriter>,
+    /// Bytes decoded so far, and the most allowed.
+    decoded_total: u64,
+    max_decoded: u64,
 }
 
 impl Pipeline {
@@ -230,6 +364,8 @@ impl Pipeline {
                 start: Some((Vec::new(), Start::Page { label, make })),
                 transcoder: None,
                 rewriter: None,
+                decoded_total: 0,
+                max_decoded: DEFAULT_MAX_DECODED_BODY,
             });
         }
         // UTF-16 (or another charset lol_html cannot read): decoded as the
@@ -240,6 +376,8 @@ impl Pipeline {
             start: None,
             transcoder: Some(label.new_decoder()),
             rewriter: Some(make(encoding_rs::UTF_8)),
+            decoded_total: 0,
+            max_decoded: DEFAULT_MAX_DECODED_BODY,
         })
     }
 
@@ -250,7 +388,16 @@ impl Pipeline {
             start: Some((Vec::new(), Start::Sniff { make })),
             transcoder: None,
             rewriter: None,
+            decoded_total: 0,
+            max_decoded: DEFAULT_MAX_DECODED_BODY,
         })
+    }
+
+    /// A compressed page may decode to at most `bytes`; past it the body
+    /// ends with an error.
+    pub(crate) fn max_decoded(mut self, bytes: u64) -> Self {
+        self.max_decoded = bytes;
+        self
     }
 
     /// How much input [`push`](Self::push) should get at a time: a bounded
@@ -259,25 +406,52 @@ impl Pipeline {
         if self.decompressor.is_some() { FEED } else { usize::MAX }
     }
 
-    /// Feeds bytes of the body as it arrived; returns what is ready to send.
-    pub(crate) fn push(&mut self, input: &[u8]) -> Result<Bytes, BoxError> {
+    /// Whether the decoder holds output to be had without more input: the
+    /// body asks for it (`push(&[])`) before reading on.
+    pub(crate) fn has_more(&self) -> bool {
+        self.decompressor.as_ref().is_some_and(Decompressor::has_more)
+    }
+
+    /// Feeds bytes of the body as it arrived; returns how many were used
+    /// (a decoder that produced a step's worth stops early: give the rest
+    /// again) and what is ready to send.
+    pub(crate) fn push(&mut self, input: &[u8]) -> Result<(usize, Bytes), BoxError> {
         if self.decompressor.is_none() && self.start.is_none() && self.transcoder.is_none() {
             // The common case, a plain page: straight to the rewriter.
-            return match &mut self.rewriter {
-                Some(r) => Ok(r.write(input)?),
-                None => Ok(Bytes::copy_from_slice(input)),
+            let out = match &mut self.rewriter {
+                Some(r) => r.write(input)?,
+                None => Bytes::copy_from_slice(input),
             };
+            return Ok((input.len(), out));
         }
         let mut out = Vec::new();
-        match &mut self.decompressor {
+        let used = match &mut self.decompressor {
             Some(d) => {
                 let mut decoded = Vec::new();
-                d.push(input, &mut decoded)?;
+                let used = d.push(input, &mut decoded, STEP)?;
+                self.count(decoded.len())?;
                 self.decoded(&decoded, false, &mut out)?;
+                used
             }
-            None => self.decoded(input, false, &mut out)?,
+            None => {
+                self.decoded(input, false, &mut out)?;
+                input.len()
+            }
+        };
+        Ok((used, Bytes::from(out)))
+    }
+
+    /// Counts decoded bytes against the limit.
+    fn count(&mut self, n: usize) -> Result<(), BoxError> {
+        self.decoded_total = self.decoded_total.saturating_add(n as u64);
+        if self.decoded_total > self.max_decoded {
+            return Err(format!(
+                "the page decodes to more than {} bytes (a decompression bomb, or a page over the limit)",
+                self.max_decoded
+            )
+            .into());
         }
-        Ok(Bytes::from(out))
+        Ok(())
     }
 
     /// Ends the body; returns the last bytes.
@@ -286,6 +460,7 @@ impl Pipeline {
         if let Some(d) = &mut self.decompressor {
             d.finish(&mut decoded)?;
         }
+        self.count(decoded.len())?;
         let mut out = Vec::new();
         self.decoded(&decoded, true, &mut out)?;
         if let Some(r) = &mut self.rewriter {
@@ -409,17 +584,60 @@ mod tests {
     use super::*;
 
     fn decode(coding: Coding, encoded: &[u8], cuts: &[usize]) -> Result<Vec<u8>, BoxError> {
+        decode_in_steps(coding, encoded, cuts, STEP).map(|(out, _)| out)
+    }
+
+    /// Decodes as the body does: each piece given until it is used up and
+    /// the decoder holds nothing more, `cap` bytes a step at most. Returns
+    /// the output and the largest step.
+    fn decode_in_steps(
+        coding: Coding,
+        encoded: &[u8],
+        cuts: &[usize],
+        cap: usize,
+    ) -> Result<(Vec<u8>, usize), BoxError> {
+        fn feed(
+            d: &mut Decompressor,
+            mut piece: &[u8],
+            cap: usize,
+            out: &mut Vec<u8>,
+            largest: &mut usize,
+        ) -> Result<(), BoxError> {
+            loop {
+                let mut step = Vec::new();
+                let used = d.push(piece, &mut step, cap)?;
+                *largest = (*largest).max(step.len());
+                out.extend_from_slice(&step);
+                piece = &piece[used..];
+                if piece.is_empty() && !d.has_more() {
+                    return Ok(());
+                }
+            }
+        }
         let mut d = Decompressor::new(coding)?.ok_or("identity")?;
-        let mut out = Vec::new();
+        let (mut out, mut largest) = (Vec::new(), 0);
         let mut rest = encoded;
         for &cut in cuts {
             let (piece, tail) = rest.split_at(cut.min(rest.len()));
-            d.push(piece, &mut out)?;
+            feed(&mut d, piece, cap, &mut out, &mut largest)?;
             rest = tail;
         }
-        d.push(rest, &mut out)?;
+        feed(&mut d, rest, cap, &mut out, &mut largest)?;
         d.finish(&mut out)?;
-        Ok(out)
+        Ok((out, largest))
+    }
+
+    #[test]
+    fn each_step_of_a_highly_compressed_body_is_bounded() {
+        // 64 MiB of one byte: a few KB compressed.
+        let page = vec![b'a'; 64 * 1024 * 1024];
+        for coding in [Coding::Gzip, Coding::Deflate, Coding::Zstd] {
+            let encoded = encode(coding, &page);
+            let (out, largest) = decode_in_steps(coding, &encoded, &[], 64 * 1024).unwrap();
+            assert_eq!(out.len(), page.len(), "{coding:?}");
+            // A step stops at the cap, give or take one decoder buffer.
+            assert!(largest <= 64 * 1024 + 32 * 1024, "{coding:?}: a step of {largest} bytes");
+        }
     }
 
     fn encode(coding: Coding, data: &[u8]) -> Vec<u8> {

@@ -623,3 +623,73 @@ async fn cdn_only_cache_directives_never_let_a_cdn_keep_a_personalised_page() {
         }
     }
 }
+
+/// Peak resident memory of this process since the last reset, in KiB
+/// (Linux; `None` elsewhere).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Starts the peak over from the current resident memory (Linux 4.0+).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Streams a response's body, counting and dropping it: `(bytes, whether it
+/// ended cleanly)`.
+async fn drain(server: &Server, headers: &[(&str, &str)], limit_bytes: Option<usize>) -> (usize, bool) {
+    let client: Client<_, http_body_util::Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut b = axum::http::Request::get(format!("http://{}/", server.addr));
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let res = client.request(b.body(Default::default()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    let mut n = 0;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => n += f.data_ref().map_or(0, Bytes::len),
+            Err(_) => return (n, false),
+        }
+        if limit_bytes.is_some_and(|l| n > l) {
+            return (n, false);
+        }
+    }
+    (n, true)
+}
+
+#[tokio::test]
+async fn decompression_bombs_are_read_in_bounded_memory_and_cut_at_the_limit() {
+    const GIB: usize = 1 << 30;
+    for (coding, bomb) in [
+        ("zstd", &include_bytes!("fixtures/bomb-1gib.html.zst")[..]),
+        ("br", &include_bytes!("fixtures/bomb-1gib.html.br")[..]),
+    ] {
+        let headers = [("content-type", "text/html"), ("content-encoding", coding)];
+        // Over the default limit (256 MiB decoded): the response is cut.
+        let server = serve(fixed(&headers, bomb.to_vec()).layer(ConsentLayer::new(policy()))).await;
+        reset_peak_rss();
+        let idle = peak_rss_kib();
+        let (sent, clean) = drain(&server, NAVIGATION, None).await;
+        assert!(!clean, "{coding}: a page past the limit ends with an error");
+        assert!(sent < 300 << 20 && sent > 200 << 20, "{coding}: cut near 256 MiB, after {sent} bytes");
+        // Under a limit that lets it through: all of it, rewritten, with
+        // memory that does not grow with it.
+        let server = serve(
+            fixed(&headers, bomb.to_vec())
+                .layer(ConsentLayer::new(policy()).max_decoded_body(2 * GIB as u64)),
+        )
+        .await;
+        let (sent, clean) = drain(&server, NAVIGATION, None).await;
+        assert!(clean, "{coding}: under the limit the page ends cleanly");
+        assert!(sent > GIB, "{coding}: the whole page, {sent} bytes");
+        if let (Some(idle), Some(peak)) = (idle, peak_rss_kib()) {
+            let grew = peak.saturating_sub(idle);
+            println!("{coding}: 1 GiB decoded, peak memory +{grew} KiB");
+            assert!(grew < 64 * 1024, "{coding}: peak memory grew by {grew} KiB decoding 1 GiB");
+        }
+    }
+}
