@@ -693,3 +693,21 @@ async fn decompression_bombs_are_read_in_bounded_memory_and_cut_at_the_limit() {
         }
     }
 }
+
+#[tokio::test]
+async fn markup_a_browser_reads_otherwise_is_never_sent_ungated() {
+    // In a browser, `<xmp>` is ignored inside `<select>` and the script runs;
+    // read as text it would pass ungated: the page is cut off instead.
+    let page = format!(
+        "<!doctype html><html><head><title>t</title></head><body><form><select><xmp>\
+         <script async src=\"{GTAG}\"></script></xmp></select></form></body></html>"
+    );
+    let router =
+        fixed(&[("content-type", "text/html")], page.into_bytes()).layer(ConsentLayer::new(policy()));
+    let server = serve(router).await;
+    // (Cut before its head was complete, nothing left either.)
+    if let Ok(got) = try_get_from(&server, "/", NAVIGATION, None).await {
+        assert!(got.body.is_err(), "the response is ended with an error: {}", got.text());
+        assert!(!got.text().contains(GTAG), "the ambiguous part never left");
+    }
+}

@@ -220,7 +220,8 @@ fn nested_gate(
     let (plan, decision, base) = (Arc::clone(plan), decision.clone(), base.cloned());
     let sink = Sink::default();
     let settings = Settings::new_send()
-        .with_strict(false)
+        // Strict, as the page's own rewriter.
+        .with_strict(true)
         .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
         .append_element_content_handler((
             Cow::Owned(plan.sel.fetching.clone()),

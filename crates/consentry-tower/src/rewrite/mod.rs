@@ -324,7 +324,10 @@ impl Rewriter {
         let sel = &plan.sel;
         let settings = Settings::new_send()
             .with_encoding(encoding)
-            .with_strict(false)
+            // Strict: markup a browser could read otherwise than lol_html (a
+            // raw-text element inside `<select>`, after `<frameset>`) ends
+            // the response instead of passing a script as text.
+            .with_strict(true)
             .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(MAX_REWRITER_MEMORY))
             .append_element_content_handler(on_element(&sel.html, &state, |s, el| {
                 lock(s)?.lang = el.get_attribute("lang");

@@ -50,11 +50,19 @@ const RAW_TEXT: &[&str] =
 const END_FAST_PATH: &[&str] = &["svg", "math", "plaintext"];
 
 /// Elements a handler acts on whatever their attributes (besides the
-/// fetching ones, which `fetch::attributes` lists).
-const ALWAYS: &[&str] = &["html", "head", "body", "base", "meta", "link", "object", "embed", "frame"];
+/// fetching ones, which `fetch::attributes` lists), and those lol_html's
+/// ambiguity guard tracks (`<select>`, what ends it, `<template>`,
+/// `<frameset>`): in strict mode it refuses a page where a raw-text element
+/// inside a `<select>` could be read two ways, and it must see the same
+/// tags with the fast path as without.
+const ALWAYS: &[&str] = &[
+    "html", "head", "body", "base", "meta", "link", "object", "embed", "frame", "select", "input", "keygen",
+    "template", "frameset",
+];
 
-/// End tags lol_html must see (an end-tag handler waits for them).
-const ALWAYS_END: &[&str] = &["head", "body", "html"];
+/// End tags lol_html must see (an end-tag handler waits for them, or the
+/// ambiguity guard tracks them).
+const ALWAYS_END: &[&str] = &["head", "body", "html", "select", "template"];
 
 /// A tag longer than this is left to lol_html (with the rest of the page).
 const MAX_HELD: usize = 64 * 1024;
@@ -581,6 +589,23 @@ pub(crate) fn differential(html: &[u8], cuts: &[usize], consent: bool) -> Result
     Ok(())
 }
 
+/// Whether rewriting `html` (fast path on, no consent) ends in an error.
+#[cfg(test)]
+pub(crate) fn rewrite_fails(html: &[u8]) -> bool {
+    use super::{Page, Plan, Rewriter};
+    let Ok(policy) = consentry_core::Policy::from_json(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+          "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}}]}"#,
+    ) else {
+        return false;
+    };
+    let decision = consentry_core::decide(&policy, None, consentry_core::Signals::NONE, 2);
+    let plan = std::sync::Arc::new(Plan::new(policy, None, None, "/c".into(), true, true, false));
+    let page = Page { return_to: "/".into(), accept_language: None, host: None, xml: false };
+    let mut rw = Rewriter::new(&plan, decision, None, page, encoding_rs::UTF_8);
+    rw.write(html).is_err() || rw.end().is_err()
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -629,6 +654,17 @@ mod tests {
         "</style>",
         "<title>",
         "</title>",
+        "<select>",
+        "</select>",
+        "<SELECT name=s>",
+        "<xmp>",
+        "</xmp>",
+        "<template>",
+        "</template>",
+        "<input name=q>",
+        "<keygen>",
+        "<frameset>",
+        "<option>o",
         "<textarea>",
         "</textarea>",
         "<svg>",
@@ -712,6 +748,27 @@ mod tests {
                 prop_assert!(false, "{}\ninput: {:?}\ncuts: {:?}", e, text, cuts);
             }
         }
+    }
+
+    #[test]
+    fn markup_a_browser_reads_otherwise_ends_the_page_with_and_without_the_fast_path() {
+        // lol_html's own example: inside `<select>` a browser ignores `<xmp>`
+        // and runs the script; read as text, it would pass ungated.
+        for page in [
+            "<!doctype html><body><select><xmp><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></xmp></select></body>",
+            "<p>a</p><select name=s><option>o<template><style>@import 'x'</style></template></select>",
+            "<frameset><noscript><img src=\"https://www.google-analytics.com/c\"></noscript></frameset>",
+        ] {
+            for consent in [false, true] {
+                // Both paths agree, and neither lets the page through.
+                assert_eq!(super::differential(page.as_bytes(), &[], consent), Ok(()), "{page}");
+                assert!(super::rewrite_fails(page.as_bytes()), "{page}: rewritten as if unambiguous");
+            }
+        }
+        // What conforms goes through: a script and an `<input>` in a form.
+        let form = "<form><select name=s><option>a</option><script>var x=1</script></select><input name=q><textarea>t</textarea></form>";
+        assert!(!super::rewrite_fails(form.as_bytes()));
+        assert_eq!(super::differential(form.as_bytes(), &[], false), Ok(()));
     }
 
     #[test]
