@@ -18,6 +18,12 @@ pub struct Postgres {
     /// Data directory and socket directory (`.s.PGSQL.5432`).
     pub dir: PathBuf,
     server: Child,
+    /// How the server was started, to start it again (the receipt-store
+    /// tests do; the benchmark, which includes this file too, does not).
+    #[allow(dead_code)]
+    command: Vec<std::ffi::OsString>,
+    #[allow(dead_code)]
+    who: Option<(u32, u32)>,
 }
 
 /// The newest Debian PostgreSQL's binaries, if any.
@@ -71,35 +77,66 @@ impl Postgres {
         if !init.status.success() {
             return Err(format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)));
         }
-        let mut server = match wrapper.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(bin.join("postgres"));
-                c
-            }
-            None => Command::new(bin.join("postgres")),
-        };
-        server.arg("-D").arg(&data).arg("-k").arg(dir).args(["-c", "listen_addresses="]);
+        let mut command: Vec<std::ffi::OsString> = wrapper.iter().map(Into::into).collect();
+        command.push(bin.join("postgres").into());
+        command.extend([
+            "-D".into(),
+            data.into(),
+            "-k".into(),
+            dir.into(),
+            "-c".into(),
+            "listen_addresses=".into(),
+        ]);
         for setting in settings {
-            server.args(["-c", setting]);
+            command.extend(["-c".into(), (*setting).into()]);
         }
-        server.stdout(Stdio::null()).stderr(Stdio::null());
-        as_user(&mut server);
-        let server = server.spawn().map_err(|e| format!("postgres: {e}"))?;
-        let pg = Self { dir: dir.to_path_buf(), server };
+        let server = spawn(&command, who)?;
+        let pg = Self { dir: dir.to_path_buf(), server, command, who };
+        pg.wait_for_socket()?;
+        Ok(pg)
+    }
+
+    fn wait_for_socket(&self) -> Result<(), String> {
         for _ in 0..200 {
-            if pg.dir.join(".s.PGSQL.5432").exists() {
-                return Ok(pg);
+            if self.dir.join(".s.PGSQL.5432").exists() {
+                return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         Err("PostgreSQL did not start within 10 s".into())
     }
 
+    /// Stops the server at once (as a crash or an outage would), keeping
+    /// its data.
+    #[allow(dead_code)]
+    pub fn stop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        // A killed server leaves its socket behind; the next one makes its own.
+        let _ = std::fs::remove_file(self.dir.join(".s.PGSQL.5432"));
+    }
+
+    /// Starts the server again on the same data, after [`stop`](Self::stop).
+    #[allow(dead_code)]
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.server = spawn(&self.command, self.who)?;
+        self.wait_for_socket()
+    }
+
     /// The connection string (libpq key=value) for this server.
     pub fn config(&self) -> String {
         format!("host={} user=postgres dbname=postgres", self.dir.display())
     }
+}
+
+fn spawn(command: &[std::ffi::OsString], who: Option<(u32, u32)>) -> Result<Child, String> {
+    let (program, args) = command.split_first().ok_or("no command")?;
+    let mut server = Command::new(program);
+    server.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    if let Some((uid, gid)) = who {
+        server.uid(uid).gid(gid);
+    }
+    server.spawn().map_err(|e| format!("postgres: {e}"))
 }
 
 impl Drop for Postgres {

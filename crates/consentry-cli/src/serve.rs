@@ -19,7 +19,7 @@ use bytes::Bytes;
 use consentry_core::Policy;
 
 use crate::policy::Failure;
-use consentry_tower::receipts::{PostgresStore, SqliteStore};
+use consentry_tower::receipts::{OutboxStore, PostgresStore, SqliteStore};
 use consentry_tower::{Assets, ClientAddr, ConsentLayer, GeoIp, ReceiptStore, RegionHeaders, SecureCookie};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
@@ -97,7 +97,10 @@ usage:
 options:
   --addr ADDR          where to listen (default 127.0.0.1:8080)
   --db PATH            SQLite receipts database (default consentry-receipts.db)
-  --postgres CONFIG    store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app)
+  --postgres CONFIG    store receipts in PostgreSQL instead (e.g. host=/run/postgresql user=app);
+                       while it is unavailable they wait in a local outbox and are stored once it is
+                       back, none lost (GET /consentry/health says how many wait)
+  --outbox PATH        that outbox's SQLite file (default consentry-receipts-outbox.db)
   --assets DIR         the banner's files (consentry.js, its wasm, consentry.css; `cargo xtask dist`
                        writes them to www/dist); without it the server-rendered banner works alone
   --inject-services    also insert the policy's services' tags (GA, GTM, Matomo) into every page;
@@ -144,6 +147,7 @@ struct Options {
     addr: SocketAddr,
     db: PathBuf,
     postgres: Option<String>,
+    outbox: PathBuf,
     assets: Option<PathBuf>,
     trust_forwarded: bool,
     trusted_proxies: Vec<IpNet>,
@@ -167,6 +171,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         db: PathBuf::from("consentry-receipts.db"),
         postgres: None,
+        outbox: PathBuf::from("consentry-receipts-outbox.db"),
         assets: None,
         trust_forwarded: false,
         trusted_proxies: Vec::new(),
@@ -207,6 +212,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--db" => o.db = PathBuf::from(value()?),
             "--postgres" => o.postgres = Some(value()?),
+            "--outbox" => o.outbox = PathBuf::from(value()?),
             "--assets" => o.assets = Some(PathBuf::from(value()?)),
             "--trust-forwarded" => o.trust_forwarded = true,
             "--trusted-proxy" => {
@@ -295,11 +301,15 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
 
 async fn serve(o: Options, policy: Policy) -> Result<(), String> {
     let receipts: Arc<dyn ReceiptStore> = match &o.postgres {
-        Some(config) => Arc::new(
-            PostgresStore::connect(config, 16)
+        Some(config) => {
+            let postgres = PostgresStore::connect(config, 16)
                 .await
-                .map_err(|e| format!("cannot use PostgreSQL ({config}): {e}"))?,
-        ),
+                .map_err(|e| format!("cannot use PostgreSQL ({config}): {e}"))?;
+            Arc::new(
+                OutboxStore::open(postgres, &o.outbox)
+                    .map_err(|e| format!("cannot open the receipt outbox {}: {e}", o.outbox.display()))?,
+            )
+        }
         None => Arc::new(
             SqliteStore::open(&o.db)
                 .map_err(|e| format!("cannot open the receipts database {}: {e}", o.db.display()))?,

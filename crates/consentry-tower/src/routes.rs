@@ -5,6 +5,7 @@
 //! | `{prefix}policy.json` | GET, HEAD | the policy as the banner reads it |
 //! | `{prefix}consent` | POST | records a choice: sets the cookie, stores a receipt |
 //! | `{prefix}receipt/{id}` | GET | the visitor's own receipt (id must match their cookie) |
+//! | `{prefix}health` | GET, HEAD | `{"status": "ok", "receipts_waiting": n}` (n: receipts in an outbox, or null) |
 //! | `{prefix}{hash}/{file}` | GET, HEAD | banner assets, immutable |
 //! | `{prefix}{file}` | GET, HEAD | banner assets, revalidated |
 //! | `/.well-known/gpc.json` | GET, HEAD | when the policy honours GPC |
@@ -39,6 +40,7 @@ pub(crate) enum Route {
     Receipt(String),
     Asset { name: String, immutable: bool },
     Gpc,
+    Health,
     NotFound,
     MethodNotAllowed(&'static str),
 }
@@ -62,6 +64,7 @@ pub(crate) fn route(config: &Config, path: &str, method: &Method) -> Option<Rout
             }
         }
         "policy.json" => Route::Policy,
+        "health" => Route::Health,
         _ => match rest.split_once('/') {
             Some(("receipt", id)) => Route::Receipt(id.to_owned()),
             Some((hash, name)) if hash == config.assets.hash() && config.assets.file(name).is_some() => {
@@ -74,7 +77,7 @@ pub(crate) fn route(config: &Config, path: &str, method: &Method) -> Option<Rout
         },
     };
     match r {
-        Route::Policy | Route::Asset { .. } | Route::Receipt(_) if !read => {
+        Route::Policy | Route::Asset { .. } | Route::Receipt(_) | Route::Health if !read => {
             Some(Route::MethodNotAllowed("GET, HEAD"))
         }
         r => Some(r),
@@ -126,6 +129,10 @@ where
                 }
                 None => error(StatusCode::NOT_FOUND, "no such asset"),
             },
+            Route::Health => json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "ok", "receipts_waiting": config.receipts.waiting() }),
+            ),
             Route::Gpc => {
                 let mut r = json(
                     StatusCode::OK,

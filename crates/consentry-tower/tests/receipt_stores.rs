@@ -170,3 +170,70 @@ async fn a_postgres_store_that_is_down_fails_fast_and_the_cookie_is_still_set() 
     assert!(v["receipt_error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "no long hang");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_loses_no_acknowledged_receipt() {
+    let Some(mut pg) = postgres_or_skip() else { return };
+    let postgres = Arc::new(PostgresStore::connect(&pg.config(), 4).await.unwrap());
+    let outbox_dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(
+        consentry_tower::receipts::OutboxStore::open(
+            Arc::clone(&postgres),
+            outbox_dir.path().join("outbox.db"),
+        )
+        .unwrap(),
+    );
+    let router = common::app(
+        ConsentLayer::new(common::preset("alkaes")).receipts(Arc::clone(&outbox)),
+        "<html></html>".into(),
+    );
+    const RUN: usize = 90;
+    let mut acknowledged = Vec::new();
+    let mut waiting_seen = 0;
+    for n in 0..RUN {
+        // The middle third of the run: PostgreSQL is down.
+        if n == RUN / 3 {
+            pg.stop();
+        }
+        if n == 2 * RUN / 3 {
+            waiting_seen = outbox.pending();
+            pg.restart().unwrap();
+        }
+        let res = common::send(router.clone(), common::post_json(r#"{"granted": "all"}"#, &[])).await;
+        assert_eq!(res.status, axum::http::StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_default();
+        if v["receipt"] == true {
+            acknowledged.push(v["id"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert_eq!(acknowledged.len(), RUN, "every choice was acknowledged, the outage's included");
+    assert!(waiting_seen >= (RUN / 3) as u64, "the outage's receipts waited in the outbox ({waiting_seen})");
+    // The outbox drains once PostgreSQL is back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while outbox.pending() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(outbox.pending(), 0, "drained");
+    let (client, conn) = tokio_postgres::connect(&pg.config(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let rows = client.query("SELECT id, count(*) FROM consentry_receipts GROUP BY id", &[]).await.unwrap();
+    let stored: std::collections::HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let duplicated = stored.values().filter(|&&c| c > 1).count();
+    let missing: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains_key(*id)).collect();
+    println!(
+        "outage run: acknowledged {}, stored {}, duplicated {duplicated}, waited in the outbox {waiting_seen}",
+        acknowledged.len(),
+        stored.len()
+    );
+    assert!(missing.is_empty(), "acknowledged but not in PostgreSQL: {missing:?}");
+    assert_eq!(duplicated, 0);
+    assert_eq!(stored.len(), acknowledged.len(), "nothing else stored");
+    // The health route says nothing waits.
+    let health = common::send(
+        router.clone(),
+        common::request("GET", "/consentry/health", &[], axum::body::Body::empty()),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&health.body).unwrap_or_default();
+    assert_eq!(v["receipts_waiting"], 0, "{v}");
+}

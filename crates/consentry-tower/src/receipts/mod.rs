@@ -2,7 +2,9 @@
 //!
 //! The endpoint hands every choice to a [`ReceiptStore`]. A store that fails
 //! never breaks the page: the cookie is still set and the endpoint answers
-//! `"receipt": false` with the reason.
+//! `"receipt": false` (`receipt_error: "store_unavailable"`). An
+//! [`OutboxStore`] in front of a store keeps what it cannot take in a local
+//! durable outbox until it can, so an outage delays proof but loses none.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,6 +17,10 @@ pub use consentry_core::{ChoiceMethod, Receipt, SignalsSeen};
 mod postgres;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+mod outbox;
+#[cfg(feature = "sqlite")]
+pub use outbox::OutboxStore;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
@@ -72,6 +78,12 @@ pub trait ReceiptStore: Send + Sync + 'static {
     /// Whether receipts are kept at all (the endpoint's `"receipt"` field).
     fn keeps_receipts(&self) -> bool {
         true
+    }
+    /// Receipts acknowledged but not yet in their final store (an
+    /// [`OutboxStore`](crate::receipts::OutboxStore)'s outbox), when the
+    /// store has such a queue; `GET {prefix}health` reports it.
+    fn waiting(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -148,5 +160,8 @@ impl<T: ReceiptStore + ?Sized> ReceiptStore for std::sync::Arc<T> {
     }
     fn keeps_receipts(&self) -> bool {
         (**self).keeps_receipts()
+    }
+    fn waiting(&self) -> Option<u64> {
+        (**self).waiting()
     }
 }

@@ -81,8 +81,16 @@ impl PostgresStore {
     /// user=app dbname=app`, or a `postgresql://` URL), runs the schema
     /// migrations (serialised by an advisory lock, so several app servers
     /// may start at once), and keeps a pool of `pool_size` connections.
+    ///
+    /// Each statement may run for 5 s (`statement_timeout`) unless the
+    /// configuration sets its own `options`: a database that hangs must not
+    /// hold a consent request (put an [`OutboxStore`](super::OutboxStore) in
+    /// front to keep what it cannot take).
     pub async fn connect(config: &str, pool_size: usize) -> Result<Self, ReceiptError> {
-        let pg: tokio_postgres::Config = config.parse().map_err(unavailable)?;
+        let mut pg: tokio_postgres::Config = config.parse().map_err(unavailable)?;
+        if pg.get_options().is_none() {
+            pg.options("-c statement_timeout=5000");
+        }
         let manager =
             Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)

@@ -70,7 +70,7 @@ pub struct StoreStats {
 #[derive(Debug)]
 pub struct SqliteStore {
     queue: mpsc::SyncSender<(Receipt, Reply)>,
-    reader: Mutex<Connection>,
+    reader: Arc<Mutex<Connection>>,
     stats: Arc<StoreStats>,
     path: PathBuf,
 }
@@ -299,7 +299,7 @@ impl SqliteStore {
             .name("consentry-receipts".into())
             .spawn(move || writer(conn, rx, writer_stats, retention))
             .map_err(unavailable)?;
-        Ok(Self { queue: tx, reader: Mutex::new(reader), stats, path })
+        Ok(Self { queue: tx, reader: Arc::new(Mutex::new(reader)), stats, path })
     }
 
     /// The database file.
@@ -374,15 +374,22 @@ impl ReceiptStore for SqliteStore {
     }
 
     fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Receipt>> {
-        // A primary-key lookup on a WAL reader: microseconds, fine inline.
-        let result =
-            self.reader.lock().map_err(|_| ReceiptError::Unavailable("reader poisoned".into())).and_then(
-                |conn| {
-                    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row_to_receipt)
-                        .optional()
-                        .map_err(read_error)
-                },
-            );
-        Box::pin(async move { result })
+        // On one of tokio's blocking threads (the reader's lock may be held
+        // by another lookup, and a disk may be slow): never on an async worker.
+        let reader = Arc::clone(&self.reader);
+        let id = id.to_owned();
+        let lookup = move || {
+            reader.lock().map_err(|_| ReceiptError::Unavailable("reader poisoned".into())).and_then(|conn| {
+                conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row_to_receipt)
+                    .optional()
+                    .map_err(read_error)
+            })
+        };
+        Box::pin(async move {
+            match tokio::runtime::Handle::try_current() {
+                Ok(_) => tokio::task::spawn_blocking(lookup).await.map_err(unavailable)?,
+                Err(_) => lookup(),
+            }
+        })
     }
 }
