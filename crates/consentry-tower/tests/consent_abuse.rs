@@ -140,3 +140,119 @@ async fn clones_of_a_layer_share_one_limit() {
     let r = send(second.clone(), from("192.0.2.60", r#"{"granted": "all"}"#, &[])).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the third POST, through either clone");
 }
+
+// --- consent over HTTP/2 ------------------------------------------------------
+
+/// Serves `router` on loopback, over TLS with ALPN (`h2`, `http/1.1`) when a
+/// certificate is given, else in the clear (HTTP/1.1 or HTTP/2 with prior
+/// knowledge); returns the port.
+async fn serve_h2(router: axum::Router, tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let svc = hyper_util::service::TowerToHyperService::new(router.clone());
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let builder =
+                    hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                match tls {
+                    Some(config) => {
+                        let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await else {
+                            return;
+                        };
+                        let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                    }
+                    None => {
+                        let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// POSTs a choice over HTTP/2 to `authority` with this `Origin`; the
+/// status, the version spoken and the JSON answer.
+async fn post_h2<IO>(
+    io: IO,
+    authority: &str,
+    origin: &str,
+) -> (StatusCode, axum::http::Version, serde_json::Value)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(io),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let scheme = if origin.starts_with("https") { "https" } else { "http" };
+    let req = axum::http::Request::post(format!("{scheme}://{authority}/consentry/consent"))
+        .header("origin", origin)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(br#"{"granted": "all"}"#)))
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let (status, version) = (res.status(), res.version());
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    (status, version, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn consent_posts_over_http2_are_accepted_with_a_same_site_origin_and_refused_with_another() {
+    let store = Arc::new(MemoryStore::new());
+    let router = app(ConsentLayer::new(policy()).receipts(store.clone()), PAGE.into());
+
+    // In the clear, with prior knowledge (an h2c proxy in front).
+    let port = serve_h2(router.clone(), None).await;
+    let authority = format!("127.0.0.1:{port}");
+    let tcp = || tokio::net::TcpStream::connect(("127.0.0.1", port));
+    let (status, version, v) =
+        post_h2(tcp().await.unwrap(), &authority, &format!("http://{authority}")).await;
+    assert_eq!((status, version), (StatusCode::OK, axum::http::Version::HTTP_2), "{v}");
+    assert_eq!(v["receipt"], true);
+    let (status, _, _) = post_h2(tcp().await.unwrap(), &authority, "https://evil.example").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Behind TLS, HTTP/2 chosen by ALPN, as a browser reaches axum behind rustls.
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let chain = vec![cert.cert.der().clone()];
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut server = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain.clone(), key)
+        .unwrap();
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let port = serve_h2(router, Some(Arc::new(server))).await;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.add(chain[0].clone()).unwrap();
+    let mut client = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let authority = format!("localhost:{port}");
+    let tls = || async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = connector.connect(name, tcp).await.unwrap();
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]), "HTTP/2 by ALPN");
+        stream
+    };
+    let (status, version, v) = post_h2(tls().await, &authority, &format!("https://{authority}")).await;
+    assert_eq!((status, version), (StatusCode::OK, axum::http::Version::HTTP_2), "{v}");
+    assert_eq!(v["receipt"], true);
+    let (status, _, _) = post_h2(tls().await, &authority, "https://evil.example").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(store.all().len(), 2, "the two same-site choices, stored");
+}
