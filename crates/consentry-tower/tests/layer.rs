@@ -878,3 +878,17 @@ async fn a_script_naming_two_services_runs_only_when_both_may() {
     assert!(!d.allows_marked(&policy, Some("analytics"), Some("matomo gtm")));
     assert!(!d.allows_marked(&policy, None, Some(" ")));
 }
+
+#[tokio::test]
+async fn a_srcdoc_frame_naming_two_services_is_marked_with_both() {
+    let policy = vendor_policy();
+    let page = r#"<!doctype html><html><head><title>t</title></head><body><iframe srcdoc="<script>var a='https://www.clarity.ms/tag/x', b='https://analytics.tiktok.com/i18n/pixel/events.js'</script>"></iframe></body></html>"#;
+    let router = app(ConsentLayer::new(policy.clone()).inject_services(false), page.into());
+    let analytics = consent_cookie(&policy, &["analytics"]);
+    let html = get_page(&router, &[("cookie", &analytics)]).await.text();
+    assert!(html.contains("data-srcdoc="), "gated while TikTok is refused:\n{html}");
+    assert!(html.contains(r#"data-service="clarity tiktok-pixel""#), "marked with both:\n{html}");
+    let both = consent_cookie(&policy, &["analytics", "advertising"]);
+    let html = get_page(&router, &[("cookie", &both)]).await.text();
+    assert!(html.contains("<iframe srcdoc="), "live once both are allowed:\n{html}");
+}

@@ -135,6 +135,15 @@ impl<'a> Gate<'a> {
             el.set_attribute(&format!("data-{}", name.replace(':', "-")), &value)?;
         }
         mark_inert(el, service)?;
+        if let Some(srcdoc) = attr(el, "data-srcdoc") {
+            // Every service its text names, as for an inline script: the
+            // page layer brings it back only once all are allowed.
+            let named = consentry_core::inline::services_in_code(self.policy(), &fetch::decoded(&srcdoc));
+            if named.len() > 1 && named.iter().any(|s| s.id == service.id) {
+                let ids: Vec<&str> = named.iter().map(|s| s.id.as_str()).collect();
+                el.set_attribute("data-service", &ids.join(" "))?;
+            }
+        }
         if let Some(token) = self.token {
             el.set_attribute(consentry_core::markup::GATED_ATTR, token)?;
         }
