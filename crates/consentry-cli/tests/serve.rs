@@ -722,3 +722,65 @@ fn a_decompression_bomb_goes_through_in_bounded_memory() {
     let sent = drain(raw(&capped.addr, request));
     assert!(sent < 300 << 20, "cut off near the default 256 MiB, after {sent} bytes");
 }
+
+/// CPU time a process has used, in clock ticks (Linux's /proc; None elsewhere).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, in parentheses).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_backs_off_instead_of_spinning_and_recovers() {
+    let dir = temp_dir("fd-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let db = dir.0.join("receipts.db");
+    // A process allowed few file descriptors: accept() fails with EMFILE
+    // once the connections below have taken them.
+    let script = format!(
+        "ulimit -n 48 && exec '{}' serve --policy '{}' --addr 127.0.0.1:0 --db '{}' --dir '{}'",
+        env!("CARGO_BIN_EXE_consentry"),
+        policy(),
+        db.display(),
+        dir.0.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().expect("no stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "unexpected first line: {line:?}");
+    let pid = child.id();
+    // More idle connections than descriptors left (each sends nothing, so
+    // each holds one until the header timeout, 20 s by default).
+    let hold: Vec<TcpStream> = (0..80).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let after = cpu_ticks(pid);
+    if let (Some(b), Some(a)) = (before, after) {
+        // 2 s of a spinning accept loop is ~200 ticks; a backing-off one, ~0.
+        assert!(a - b < 50, "the server used {} ticks of CPU in 2 s while out of descriptors", a - b);
+    }
+    drop(hold);
+    // Descriptors free again: it serves.
+    let mut served = false;
+    for _ in 0..50 {
+        if std::panic::catch_unwind(|| get(&addr, "/", &[]).status).is_ok_and(|s| s == 200) {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(served, "the server recovered once descriptors were free");
+}
