@@ -35,7 +35,7 @@ pub fn bin_dir() -> Option<PathBuf> {
 }
 
 /// uid and gid to run the server as when we are root.
-fn run_as() -> Option<(u32, u32)> {
+pub fn run_as() -> Option<(u32, u32)> {
     let me = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&me.stdout).trim() != "0" {
         return None;
@@ -97,8 +97,17 @@ impl Postgres {
     }
 
     fn wait_for_socket(&self) -> Result<(), String> {
+        // `.s.PGSQL.<port>`, whatever port the settings chose.
+        let socket = || {
+            std::fs::read_dir(&self.dir).ok().is_some_and(|entries| {
+                entries.filter_map(Result::ok).any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with(".s.PGSQL.") && !name.ends_with(".lock")
+                })
+            })
+        };
         for _ in 0..200 {
-            if self.dir.join(".s.PGSQL.5432").exists() {
+            if socket() {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(50));

@@ -237,3 +237,59 @@ async fn a_postgres_outage_loses_no_acknowledged_receipt() {
     let v: serde_json::Value = serde_json::from_slice(&health.body).unwrap_or_default();
     assert_eq!(v["receipts_waiting"], 0, "{v}");
 }
+
+#[tokio::test]
+async fn a_postgres_store_reached_over_tls_stores_receipts_and_refuses_an_unknown_certificate() {
+    if postgres::bin_dir().is_none() {
+        eprintln!("SKIPPED: {}", postgres::NOT_INSTALLED);
+        return;
+    }
+    // A server certificate for 127.0.0.1, readable by the server's user.
+    let certs = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(certs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (crt, key) = (certs.path().join("server.crt"), certs.path().join("server.key"));
+    std::fs::write(&crt, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.signing_key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if let Some((uid, gid)) = postgres::run_as() {
+        for f in [&crt, &key] {
+            std::os::unix::fs::chown(f, Some(uid), Some(gid)).unwrap();
+        }
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::Builder::new().prefix("consentry-pg-tls-").tempdir().unwrap().keep();
+    let settings = [
+        "fsync=off".to_owned(),
+        "listen_addresses=127.0.0.1".to_owned(),
+        format!("port={port}"),
+        "ssl=on".to_owned(),
+        format!("ssl_cert_file={}", crt.display()),
+        format!("ssl_key_file={}", key.display()),
+    ];
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let _pg = Postgres::start(&dir, &settings, &[]).unwrap();
+    let base = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+
+    // Over TLS, the server verified against the CA given: stores and reads back.
+    let store = PostgresStore::connect(&format!("{base} sslmode=require sslrootcert={}", crt.display()), 2)
+        .await
+        .unwrap();
+    let r = receipt(&id(77), 1_000, &["essential"]);
+    assert_eq!(store.store(r.clone()).await, Ok(()));
+    assert_eq!(store.get(&id(77)).await, Ok(Some(r)));
+    // The connection really is encrypted.
+    let (client, conn) =
+        tokio_postgres::connect(&format!("{base} sslmode=disable"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let encrypted: i64 = client
+        .query_one("SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid <> pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "the store's connection uses TLS");
+    // Without the CA, the self-signed certificate is refused: no silent
+    // downgrade, no unverified connection.
+    assert!(PostgresStore::connect(&format!("{base} sslmode=require"), 2).await.is_err());
+}

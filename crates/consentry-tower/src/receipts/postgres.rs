@@ -72,6 +72,51 @@ fn row_to_receipt(r: &tokio_postgres::Row) -> Result<Receipt, ReceiptError> {
     })
 }
 
+/// The configuration without its `sslrootcert=PATH` (a libpq key that
+/// tokio-postgres does not know), and that path. Key=value form only.
+fn take_sslrootcert(config: &str) -> (String, Option<String>) {
+    let mut path = None;
+    let rest: Vec<&str> = config
+        .split_whitespace()
+        .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+            Some(p) => {
+                path = Some(p.trim_matches('\'').to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (rest.join(" "), path)
+}
+
+/// A TLS connector that verifies the server against Mozilla's roots and,
+/// when given, the certificates of a PEM file.
+fn tls(root_cert: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, ReceiptError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = root_cert {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| unavailable(format!("sslrootcert {path}: {e}")))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| unavailable(format!("sslrootcert {path}: {e}")))?;
+            roots.add(cert).map_err(|e| unavailable(format!("sslrootcert {path}: {e}")))?;
+        }
+    }
+    // ring: no build dependency beyond a C compiler. (rustls deprecates its
+    // default provider for lacking post-quantum key exchange; the link to a
+    // database is not where that matters first.)
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(unavailable)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 fn clamp(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
@@ -86,13 +131,30 @@ impl PostgresStore {
     /// configuration sets its own `options`: a database that hangs must not
     /// hold a consent request (put an [`OutboxStore`](super::OutboxStore) in
     /// front to keep what it cannot take).
+    ///
+    /// TLS, for a database reached over the network (a managed one): add
+    /// `sslmode=require` (the connection is then encrypted, and the
+    /// server's certificate verified against Mozilla's roots), and
+    /// `sslrootcert=/path/ca.pem` for a CA of your own (a cloud provider's).
+    /// Without `sslmode`, or with `sslmode=disable`, no TLS is attempted
+    /// (a Unix socket, or a database on the same host).
     pub async fn connect(config: &str, pool_size: usize) -> Result<Self, ReceiptError> {
+        let (config, root_cert) = take_sslrootcert(config);
         let mut pg: tokio_postgres::Config = config.parse().map_err(unavailable)?;
         if pg.get_options().is_none() {
             pg.options("-c statement_timeout=5000");
         }
-        let manager =
-            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let asked_for_tls =
+            config.contains("sslmode") && pg.get_ssl_mode() != tokio_postgres::config::SslMode::Disable;
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if asked_for_tls {
+            Manager::from_config(pg, tls(root_cert.as_deref())?, recycling)
+        } else {
+            if root_cert.is_some() {
+                return Err(ReceiptError::Unavailable("sslrootcert needs sslmode=require".into()));
+            }
+            Manager::from_config(pg, NoTls, recycling)
+        };
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .timeouts(Timeouts {
