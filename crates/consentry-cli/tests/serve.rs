@@ -784,3 +784,21 @@ fn out_of_file_descriptors_the_server_backs_off_instead_of_spinning_and_recovers
     let _ = child.wait();
     assert!(served, "the server recovered once descriptors were free");
 }
+
+#[test]
+fn a_consent_post_whose_body_stalls_is_ended_not_held() {
+    let dir = temp_dir("stall-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let site = serve("stall", &["--dir", dir.0.to_str().unwrap(), "--timeout", "1"]);
+    // A body of 100 bytes announced, 10 sent, then nothing.
+    let mut s = raw(
+        &site.addr,
+        b"POST /consentry/consent HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"granted\"",
+    );
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "held for {:?}", started.elapsed());
+    assert!(!answer.contains("200 OK") && !answer.contains("set-cookie"), "no choice recorded: {answer}");
+}

@@ -103,3 +103,25 @@ pub fn picker(headers: &HeaderMap, return_to: &str) -> String {
          as a site behind Cloudflare would; here, with no Cloudflare, this picker sets them for your requests.</p></form>"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_picker_goes_back_only_to_a_path_of_this_site() {
+        let location = |body: &'static str| async move {
+            let res = pick(Bytes::from_static(body.as_bytes())).await;
+            res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        assert_eq!(location("region=FR&return_to=%2Fredis%2F").await.as_deref(), Some("/redis/"));
+        // `/\evil.example` is `//evil.example` to a browser.
+        for evil in [
+            "region=FR&return_to=/\\evil.example",
+            "region=FR&return_to=//evil.example",
+            "region=FR&return_to=https://evil.example",
+        ] {
+            assert_eq!(location(evil).await.as_deref(), Some("/"), "{evil}");
+        }
+    }
+}

@@ -505,6 +505,10 @@ where
         (false, false)
     };
 
+    // The form (no-JavaScript) path says nothing of a receipt that could not
+    // be stored: the visitor's choice is in force either way (the cookie),
+    // keeping proof is the site's duty, and a message would only worry them.
+    // The site learns it from its log (and an `OutboxStore` loses none).
     let mut res = if form {
         let mut r = response(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "choice saved");
         let to = safe_return(choice.return_to.as_deref());

@@ -892,3 +892,20 @@ async fn a_srcdoc_frame_naming_two_services_is_marked_with_both() {
     let html = get_page(&router, &[("cookie", &both)]).await.text();
     assert!(html.contains("<iframe srcdoc="), "live once both are allowed:\n{html}");
 }
+
+#[tokio::test]
+async fn user_posted_markup_never_gets_a_javascript_or_data_url_activated_by_the_server() {
+    let page = r#"<!doctype html><html><head><title>t</title></head><body>
+        <iframe id="a" data-category="essential" data-src="javascript:parent.pwned=1"></iframe>
+        <iframe id="b" data-category="essential" data-src=" JaVa&#9;ScRiPt:parent.pwned=1"></iframe>
+        <img id="c" data-category="essential" data-src="data:image/svg+xml,<svg onload=alert(1)>">
+        <iframe id="d" data-category="essential" data-src="/embed.html"></iframe>
+        </body></html>"#;
+    let html = get_page(&app(ConsentLayer::new(ga_policy()), page.into()), &[]).await.text();
+    assert!(!html.contains(" src=\"javascript") && !html.contains(" src=\" JaVa"), "{html}");
+    assert!(!html.contains(" src=\"data:"), "{html}");
+    assert!(
+        html.contains(r#"src="/embed.html""#),
+        "a relative URL of an allowed category is activated:\n{html}"
+    );
+}
