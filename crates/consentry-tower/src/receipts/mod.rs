@@ -80,7 +80,7 @@ pub trait ReceiptStore: Send + Sync + 'static {
         true
     }
     /// Receipts acknowledged but not yet in their final store (an
-    /// [`OutboxStore`](crate::receipts::OutboxStore)'s outbox), when the
+    /// `OutboxStore`'s outbox, feature `sqlite`), when the
     /// store has such a queue; `GET {prefix}health` reports it.
     fn waiting(&self) -> Option<u64> {
         None

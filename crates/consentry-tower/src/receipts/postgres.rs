@@ -129,7 +129,7 @@ impl PostgresStore {
     ///
     /// Each statement may run for 5 s (`statement_timeout`) unless the
     /// configuration sets its own `options`: a database that hangs must not
-    /// hold a consent request (put an [`OutboxStore`](super::OutboxStore) in
+    /// hold a consent request (put an `OutboxStore`, feature `sqlite`, in
     /// front to keep what it cannot take).
     ///
     /// TLS, for a database reached over the network (a managed one): add
