@@ -116,10 +116,15 @@ impl Postgres {
     }
 
     /// Stops the server at once (as a crash or an outage would), keeping
-    /// its data.
+    /// its data: PostgreSQL's immediate shutdown (SIGQUIT), which ends
+    /// every backend before the postmaster exits — a SIGKILL of the
+    /// postmaster alone would leave backends answering on open connections.
     #[allow(dead_code)]
     pub fn stop(&mut self) {
-        let _ = self.server.kill();
+        let quit = Command::new("kill").args(["-QUIT", &self.server.id().to_string()]).status();
+        if !quit.is_ok_and(|s| s.success()) {
+            let _ = self.server.kill();
+        }
         let _ = self.server.wait();
         // A killed server leaves its socket behind; the next one makes its own.
         let _ = std::fs::remove_file(self.dir.join(".s.PGSQL.5432"));
