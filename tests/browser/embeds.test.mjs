@@ -40,6 +40,25 @@ function isTracker(url) {
 }
 
 /**
+ * Answers every tracker request in `context` here (never on the network)
+ * and records it: `{ trackers, lastActivity }`, the URLs and the time of
+ * the last request seen.
+ */
+async function watch(context) {
+  const seen = { trackers: [], lastActivity: Date.now() };
+  await context.route("**/*", async (route) => {
+    seen.lastActivity = Date.now();
+    const url = route.request().url();
+    if (!isTracker(url)) return route.continue();
+    seen.trackers.push(url);
+    const type = route.request().resourceType();
+    const contentType = type === "document" ? "text/html" : type === "stylesheet" ? "text/css" : "text/javascript";
+    return route.fulfill({ status: 200, contentType, body: "" });
+  });
+  return seen;
+}
+
+/**
  * Loads case `n` in a fresh context; returns the tracker URLs requested
  * until the network has been quiet for 400 ms (at most 6 s).
  */
@@ -52,24 +71,14 @@ async function load(n, { js, consent }) {
       { name: "consentry", value: `v1.${policy.revision}.${now}.${granted}.AAAAAAAAAAAAAAAAAAAAAA`, url: base },
     ]);
   }
-  const trackers = [];
-  let lastActivity = Date.now();
-  await context.route("**/*", async (route) => {
-    lastActivity = Date.now();
-    const url = route.request().url();
-    if (!isTracker(url)) return route.continue();
-    trackers.push(url);
-    const type = route.request().resourceType();
-    const contentType = type === "document" ? "text/html" : type === "stylesheet" ? "text/css" : "text/javascript";
-    return route.fulfill({ status: 200, contentType, body: "" });
-  });
+  const seen = await watch(context);
   const page = await context.newPage();
-  page.on("request", () => (lastActivity = Date.now()));
+  page.on("request", () => (seen.lastActivity = Date.now()));
   await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
   const deadline = Date.now() + 6000;
-  while (Date.now() - lastActivity < 400 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() - seen.lastActivity < 400 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await context.close();
-  return trackers;
+  return seen.trackers;
 }
 
 cases.forEach((c, n) => {
@@ -92,17 +101,8 @@ cases.forEach((c, n) => {
   if (c.inpage === false) return;
   test(`in-page accept: ${c.name}`, { timeout: 60000 }, async () => {
     const context = await chrome.newContext();
-    const trackers = [];
-    let lastActivity = Date.now();
-    await context.route("**/*", async (route) => {
-      lastActivity = Date.now();
-      const url = route.request().url();
-      if (!isTracker(url)) return route.continue();
-      trackers.push(url);
-      const type = route.request().resourceType();
-      const contentType = type === "document" ? "text/html" : type === "stylesheet" ? "text/css" : "text/javascript";
-      return route.fulfill({ status: 200, contentType, body: "" });
-    });
+    const seen = await watch(context);
+    const { trackers } = seen;
     const page = await context.newPage();
     await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
     await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
@@ -110,7 +110,7 @@ cases.forEach((c, n) => {
     assert.deepEqual(trackers, [], `${c.name}: nothing before the choice`);
     await page.click("#consentry-banner [data-consentry-action='accept-all']");
     const deadline = Date.now() + 6000;
-    while ((trackers.length === 0 || Date.now() - lastActivity < 400) && Date.now() < deadline) await page.waitForTimeout(100);
+    while ((trackers.length === 0 || Date.now() - seen.lastActivity < 400) && Date.now() < deadline) await page.waitForTimeout(100);
     assert.ok(trackers.length > 0, `${c.name}: after "Accept all" in the page, the tracker is reached`);
     await context.close();
   });

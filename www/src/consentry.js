@@ -135,6 +135,8 @@ const allowed = (el) => {
 // tag's data-actions-in) does a click record a choice: a sanitised comment
 // that kept data-consentry-action="accept-all" records nothing.
 const mine = new WeakSet();
+// The actions that record no choice (core's Action::records_choice).
+const ANYWHERE = ["preferences", "close"];
 let actionsIn = null;
 function trusted(el) {
   for (let n = el; n; n = n.parentElement) {
@@ -163,9 +165,10 @@ const MARKUP = ["srcdoc", "style"];
 let gateToken = null;
 // A URL is made live only if http(s), relative or about:blank (core's
 // may_activate_url, with the browser's own parser): never javascript: or data:.
+const SCHEMES = ["http", "https"];
 const safeUrl = (v) => {
   try {
-    return /^https?:$/.test(new URL(v, document.baseURI).protocol) || v.trim().toLowerCase() === "about:blank";
+    return SCHEMES.includes(new URL(v, document.baseURI).protocol.slice(0, -1)) || v.trim().toLowerCase() === "about:blank";
   } catch {
     return false;
   }
@@ -491,7 +494,7 @@ function onClick(event) {
   // Opening and closing the dialog work from any element; a choice only
   // from trusted markup.
   if (load && !trusted(load)) load = null;
-  if (!load && button && !["preferences", "close"].includes(action) && !trusted(button)) return;
+  if (!load && button && !ANYWHERE.includes(action) && !trusted(button)) return;
   if (load) {
     const s = rules();
     choose([...Object.keys(s.categories).filter((c) => s.categories[c]), load.getAttribute("data-consentry-load")]);

@@ -221,12 +221,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     format!("--trusted-proxy `{v}` is not an address or range such as 203.0.113.0/24")
                 })?);
             }
-            "--header-timeout" => {
-                let v = value()?;
-                let secs: u64 =
-                    v.parse().map_err(|_| format!("--header-timeout `{v}` is not a number of seconds"))?;
-                o.header_timeout = Duration::from_secs(secs.max(1));
-            }
+            "--header-timeout" => o.header_timeout = seconds(flag, &value()?)?,
             "--max-connections" => {
                 let v = value()?;
                 o.max_connections = v
@@ -243,12 +238,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--rewrite-host" => o.rewrite_host = true,
             "--inject-services" => o.inject_services = true,
-            "--timeout" => {
-                let v = value()?;
-                let secs: u64 =
-                    v.parse().map_err(|_| format!("--timeout `{v}` is not a number of seconds"))?;
-                o.timeout = Duration::from_secs(secs.max(1));
-            }
+            "--timeout" => o.timeout = seconds(flag, &value()?)?,
             "--consent-rate-limit" => {
                 let v = value()?;
                 o.consent_per_minute = v
@@ -277,6 +267,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
         (None, None) => Err(format!("give --upstream URL or --dir DIR\n\n{USAGE}")),
         _ => Ok(o),
     }
+}
+
+/// A duration option's value: whole seconds, at least one.
+fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+    let secs: u64 = v.parse().map_err(|_| format!("{flag} `{v}` is not a number of seconds"))?;
+    Ok(Duration::from_secs(secs.max(1)))
 }
 
 /// Runs `consentry serve ARGS` until SIGTERM or Ctrl-C. A wrong invocation

@@ -183,12 +183,18 @@ fn serve(name: &str, args: &[&str]) -> Serve {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let addr = listening_on(&mut child);
+    Serve { child, addr, _dir: dir }
+}
+
+/// The address a started `consentry serve` says it listens on (its first line).
+fn listening_on(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("no stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "unexpected first line: {line:?}");
-    Serve { child, addr, _dir: dir }
+    addr
 }
 
 struct Reply {
@@ -532,16 +538,12 @@ fn the_region_comes_from_the_cdn_headers_or_the_geoip_file_named_and_nothing_els
     assert!(page.contains("content=\"FR-IDF geoip opt-in\""));
 }
 
-#[test]
-fn a_consent_post_over_http2_with_an_origin_is_accepted_and_its_receipt_stored() {
-    // HTTP/2 has no Host line: the Origin is compared with `:authority`.
-    // Prior knowledge (h2c), as an h2c-speaking proxy in front would send it.
-    let dir = temp_dir("h2-site");
-    std::fs::write(dir.0.join("index.html"), page()).unwrap();
-    let proxy = serve("h2", &["--dir", dir.0.to_str().unwrap()]);
+/// POSTs `{"granted": "all"}` to `addr`'s consent endpoint over HTTP/2 with
+/// prior knowledge, with this `Origin`: the status and the body.
+fn post_over_h2(addr: &str, origin: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (status, body) = rt.block_on(async {
-        let stream = tokio::net::TcpStream::connect(&proxy.addr).await.unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (mut sender, conn) = hyper::client::conn::http2::handshake(
             hyper_util::rt::TokioExecutor::new(),
             hyper_util::rt::TokioIo::new(stream),
@@ -549,8 +551,8 @@ fn a_consent_post_over_http2_with_an_origin_is_accepted_and_its_receipt_stored()
         .await
         .unwrap();
         tokio::spawn(conn);
-        let req = http::Request::post(format!("http://{}/consentry/consent", proxy.addr))
-            .header("origin", format!("http://{}", proxy.addr))
+        let req = http::Request::post(format!("http://{addr}/consentry/consent"))
+            .header("origin", origin)
             .header("content-type", "application/json")
             .body(http_body_util::Full::new(bytes::Bytes::from_static(br#"{"granted": "all"}"#)))
             .unwrap();
@@ -559,27 +561,22 @@ fn a_consent_post_over_http2_with_an_origin_is_accepted_and_its_receipt_stored()
         let status = res.status().as_u16();
         let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
-    });
+    })
+}
+
+#[test]
+fn a_consent_post_over_http2_with_an_origin_is_accepted_and_its_receipt_stored() {
+    // HTTP/2 has no Host line: the Origin is compared with `:authority`.
+    // Prior knowledge (h2c), as an h2c-speaking proxy in front would send it.
+    let dir = temp_dir("h2-site");
+    std::fs::write(dir.0.join("index.html"), page()).unwrap();
+    let proxy = serve("h2", &["--dir", dir.0.to_str().unwrap()]);
+    let (status, body) = post_over_h2(&proxy.addr, &format!("http://{}", proxy.addr));
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["receipt"], true, "{body}");
     // A cross-site Origin over HTTP/2 is still refused.
-    let refused = rt.block_on(async {
-        let stream = tokio::net::TcpStream::connect(&proxy.addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(stream),
-        )
-        .await
-        .unwrap();
-        tokio::spawn(conn);
-        let req = http::Request::post(format!("http://{}/consentry/consent", proxy.addr))
-            .header("origin", "https://evil.example")
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(bytes::Bytes::from_static(br#"{"granted": "all"}"#)))
-            .unwrap();
-        sender.send_request(req).await.unwrap().status().as_u16()
-    });
+    let (refused, _) = post_over_h2(&proxy.addr, "https://evil.example");
     assert_eq!(refused, 403);
 }
 
@@ -753,11 +750,7 @@ fn out_of_file_descriptors_the_server_backs_off_instead_of_spinning_and_recovers
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().expect("no stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "unexpected first line: {line:?}");
+    let addr = listening_on(&mut child);
     let pid = child.id();
     // More idle connections than descriptors left (each sends nothing, so
     // each holds one until the header timeout, 20 s by default).

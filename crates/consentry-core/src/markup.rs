@@ -123,6 +123,13 @@ impl Action {
         }
     }
 
+    /// Whether the action records a choice (and so counts only from
+    /// Consentry's own markup or the site's named containers, see
+    /// [`ROOT_ATTR`]); opening and closing the dialog record nothing.
+    pub const fn records_choice(self) -> bool {
+        !matches!(self, Action::Preferences | Action::Close)
+    }
+
     /// The action an attribute value names.
     ///
     /// ```
@@ -141,6 +148,10 @@ impl Action {
         format!("#{root_id} [{ACTION_ATTR}='{}']", self.as_str())
     }
 }
+
+/// The schemes [`may_activate_url`] lets through (with relative URLs and
+/// `about:blank`).
+pub const ACTIVATABLE_SCHEMES: &[&str] = &["http", "https"];
 
 /// Whether a URL that the page author (or a user whose HTML a site shows)
 /// put in a gated attribute may be made live: `http:` and `https:` URLs,
@@ -172,9 +183,7 @@ pub fn may_activate_url(value: &str) -> bool {
     if !is_scheme {
         return true;
     }
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" | "https" => true,
-        "about" => url[colon + 1..].eq_ignore_ascii_case("blank"),
-        _ => false,
-    }
+    let scheme = scheme.to_ascii_lowercase();
+    ACTIVATABLE_SCHEMES.contains(&scheme.as_str())
+        || (scheme == "about" && url[colon + 1..].eq_ignore_ascii_case("blank"))
 }

@@ -98,3 +98,21 @@ fn the_page_layer_restores_exactly_the_attributes_the_server_gates() {
     assert!(js.contains(&format!("getAttribute(\"{GATED_ATTR}\")")), "consentry.js reads {GATED_ATTR}");
     assert!(js.contains(&format!("getAttribute(\"{ROOT_ATTR}\")")), "consentry.js reads {ROOT_ATTR}");
 }
+
+/// The strings of a JavaScript array literal `const NAME = [...]` in the page layer.
+fn js_list(js: &str, name: &str) -> Vec<String> {
+    let start = format!("const {name} = [");
+    let from = js.find(&start).map(|i| i + start.len()).unwrap_or_else(|| panic!("no `{start}`"));
+    let body = js[from..].split(']').next().unwrap_or_default();
+    body.split('"').enumerate().filter(|(i, _)| i % 2 == 1).map(|(_, s)| s.to_owned()).collect()
+}
+
+#[test]
+fn the_page_layer_applies_cores_rules_for_urls_and_choices() {
+    use consentry_core::markup::{ACTIVATABLE_SCHEMES, Action};
+    let js = page_layer();
+    assert_eq!(js_list(&js, "SCHEMES"), ACTIVATABLE_SCHEMES, "consentry.js SCHEMES");
+    let anywhere: Vec<&str> =
+        Action::ALL.iter().filter(|a| !a.records_choice()).map(|a| a.as_str()).collect();
+    assert_eq!(js_list(&js, "ANYWHERE"), anywhere, "consentry.js ANYWHERE");
+}
