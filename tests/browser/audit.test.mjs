@@ -7,7 +7,7 @@
 // console error and shows every phase's screenshot; a page using
 // vanilla-cookieconsent 3.1 (from npm) is audited through the autoconsent
 // rule set.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -68,37 +68,41 @@ function valid(report) {
   assert.ok(validate(report), `the report matches docs/audit-report.schema.json: ${JSON.stringify(validate.errors, null, 1)}`);
 }
 
-for (const site of ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"]) {
-  test(`${site}: the demo site passes the audit`, { timeout: 120000 }, async () => {
-    const policy = path.join(root, "www", "policies", `${site}.json`);
-    // (Consentry's own banner: the other tools' rule set is not needed here.)
-    const { code, stdout, stderr, report } = await audit(`${demo.base}/${site}/`, site, ["--policy", policy, "--no-autoconsent"]);
-    assert.ok(report, `a report was written: ${stderr}`);
-    valid(report);
-    assert.deepEqual(failed(report), [], `${site}: ${stderr}`);
-    assert.equal(code, 0, stderr);
-    assert.match(stdout, /consentry audit http:\/\/127\.0\.0\.1:\d+\/\w+\/: \d+ passed, 0 errors/);
-    assert.deepEqual(report.phases.map((p) => p.id), ["first-visit", "reject-all", "accept-all", "dnt", "gpc", "withdraw"]);
-    const banner = report.rules.find((v) => v.rule === "banner-shown");
-    if (site === "kisslabs") {
-      assert.equal(banner.status, "not-applicable", "kisslabs has nothing to ask about");
-      assert.equal(report.phases[0].banner, null);
-    } else {
-      assert.equal(banner.status, "pass");
-      assert.equal(report.consent_tool, "consentry");
-      for (const id of ["reject-all", "accept-all", "withdraw"]) {
-        assert.equal(report.phases.find((p) => p.id === id).choice_made, true, `${site}: ${id} made by clicking`);
+// Two audits at once: each drives its own Chromium, mostly waiting on its
+// phases' quiet periods.
+describe("the five demo sites", { concurrency: 2 }, () => {
+  for (const site of ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"]) {
+    test(`${site}: the demo site passes the audit`, { timeout: 120000 }, async () => {
+      const policy = path.join(root, "www", "policies", `${site}.json`);
+      // (Consentry's own banner: the other tools' rule set is not needed here.)
+      const { code, stdout, stderr, report } = await audit(`${demo.base}/${site}/`, site, ["--policy", policy, "--no-autoconsent"]);
+      assert.ok(report, `a report was written: ${stderr}`);
+      valid(report);
+      assert.deepEqual(failed(report), [], `${site}: ${stderr}`);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /consentry audit http:\/\/127\.0\.0\.1:\d+\/\w+\/: \d+ passed, 0 errors/);
+      assert.deepEqual(report.phases.map((p) => p.id), ["first-visit", "reject-all", "accept-all", "dnt", "gpc", "withdraw"]);
+      const banner = report.rules.find((v) => v.rule === "banner-shown");
+      if (site === "kisslabs") {
+        assert.equal(banner.status, "not-applicable", "kisslabs has nothing to ask about");
+        assert.equal(report.phases[0].banner, null);
+      } else {
+        assert.equal(banner.status, "pass");
+        assert.equal(report.consent_tool, "consentry");
+        for (const id of ["reject-all", "accept-all", "withdraw"]) {
+          assert.equal(report.phases.find((p) => p.id === id).choice_made, true, `${site}: ${id} made by clicking`);
+        }
+        // Accepting really switched trackers on: the audit sees them, classified by the policy.
+        const accepted = report.phases.find((p) => p.id === "accept-all");
+        assert.ok(
+          accepted.requests.some((r) => r.after_choice && r.class && !r.class.essential && r.class.source === "policy"),
+          `${site}: trackers recorded after "accept all"`,
+        );
       }
-      // Accepting really switched trackers on: the audit sees them, classified by the policy.
-      const accepted = report.phases.find((p) => p.id === "accept-all");
-      assert.ok(
-        accepted.requests.some((r) => r.after_choice && r.class && !r.class.essential && r.class.source === "policy"),
-        `${site}: trackers recorded after "accept all"`,
-      );
-    }
-    for (const p of report.phases) assert.ok(p.screenshot_png, `${site}/${p.id}: a screenshot`);
-  });
-}
+      for (const p of report.phases) assert.ok(p.screenshot_png, `${site}/${p.id}: a screenshot`);
+    });
+  }
+});
 
 test("the demo without its layer fails: no banner, trackers before any choice, GPC ignored", { timeout: 180000 }, async () => {
   const policy = path.join(root, "www", "policies", "redis.json");

@@ -5,12 +5,12 @@
 // observable case does request one (so the case is a real tracker, and the
 // test can see it). Requests that leave 127.0.0.1 are answered here, never
 // sent to the network.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { browser, root, spawnListening } from "./harness.mjs";
+import { PARALLEL, browser, root, spawnListening } from "./harness.mjs";
 
 const dir = path.join(root, "tests", "browser", "fixtures", "embeds");
 const { cases } = JSON.parse(fs.readFileSync(path.join(dir, "cases.json"), "utf8"));
@@ -81,38 +81,42 @@ async function load(n, { js, consent }) {
   return seen.trackers;
 }
 
-cases.forEach((c, n) => {
-  test(`embedding: ${c.name}`, { timeout: 60000 }, async () => {
-    for (const js of [true, false]) {
-      const seen = await load(n, { js, consent: false });
-      assert.deepEqual(seen, [], `${c.name}, JavaScript ${js ? "on" : "off"}, no consent: tracker requested`);
-    }
-    if (c.observable === false) return;
-    const withConsent = [...(await load(n, { js: true, consent: true })), ...(await load(n, { js: false, consent: true }))];
-    assert.ok(withConsent.length > 0, `${c.name}: with consent, the case should reach its tracker (else it tests nothing)`);
+// Each case in its own browser contexts, several at once: a case waits
+// mostly for the network to go quiet.
+describe("every embedding", { concurrency: PARALLEL }, () => {
+  cases.forEach((c, n) => {
+    test(`embedding: ${c.name}`, { timeout: 60000 }, async () => {
+      for (const js of [true, false]) {
+        const seen = await load(n, { js, consent: false });
+        assert.deepEqual(seen, [], `${c.name}, JavaScript ${js ? "on" : "off"}, no consent: tracker requested`);
+      }
+      if (c.observable === false) return;
+      const withConsent = [...(await load(n, { js: true, consent: true })), ...(await load(n, { js: false, consent: true }))];
+      assert.ok(withConsent.length > 0, `${c.name}: with consent, the case should reach its tracker (else it tests nothing)`);
+    });
   });
-});
 
-// Without a reload: the page loaded before any choice, then "Accept all"
-// clicked in the banner. Each shape the server gated must come back in the
-// page (scripts and style sheets revived, attributes restored) and reach its
-// tracker; a shape the page layer did not restore would stay silent.
-cases.forEach((c, n) => {
-  if (c.inpage === false) return;
-  test(`in-page accept: ${c.name}`, { timeout: 60000 }, async () => {
-    const context = await chrome.newContext();
-    const seen = await watch(context);
-    const { trackers } = seen;
-    const page = await context.newPage();
-    await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
-    await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
-    await page.waitForTimeout(300);
-    assert.deepEqual(trackers, [], `${c.name}: nothing before the choice`);
-    await page.click("#consentry-banner [data-consentry-action='accept-all']");
-    const deadline = Date.now() + 6000;
-    while ((trackers.length === 0 || Date.now() - seen.lastActivity < 400) && Date.now() < deadline) await page.waitForTimeout(100);
-    assert.ok(trackers.length > 0, `${c.name}: after "Accept all" in the page, the tracker is reached`);
-    await context.close();
+  // Without a reload: the page loaded before any choice, then "Accept all"
+  // clicked in the banner. Each shape the server gated must come back in the
+  // page (scripts and style sheets revived, attributes restored) and reach its
+  // tracker; a shape the page layer did not restore would stay silent.
+  cases.forEach((c, n) => {
+    if (c.inpage === false) return;
+    test(`in-page accept: ${c.name}`, { timeout: 60000 }, async () => {
+      const context = await chrome.newContext();
+      const seen = await watch(context);
+      const { trackers } = seen;
+      const page = await context.newPage();
+      await page.goto(`${base}/case/${n}`, { waitUntil: "load" });
+      await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+      await page.waitForTimeout(300);
+      assert.deepEqual(trackers, [], `${c.name}: nothing before the choice`);
+      await page.click("#consentry-banner [data-consentry-action='accept-all']");
+      const deadline = Date.now() + 6000;
+      while ((trackers.length === 0 || Date.now() - seen.lastActivity < 400) && Date.now() < deadline) await page.waitForTimeout(100);
+      assert.ok(trackers.length > 0, `${c.name}: after "Accept all" in the page, the tracker is reached`);
+      await context.close();
+    });
   });
 });
 

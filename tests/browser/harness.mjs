@@ -56,6 +56,14 @@ export async function staticServer() {
   return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
+/**
+ * How many tests of one file run at once where they share nothing but the
+ * browser and the server (rows of different sites, embedding cases): most
+ * of their time is spent waiting for the network to go quiet, not on the
+ * CPU. `CONSENTRY_BROWSER_PARALLEL=1` runs them one by one.
+ */
+export const PARALLEL = Math.max(1, Number(process.env.CONSENTRY_BROWSER_PARALLEL) || 4);
+
 export const CHROMIUM = process.env.CONSENTRY_CHROMIUM || "/usr/bin/chromium";
 
 export async function browser() {
@@ -139,7 +147,8 @@ export async function startDemo(extra = []) {
 
 /**
  * The demo's tracker log at `base()` (the demo's URL): `hits(site)` (the
- * tracker paths its stubs recorded for a site) and `reset()` (clears it).
+ * tracker paths its stubs recorded for a site) and `reset(site?)` (clears it,
+ * or only the hits of `site`, so rows of different sites can run at once).
  */
 export function trackerLog(base) {
   return {
@@ -147,8 +156,9 @@ export function trackerLog(base) {
       const res = await fetch(`${base()}/_inspector/hits?site=${site}`);
       return (await res.json()).hits.map((h) => h.path);
     },
-    async reset() {
-      await fetch(`${base()}/_inspector/reset`, { method: "POST" });
+    async reset(site) {
+      const only = site ? `?site=${encodeURIComponent(site)}` : "";
+      await fetch(`${base()}/_inspector/reset${only}`, { method: "POST" });
     },
   };
 }

@@ -51,6 +51,12 @@ function needsBanner(site, signal) {
   return optional && !honoured;
 }
 
+/** Whether one of `trackers` sets the site's tracker cookie (gtag sets `_ga`, Matomo `_pk_id`). */
+function setsCookie(site, trackers) {
+  const { cookie } = SITES[site];
+  return Boolean(cookie) && trackers.some((t) => t.includes(cookie === "_ga" ? "gtag" : "matomo"));
+}
+
 function sameSet(actual, expected, msg) {
   const norm = (list) => [...new Set(list)].sort();
   assert.deepEqual(norm(actual), norm(expected), msg);
@@ -98,7 +104,7 @@ async function settle(page) {
 
 /**
  * Runs the row of `site` under `signal` against `env`: `base` (where the
- * site is served, as `${base}/${site}/`), `chrome`, `hits(site)` and `reset()`
+ * site is served, as `${base}/${site}/`), `chrome`, `hits(site)` and `reset(site)`
  * (the demo's tracker log, as in harness.mjs's useDemo).
  */
 export async function runRow(env, site, signal) {
@@ -107,7 +113,7 @@ export async function runRow(env, site, signal) {
   for (const scenario of SCENARIOS) {
     if (scenario === "analytics only" && !s.trackers.analytics) continue;
     const label = `${site} / ${signal} / ${scenario}`;
-    await env.reset();
+    await env.reset(site);
     const headers = signal === "dnt" ? { DNT: "1" } : signal === "gpc" ? { "Sec-GPC": "1" } : {};
     const context = await env.chrome.newContext({ extraHTTPHeaders: headers });
     if (signal === "dnt") await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" }));
@@ -143,6 +149,11 @@ export async function runRow(env, site, signal) {
     }
 
     if (scenario === "withdraw after accept") {
+      // Withdraw once the granted tracker has run (set its cookie): the
+      // network going quiet does not mean its script has executed yet.
+      if (setsCookie(site, expected)) {
+        await page.waitForFunction((name) => document.cookie.split("; ").some((c) => c.startsWith(name + "=")), s.cookie, { timeout: 20000 });
+      }
       await page.evaluate(() => window.consentry.rejectAll());
       granted = [];
       if (s.cookie) assert.equal((await cookies(context))[s.cookie], undefined, `${label}: ${s.cookie} deleted at once`);
@@ -150,14 +161,14 @@ export async function runRow(env, site, signal) {
 
     // A reload keeps the choice: the server emits exactly what is granted.
     await page.close();
-    await env.reset();
+    await env.reset(site);
     ({ page, seen } = await open(env, context, site));
     await settle(page);
     const afterReload = scenario === "first visit" || scenario === "older revision" ? [] : expectedTrackers(site, signal, granted);
     sameSet(contacted(site, seen), afterReload, `${label}: trackers after a reload`);
     const c = await cookies(context);
     if (s.cookie && afterReload.length === 0) assert.equal(c[s.cookie], undefined, `${label}: no ${s.cookie} cookie`);
-    if (s.cookie && afterReload.some((t) => t.includes(s.cookie === "_ga" ? "gtag" : "matomo"))) {
+    if (setsCookie(site, afterReload)) {
       assert.ok(c[s.cookie], `${label}: ${s.cookie} set by the granted tracker`);
     }
     await context.close();

@@ -46,9 +46,13 @@ impl HitLog {
         self.hits.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
-    pub fn clear(&self) {
+    /// Forgets the hits of `site`, or every hit when `site` is `None`.
+    pub fn clear(&self, site: Option<&str>) {
         if let Ok(mut h) = self.hits.lock() {
-            h.clear();
+            match site {
+                Some(site) => h.retain(|x| x.site != site),
+                None => h.clear(),
+            }
         }
     }
 }
@@ -147,9 +151,13 @@ pub async fn hits(
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "hits": list }))).into_response()
 }
 
-/// `POST /_inspector/reset`: forgets every hit (for tests and demos).
-pub async fn reset(State(log): State<HitLog>) -> StatusCode {
-    log.clear();
+/// `POST /_inspector/reset[?site=…]`: forgets every hit, or one site's (so
+/// tests of different sites can run side by side).
+pub async fn reset(
+    State(log): State<HitLog>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> StatusCode {
+    log.clear(q.get("site").map(String::as_str));
     StatusCode::NO_CONTENT
 }
 
