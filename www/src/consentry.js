@@ -158,7 +158,7 @@ function append(markup) {
 // The attributes the server moves to data-<name> (`:` as `-`) to keep an
 // element from fetching, as core's GATED_ATTRIBUTES lists them (a test keeps
 // the two equal): URLs, URL lists, and markup or CSS (srcdoc, style).
-const LAZY = "src srcset poster data href xlink:href imagesrcset ping background srcdoc style".split(" ");
+const GATED_ATTRIBUTES = "src srcset poster data href xlink:href imagesrcset ping background srcdoc style".split(" ");
 // Markup and CSS come back only where this response's server gated them:
 // its token in <head> and on the element (user-posted HTML cannot know it).
 const MARKUP = ["srcdoc", "style"];
@@ -213,7 +213,7 @@ function activate() {
   // fetching attribute was moved to data-<name>.
   for (const el of $$("[data-category],[data-service]")) {
     let live;
-    for (const a of LAZY) {
+    for (const a of GATED_ATTRIBUTES) {
       const v = el.getAttribute(`data-${a.replace(":", "-")}`);
       if (v === null || el.hasAttribute(a) || !allowed(el) || !restorable(el, a, v)) continue;
       if (a === "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", a, v);

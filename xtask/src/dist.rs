@@ -98,7 +98,7 @@ pub fn dist_with(tools: &bootstrap::Tools) -> Result<PathBuf, String> {
     )?;
     for (from, name) in [
         (bindgen_out.join("consentry_policy.js"), "consentry_policy.js"),
-        (root.join("crates/consentry-tower/assets/consentry.css"), "consentry.css"),
+        (root.join("crates/consentry-engine/assets/consentry.css"), "consentry.css"),
     ] {
         esbuild(
             &www,

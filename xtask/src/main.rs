@@ -16,6 +16,7 @@ mod run;
 mod server;
 mod size;
 mod test;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ cargo xtask <command>
   bench [SECTION]
                 benchmarks; writes BENCHMARKS.md (one SECTION, printed only:
                 {sections})
+  tidy          the maps (README, ARCHITECTURE) name real files and every
+                source file; no import cycle between a crate's modules
   dist          writes the browser bundle to www/dist/
   package       dry runs of publishing the crates and the npm package (after dist)
   bootstrap     installs what the other commands need (a fast no-op when all
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
             None => bench::run(),
         },
         "dist" => dist::dist().map(|_| ()),
+        "tidy" => tidy::tidy(&root()),
         "package" => test::packages(&root()),
         "help" | "--help" | "-h" => {
             print!("{}", help());

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::run::{self, Step};
-use crate::{bootstrap, dist, root, size};
+use crate::{bootstrap, dist, root, size, tidy};
 
 pub fn test() -> Result<(), String> {
     let tools = bootstrap::all()?;
@@ -14,9 +14,10 @@ pub fn test() -> Result<(), String> {
     let root = root();
     let mut step = Step::new(8);
 
-    step.begin("formatting (cargo fmt --check)");
+    step.begin("formatting and tidiness (cargo fmt --check, cargo xtask tidy)");
     run::cargo(&root, &["fmt", "--all", "--", "--check"], &[])
         .map_err(|e| format!("{e}\n  fix: run `cargo fmt --all`"))?;
+    tidy::tidy(&root)?;
 
     step.begin("lints (cargo clippy --all-targets -D warnings)");
     run::cargo(&root, &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"], &[])?;
@@ -108,8 +109,17 @@ pub fn test() -> Result<(), String> {
 /// npm tarball holds is checked by `tests/browser/package.test.mjs`.)
 pub fn packages(root: &Path) -> Result<(), String> {
     // --allow-dirty: the suite also runs before a commit.
-    run::cargo(root, &["publish", "--workspace", "--dry-run", "--allow-dirty", "--quiet"], &[])?;
-    println!("  crates: consentry-core, consentry-tower, consentry-cli package and build on their own");
+    // The verifying builds are of the packages alone, so the workspace's
+    // profile does not reach them: no debug info, as in the workspace's
+    // debug builds of dependencies (a build check, nothing is debugged).
+    run::cargo(
+        root,
+        &["publish", "--workspace", "--dry-run", "--allow-dirty", "--quiet"],
+        &[("CARGO_PROFILE_DEV_DEBUG", "false")],
+    )?;
+    println!(
+        "  crates: consentry-core, consentry-engine, consentry-tower, consentry-cli package and build on their own"
+    );
 
     let out = Command::new("npm")
         .args(["publish", "--dry-run"])

@@ -86,7 +86,7 @@ impl fmt::Display for Reason {
 
 /// The W3C Tracking Preference Expression status to send as `Tk`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tk {
+pub enum TrackingStatus {
     /// `N`: not tracking.
     NotTracking,
     /// `C`: tracking with the visitor's consent.
@@ -98,7 +98,7 @@ pub enum Tk {
     Tracking,
 }
 
-impl Tk {
+impl TrackingStatus {
     /// The header value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -129,7 +129,7 @@ pub struct Decision {
     granted: u64,
     basis: Reason,
     needs_banner: bool,
-    tk: Tk,
+    tk: TrackingStatus,
     signals: Signals,
     /// Categories a `Sec-GPC: 1` opt-out turned off (`opt-out` model).
     gpc_denied: u64,
@@ -335,13 +335,13 @@ pub fn decide_in(
 
     let needs_banner = policy.has_optional_categories() && !answered;
     let tk = if tracking && basis == Reason::Consented {
-        Tk::Consent
+        TrackingStatus::Consent
     } else if signals.dnt && !dnt && (tracking || honoured.dnt == SignalHandling::Ignore) {
-        Tk::Disregarding
+        TrackingStatus::Disregarding
     } else if tracking {
-        Tk::Tracking
+        TrackingStatus::Tracking
     } else {
-        Tk::NotTracking
+        TrackingStatus::NotTracking
     };
 
     Decision {
@@ -437,7 +437,7 @@ impl Decision {
     }
 
     /// The `Tk` response header value.
-    pub fn tk(&self) -> Tk {
+    pub fn tk(&self) -> TrackingStatus {
         self.tk
     }
 
@@ -531,12 +531,8 @@ impl Decision {
     /// `require_cookie_consent` mode.
     pub fn matomo_command(&self, service: &Service) -> Option<&'static str> {
         let ServiceConfig::Matomo(m) = &service.config else { return None };
-        Some(match (m.consent_mode, self.allows_service(&service.id)) {
-            (MatomoConsentMode::RequireConsent, true) => "rememberConsentGiven",
-            (MatomoConsentMode::RequireConsent, false) => "forgetConsentGiven",
-            (MatomoConsentMode::RequireCookieConsent, true) => "rememberCookieConsentGiven",
-            (MatomoConsentMode::RequireCookieConsent, false) => "forgetCookieConsentGiven",
-        })
+        let commands = m.consent_mode.commands();
+        Some(if self.allows_service(&service.id) { commands.remember } else { commands.forget })
     }
 
     /// "Do Not Sell or Share My Personal Information": the choice that

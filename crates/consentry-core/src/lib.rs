@@ -52,6 +52,7 @@ mod decision;
 mod error;
 pub mod inline;
 mod json;
+mod limits;
 pub mod markup;
 mod pattern;
 mod policy;
@@ -68,15 +69,16 @@ pub use consent::{
     cookie_values,
 };
 pub use decision::{
-    CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, Tk, decide, decide_at, decide_in,
+    CLOCK_SKEW_SECONDS, Decision, GoogleConsent, Grant, Reason, TrackingStatus, decide, decide_at, decide_in,
 };
 pub use error::{PolicyError, Problem, UnknownId};
 pub use json::JsonValue;
+pub use limits::{MAX_AGE_DAYS_LIMIT, MAX_CATEGORIES, MAX_ID_LEN, MAX_SERVICES};
 pub use pattern::Glob;
 pub use policy::{
     Category, CookieInfo, CookieSettings, CustomConfig, GTAG_URL, GTM_URL, Ga4Config, GtmConfig, LocalText,
-    MAX_AGE_DAYS_LIMIT, MAX_CATEGORIES, MAX_ID_LEN, MAX_SERVICES, MatomoConfig, MatomoConsentMode, Policy,
-    Service, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy, choice_json,
+    MatomoCommands, MatomoConfig, MatomoConsentMode, Policy, Service, ServiceConfig, ServiceKind,
+    SignalHandling, SignalPolicy, choice_json,
 };
 pub use ready::{READY_FORMAT, Ready, ReadyError, ReadyTexts, RegionalTexts};
 pub use receipt::{ChoiceMethod, Receipt, SignalsSeen};

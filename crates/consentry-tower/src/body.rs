@@ -9,8 +9,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::BoxError;
-use crate::pipeline::Pipeline;
+use consentry_engine::{BodyRewrite, BoxError};
 
 pin_project! {
     /// Response body of [`ConsentService`](crate::ConsentService).
@@ -30,9 +29,7 @@ pin_project! {
         Passthrough { #[pin] inner: B },
         Rewrite {
             #[pin] inner: B,
-            pipeline: Box<Pipeline>,
-            // Input received but not yet fed to the pipeline.
-            pending: Bytes,
+            rewrite: BodyRewrite,
             trailers: Option<HeaderMap>,
             done: bool,
         },
@@ -45,16 +42,8 @@ impl<B> ConsentBody<B> {
         Self { kind: Kind::Passthrough { inner } }
     }
 
-    pub(crate) fn rewrite(inner: B, pipeline: Pipeline) -> Self {
-        Self {
-            kind: Kind::Rewrite {
-                inner,
-                pipeline: Box::new(pipeline),
-                pending: Bytes::new(),
-                trailers: None,
-                done: false,
-            },
-        }
+    pub(crate) fn rewrite(inner: B, rewrite: BodyRewrite) -> Self {
+        Self { kind: Kind::Rewrite { inner, rewrite, trailers: None, done: false } }
     }
 
     pub(crate) fn full(data: impl Into<Bytes>) -> Self {
@@ -78,23 +67,9 @@ where
         match self.project().kind.project() {
             KindProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            KindProj::Rewrite { mut inner, pipeline, pending, trailers, done } => loop {
-                if !pending.is_empty() || pipeline.has_more() {
-                    // A compressed body is fed in bounded slices, and each
-                    // step decodes a bounded amount (the rest of the slice,
-                    // or of the decoder's output, waits for the next), one
-                    // output frame each: memory stays bounded however well
-                    // it compressed.
-                    let piece = pending.slice(..pending.len().min(pipeline.feed_size()));
-                    let (used, out) = pipeline.push(&piece)?;
-                    let _ = pending.split_to(used.min(pending.len()));
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(Frame::data(out))));
-                    }
-                    if used == 0 && !pipeline.has_more() && !pending.is_empty() {
-                        return Poll::Ready(Some(Err("the page's decoder stopped making progress".into())));
-                    }
-                    continue;
+            KindProj::Rewrite { mut inner, rewrite, trailers, done } => loop {
+                if let Some(out) = rewrite.next_piece()? {
+                    return Poll::Ready(Some(Ok(Frame::data(out))));
                 }
                 if *done {
                     return Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))));
@@ -102,17 +77,16 @@ where
                 let last = match ready!(inner.as_mut().poll_frame(cx)) {
                     Some(Ok(frame)) => match frame.into_data() {
                         Ok(data) => {
-                            *pending = data;
+                            rewrite.give(data);
                             continue;
                         }
-                        // Trailers end the data: finish the document first.
                         Err(frame) => {
                             *trailers = frame.into_trailers().ok();
-                            pipeline.finish()?
+                            rewrite.end()?
                         }
                     },
                     Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
-                    None => pipeline.finish()?,
+                    None => rewrite.end()?,
                 };
                 *done = true;
                 if !last.is_empty() {
@@ -126,8 +100,8 @@ where
         match &self.kind {
             Kind::Passthrough { inner } => inner.is_end_stream(),
             Kind::Full { data } => data.is_none(),
-            Kind::Rewrite { done, trailers, pending, .. } => {
-                *done && pending.is_empty() && trailers.is_none()
+            Kind::Rewrite { done, trailers, rewrite, .. } => {
+                *done && rewrite.is_drained() && trailers.is_none()
             }
         }
     }

@@ -5,10 +5,10 @@ use std::sync::{Arc, OnceLock};
 use consentry_core::Policy;
 use tower_layer::Layer;
 
-use crate::assets::Assets;
-use crate::config::{Config, SecureCookie, Settings, UnreadableHtml};
-use crate::receipts::ReceiptStore;
-use crate::region::{RegionHeaders, RegionLookup};
+use consentry_engine::{
+    Assets, Engine, EngineBuilder, ReceiptStore, RegionHeaders, SecureCookie, UnreadableHtml,
+};
+
 use crate::service::ConsentService;
 
 /// Applies a consent policy to every request of the wrapped service.
@@ -21,18 +21,13 @@ use crate::service::ConsentService;
 /// consent-endpoint rate limit.
 #[derive(Clone)]
 pub struct ConsentLayer {
-    settings: Settings,
-    config: Arc<OnceLock<Arc<Config>>>,
+    settings: EngineBuilder,
+    engine: Arc<OnceLock<Engine>>,
 }
 
 impl std::fmt::Debug for ConsentLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsentLayer")
-            .field("prefix", &self.settings.prefix)
-            .field("revision", &self.settings.policy.revision())
-            .field("inject_services", &self.settings.inject_services)
-            .field("server_banner", &self.settings.server_banner)
-            .finish_non_exhaustive()
+        f.debug_struct("ConsentLayer").field("settings", &self.settings).finish_non_exhaustive()
     }
 }
 
@@ -43,34 +38,31 @@ impl ConsentLayer {
     /// stylesheet only (no banner script until [`assets`](Self::assets) is
     /// given), receipts not stored.
     pub fn new(policy: Policy) -> Self {
-        Self { settings: Settings::new(policy), config: Arc::new(OnceLock::new()) }
+        Self { settings: EngineBuilder::new(policy), engine: Arc::new(OnceLock::new()) }
     }
 
     /// Changes one setting (a configuration already prepared is dropped).
-    fn set(mut self, f: impl FnOnce(&mut Settings)) -> Self {
-        f(&mut self.settings);
-        self.config = Arc::new(OnceLock::new());
+    fn set(mut self, f: impl FnOnce(EngineBuilder) -> EngineBuilder) -> Self {
+        self.settings = f(self.settings);
+        self.engine = Arc::new(OnceLock::new());
         self
     }
 
-    fn config(&self) -> &Arc<Config> {
-        self.config.get_or_init(|| Arc::new(Config::build(self.settings.clone())))
+    fn engine(&self) -> &Engine {
+        self.engine.get_or_init(|| self.settings.clone().build())
     }
 
     /// Path under which Consentry serves `policy.json`, `consent`, the banner
     /// assets and receipts. A leading and trailing `/` are added when
     /// missing. Default `/consentry/`.
     pub fn prefix(self, prefix: impl AsRef<str>) -> Self {
-        let p = prefix.as_ref().trim_matches('/');
-        let p = if p.is_empty() { "/".to_owned() } else { format!("/{p}/") };
-        self.set(|s| s.prefix = p)
+        self.set(|s| s.prefix(prefix))
     }
 
     /// Where receipts of choices made through the consent endpoint are
     /// stored. Default: not stored (the endpoint answers `"receipt": false`).
     pub fn receipts(self, store: impl ReceiptStore) -> Self {
-        let store: Arc<dyn ReceiptStore> = Arc::new(store);
-        self.set(|s| s.receipts = store)
+        self.set(|s| s.receipts(store))
     }
 
     /// The banner's browser files (`consentry.js`, its `.wasm`,
@@ -78,40 +70,39 @@ impl ConsentLayer {
     /// With `consentry.js` present, every rewritten page loads it. Default:
     /// the built-in stylesheet only.
     pub fn assets(self, assets: Assets) -> Self {
-        self.set(|s| s.assets = assets)
+        self.set(|s| s.assets(assets))
     }
 
     /// Whether the policy's services (Matomo, GA4, GTM, custom `src`) are
     /// injected into `<head>`, live or inert. Turn off when the pages already
     /// carry their own tags (they are still gated). Default `true`.
     pub fn inject_services(self, inject: bool) -> Self {
-        self.set(|s| s.inject_services = inject)
+        self.set(|s| s.inject_services(inject))
     }
 
     /// Whether the banner's markup is rendered into `<body>` when the visitor
     /// must be asked, so it shows at first paint (and works without
     /// JavaScript). Default `true`.
     pub fn server_banner(self, render: bool) -> Self {
-        self.set(|s| s.server_banner = render)
+        self.set(|s| s.server_banner(render))
     }
 
     /// `lastUpdate` of `/.well-known/gpc.json` (`YYYY-MM-DD`). Default: the
     /// day the layer was built.
     pub fn gpc_last_update(self, date: impl Into<String>) -> Self {
-        let date = date.into();
-        self.set(|s| s.gpc_last_update = date)
+        self.set(|s| s.gpc_last_update(date))
     }
 
     /// When the consent cookie is `Secure`. Default [`SecureCookie::Auto`].
     pub fn secure_cookie(self, secure: SecureCookie) -> Self {
-        self.set(|s| s.secure = secure)
+        self.set(|s| s.secure_cookie(secure))
     }
 
     /// What happens to a page the layer cannot read (an unknown or stacked
     /// `Content-Encoding`, a `206` partial page). Default
     /// [`UnreadableHtml::Reject`]: `502`, so nothing leaves ungated.
     pub fn unreadable_html(self, what: UnreadableHtml) -> Self {
-        self.set(|s| s.unreadable_html = what)
+        self.set(|s| s.unreadable_html(what))
     }
 
     /// The most a compressed page may decode to (`gzip`, `deflate`, `br`,
@@ -121,7 +112,7 @@ impl ConsentLayer {
     /// any page it cannot read whole. Default
     /// [`DEFAULT_MAX_DECODED_BODY`](crate::DEFAULT_MAX_DECODED_BODY), 256 MiB.
     pub fn max_decoded_body(self, bytes: u64) -> Self {
-        self.set(|s| s.max_decoded_body = bytes)
+        self.set(|s| s.max_decoded_body(bytes))
     }
 
     /// Consent POSTs one client may make per minute (bursts of as many,
@@ -134,7 +125,7 @@ impl ConsentLayer {
     /// a request with neither is not limited, and the first one logs an
     /// error saying so.
     pub fn consent_rate_limit(self, per_minute: u32) -> Self {
-        self.set(|s| s.consent_per_minute = per_minute)
+        self.set(|s| s.consent_rate_limit(per_minute))
     }
 
     /// Where the visitor's region comes from, for the policy's `regions`
@@ -145,7 +136,7 @@ impl ConsentLayer {
     /// nobody named is never read: a visitor sending `CF-IPCountry: US` to
     /// a server that did not name it stays where the default puts them.
     pub fn region_headers(self, headers: RegionHeaders) -> Self {
-        self.set(|s| s.region = Some(RegionLookup::Headers(headers)))
+        self.set(|s| s.region_headers(headers))
     }
 
     /// The visitor's region from a MaxMind DB file you provide, looked up
@@ -154,12 +145,12 @@ impl ConsentLayer {
     /// Feature `geoip`.
     #[cfg(feature = "geoip")]
     pub fn region_geoip(self, db: crate::GeoIp) -> Self {
-        self.set(|s| s.region = Some(RegionLookup::GeoIp(db)))
+        self.set(|s| s.region_geoip(db))
     }
 
     /// The policy as the banner receives it (with its consent endpoint).
     pub fn policy(&self) -> &Policy {
-        &self.config().policy
+        self.engine().policy()
     }
 }
 
@@ -167,6 +158,6 @@ impl<S> Layer<S> for ConsentLayer {
     type Service = ConsentService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ConsentService { inner, config: Arc::clone(self.config()) }
+        ConsentService { inner, engine: self.engine().clone() }
     }
 }

@@ -99,101 +99,32 @@
 //! service — a call further on could not be caught — unless every service
 //! may run anyway.
 
-mod assets;
 mod body;
-mod config;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod headers;
 mod layer;
-mod pipeline;
-pub mod receipts;
-mod region;
-mod rewrite;
-mod routes;
 mod service;
 
-pub use assets::{Assets, BUILTIN_CSS};
 pub use body::ConsentBody;
-pub use config::{DEFAULT_CONSENT_PER_MINUTE, SecureCookie, UnreadableHtml};
 #[cfg(feature = "axum")]
 pub use extract::{ConsentDecision, MissingConsentLayer};
 pub use future::ResponseFuture;
-pub use headers::{DNT, SEC_GPC, TK};
 pub use layer::ConsentLayer;
-pub use pipeline::DEFAULT_MAX_DECODED_BODY;
-pub use receipts::{MemoryStore, NoReceipts, ReceiptError, ReceiptStore};
-#[cfg(feature = "geoip")]
-pub use region::GeoIp;
-pub use region::RegionHeaders;
-pub use rewrite::RewriteError;
-pub use routes::{MAX_CONSENT_BODY, RECEIPT_STORE_UNAVAILABLE, safe_return};
 pub use service::ConsentService;
 
-/// Internal checks for the cargo-fuzz targets (feature `fuzzing`); not API.
+// The engine's types a Tower user configures the layer with, here under
+// the names this crate has always had them.
+#[cfg(feature = "geoip")]
+pub use consentry_engine::GeoIp;
+pub use consentry_engine::{
+    Assets, BUILTIN_CSS, BoxError, ClientAddr, CspNonce, DEFAULT_CONSENT_PER_MINUTE,
+    DEFAULT_MAX_DECODED_BODY, DNT, MAX_CONSENT_BODY, MemoryStore, NoReceipts, RECEIPT_STORE_UNAVAILABLE,
+    ReceiptError, ReceiptStore, RegionHeaders, RewriteError, SEC_GPC, SecureCookie, TK, UnreadableHtml,
+    receipts, safe_return,
+};
+
+/// Internal: the fuzz targets' entry points. Not API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
-pub mod fuzzing {
-    /// The rewriter's pre-scan against lol_html alone on one page cut at
-    /// `cuts`: `Err` (with both outputs) when they differ.
-    pub fn prescan_differential(html: &[u8], cuts: &[usize], consent: bool) -> Result<(), String> {
-        crate::rewrite::prescan_differential(html, cuts, consent)
-    }
-}
-
-/// Errors of the response body.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A CSP nonce for the scripts Consentry injects. Insert it into the
-/// response extensions from the inner service (the same value as in the
-/// page's `Content-Security-Policy: script-src 'nonce-…'`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CspNonce(pub String);
-
-/// The address of the client a request came from, put in the request's
-/// extensions by the server (e.g. from the accepted connection, or from a
-/// trusted proxy's `X-Forwarded-For`): the consent endpoint's rate limit is
-/// kept per client address. `consentry serve` inserts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientAddr(pub std::net::IpAddr);
-
-/// Now, in Unix seconds.
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Today's UTC date, `YYYY-MM-DD`.
-pub(crate) fn today() -> String {
-    let days = (now() / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn today_is_a_plausible_iso_date() {
-        let t = super::today();
-        assert_eq!(t.len(), 10);
-        assert!(t.as_str() >= "2025-01-01", "{t}");
-    }
-}
+pub use consentry_engine::fuzzing;

@@ -1,31 +1,27 @@
 //! [`ConsentService`]: decides per request, serves Consentry's routes, and
 //! wraps HTML responses for rewriting.
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use consentry_engine::{BoxError, Engine};
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use crate::BoxError;
 use crate::body::ConsentBody;
-use crate::config::Config;
-use crate::future::{Ctx, ResponseFuture};
-use crate::headers;
-use crate::routes;
+use crate::future::ResponseFuture;
 
 /// Middleware that enforces the consent policy. Built by
 /// [`ConsentLayer`](crate::ConsentLayer).
 #[derive(Clone)]
 pub struct ConsentService<S> {
     pub(crate) inner: S,
-    pub(crate) config: Arc<Config>,
+    pub(crate) engine: Engine,
 }
 
 impl<S> std::fmt::Debug for ConsentService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsentService").field("prefix", &self.config.prefix).finish_non_exhaustive()
+        f.debug_struct("ConsentService").field("prefix", &self.engine.prefix()).finish_non_exhaustive()
     }
 }
 
@@ -63,26 +59,29 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if let Some(route) = routes::route(&self.config, req.uri().path(), req.method()) {
-            return ResponseFuture::route(routes::serve(Arc::clone(&self.config), route, req));
+        #[cfg(feature = "axum")]
+        client_addr_from_axum(&mut req);
+        if let Some(route) = self.engine.route(&req) {
+            return ResponseFuture::route(self.engine.serve(route, req));
         }
-        let decision = self.config.decide(req.headers(), req.extensions());
-        let page_request = headers::is_page_request(req.headers());
-        if page_request {
-            headers::prepare_page_request(req.headers_mut());
-            headers::revalidate_for(req.headers_mut(), &decision);
-        }
-        req.extensions_mut().insert(decision.clone());
-        let ctx = Ctx {
-            config: Arc::clone(&self.config),
-            decision,
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            accept_language: req.headers().get(http::header::ACCEPT_LANGUAGE).cloned(),
-            host: req.headers().get(http::header::HOST).cloned(),
-            page_request,
-        };
-        ResponseFuture::inner(self.inner.call(req), ctx)
+        let exchange = self.engine.request(&mut req);
+        ResponseFuture::inner(self.inner.call(req), exchange)
+    }
+}
+
+/// axum's `ConnectInfo<SocketAddr>` as the engine's
+/// [`ClientAddr`](crate::ClientAddr), unless the server set one: the consent
+/// endpoint's rate limit and GeoIP regions key on it.
+#[cfg(feature = "axum")]
+fn client_addr_from_axum<B>(req: &mut Request<B>) {
+    use consentry_engine::ClientAddr;
+    if req.extensions().get::<ClientAddr>().is_some() {
+        return;
+    }
+    if let Some(info) = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        let ip = info.0.ip();
+        req.extensions_mut().insert(ClientAddr(ip));
     }
 }

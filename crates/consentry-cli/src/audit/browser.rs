@@ -698,7 +698,7 @@ async fn storage(page: &Page) -> Vec<Storage> {
 }
 
 async fn cookies(browser: &Browser, url: &str, log: &Arc<Mutex<Log>>) -> Vec<Cookie> {
-    let site = super::host(url);
+    let site = super::hosts::host(url);
     let set_by = lock(log).set_by.clone();
     let mut out: Vec<Cookie> = browser
         .get_cookies()
@@ -707,7 +707,7 @@ async fn cookies(browser: &Browser, url: &str, log: &Arc<Mutex<Log>>) -> Vec<Coo
         .into_iter()
         .map(|c| {
             let domain = c.domain.trim_start_matches('.').to_ascii_lowercase();
-            let third_party = !(super::within(&site, &domain) || super::within(&domain, &site));
+            let third_party = !(super::hosts::within(&site, &domain) || super::hosts::within(&domain, &site));
             Cookie {
                 class: None,
                 set_by: set_by.get(&c.name).cloned().unwrap_or_else(|| "script".into()),

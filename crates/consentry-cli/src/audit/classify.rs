@@ -88,11 +88,11 @@ impl Classifier {
                 return Some(self.policy_class(&s.category, Some(&s.id)));
             }
         }
-        let host = super::host(url);
+        let host = super::hosts::host(url);
         if host.is_empty() {
             return None;
         }
-        self.domains.iter().find(|d| super::within(&host, &d.domain)).map(|d| Class {
+        self.domains.iter().find(|d| super::hosts::within(&host, &d.domain)).map(|d| Class {
             category: d.category.clone(),
             service: Some(d.entity.clone()),
             source: "tracker-domains",

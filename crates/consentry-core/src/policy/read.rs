@@ -3,14 +3,14 @@
 //! The schema is written once, here, over the small [`JsonValue`] trait, so
 //! the reader does not depend on one JSON library: the server, the CLI and the
 //! policy builder hand it a `&serde_json::Value`. What it reads is a
-//! [`RawPolicy`]; `validate.rs` turns that into a [`Policy`](super::Policy).
+//! [`RawPolicy`]; `validate.rs` turns that into a [`Policy`](super::model::Policy).
 //! (The browser banner reads no policy source at all, only the ready policy's
 //! rules: see [`crate::ready`].)
 
 use crate::prelude::*;
 use alloc::collections::BTreeMap;
 
-use super::{
+use super::model::{
     Category, CookieInfo, CookieSettings, CustomConfig, Ga4Config, GtmConfig, LocalText, MatomoConfig,
     MatomoConsentMode, ServiceConfig, ServiceKind, SignalHandling, SignalPolicy,
 };

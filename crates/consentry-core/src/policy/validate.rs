@@ -5,11 +5,11 @@ use crate::prelude::*;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 
-use super::read::{RawPolicy, RawService};
-use super::{
+use super::model::{
     Catalog, Category, CookieFault, CookieSettings, CustomConfig, MAX_CATEGORIES, MAX_SERVICES, Policy,
     Service, ServiceConfig, ServiceKind, cookie_fault, is_valid_id,
 };
+use super::read::{RawPolicy, RawService};
 use crate::error::{PolicyError, Problem};
 use crate::pattern::Glob;
 use crate::texts::{self, Key, STANDARD_CATEGORIES, Texts};
