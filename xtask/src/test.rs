@@ -103,6 +103,7 @@ pub fn test() -> Result<(), String> {
 /// fails here); npm must have nothing to correct or warn about. (What the
 /// npm tarball holds is checked by `tests/browser/package.test.mjs`.)
 pub fn packages(root: &Path) -> Result<(), String> {
+    forget_packaged_sources();
     // --allow-dirty: the suite also runs before a commit.
     // The verifying builds are of the packages alone, so the workspace's
     // profile does not reach them: no debug info, as in the workspace's
@@ -136,4 +137,29 @@ pub fn packages(root: &Path) -> Result<(), String> {
     }
     println!("  npm: `npm publish --dry-run` of www/ is clean");
     Ok(())
+}
+
+/// Cargo unpacks the crates a dry run packaged into its registry's source
+/// folder, under a name derived from the temporary registry's path, and
+/// keeps them: a later dry run from the same clone, at the same version,
+/// finds the old unpacked copy and builds against it (a change to
+/// consentry-core would then fail, or pass, against yesterday's core). Our
+/// crates' copies in those local-registry folders (named `-<hash>`) go first.
+fn forget_packaged_sources() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry").join("src")) else { return };
+    let Ok(registries) = std::fs::read_dir(&src) else { return };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue; // crates.io's and other real registries' sources
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else { continue };
+        for krate in crates.flatten() {
+            if krate.file_name().to_string_lossy().starts_with("consentry-") {
+                let _ = std::fs::remove_dir_all(krate.path());
+            }
+        }
+    }
 }

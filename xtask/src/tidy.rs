@@ -1,8 +1,10 @@
 //! `cargo xtask tidy`: the repository's maps stay true, and every crate's
 //! modules form layers.
 //!
-//! - Every source file README.md and ARCHITECTURE.md name exists, and
-//!   ARCHITECTURE.md names every source file of the crates.
+//! - Every source file README.md and ARCHITECTURE.md name exists,
+//!   ARCHITECTURE.md names every source file of the crates, and its crate
+//!   map (the `crate-map` block) is the workspace's, as `cargo metadata`
+//!   tells it.
 //! - No import cycle of any length between the modules of one crate. A
 //!   module's file depends on every module it names in code: `crate::…`,
 //!   `super::…`, `self::…`, and a child module by its bare name (so a
@@ -31,8 +33,9 @@ pub fn tidy(root: &Path) -> Result<(), String> {
     problems.extend(docs_name_existing_files(root));
     problems.extend(architecture_names_every_source(root));
     problems.extend(cycles(root));
+    problems.extend(crate_map(root));
     if problems.is_empty() {
-        println!("  maps true, no import cycle between modules");
+        println!("  maps true (files, crate map), no import cycle between modules");
         Ok(())
     } else {
         Err(format!("tidy found {} problem(s):\n  {}", problems.len(), problems.join("\n  ")))
@@ -110,6 +113,63 @@ fn architecture_names_every_source(root: &Path) -> Vec<String> {
     missing.sort();
     missing.dedup();
     missing.into_iter().map(|n| format!("ARCHITECTURE.md does not mention `{n}`")).collect()
+}
+
+/// The `crate-map` block of ARCHITECTURE.md against `cargo metadata`:
+/// each workspace crate and the workspace crates it depends on.
+fn crate_map(root: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap_or_default();
+    let Some(block) = text.split("```crate-map\n").nth(1).and_then(|b| b.split("```").next()) else {
+        return vec!["ARCHITECTURE.md has no ```crate-map block".to_owned()];
+    };
+    let written: BTreeMap<String, BTreeSet<String>> = block
+        .lines()
+        .filter_map(|l| {
+            let (name, deps) = l.split_once("->")?;
+            let deps = deps.split(',').map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect();
+            Some((name.trim().to_owned(), deps))
+        })
+        .collect();
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(root)
+        .output();
+    let Ok(out) = out else { return vec!["cannot run cargo metadata".to_owned()] };
+    let Ok(meta) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+        return vec![format!("cargo metadata: {}", String::from_utf8_lossy(&out.stderr))];
+    };
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    let names: BTreeSet<String> =
+        packages.iter().filter_map(|p| p["name"].as_str().map(str::to_owned)).collect();
+    let actual: BTreeMap<String, BTreeSet<String>> = packages
+        .iter()
+        .filter_map(|p| {
+            let name = p["name"].as_str()?.to_owned();
+            let deps = p["dependencies"]
+                .as_array()?
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .filter_map(|d| d["name"].as_str())
+                .filter(|d| names.contains(*d) && *d != name)
+                .map(str::to_owned)
+                .collect();
+            Some((name, deps))
+        })
+        .collect();
+    if written == actual {
+        Vec::new()
+    } else {
+        let show = |m: &BTreeMap<String, BTreeSet<String>>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} -> {}", v.iter().cloned().collect::<Vec<_>>().join(", ")))
+                .collect::<Vec<_>>()
+                .join("\n    ")
+        };
+        vec![format!(
+            "ARCHITECTURE.md's crate map is not the workspace's; cargo metadata says:\n    {}",
+            show(&actual)
+        )]
+    }
 }
 
 /// A module's path inside its crate (`[]` for the root) from its file.

@@ -372,20 +372,37 @@ pub fn refused_cookies(cookies: &str) -> String {
 pub fn ask(question: u32, texts: &str, now: f64, flags: u32) -> String {
     let mut f = split(texts, 0);
     let mut next = || f.next().unwrap_or("");
-    let (a, b, c, d) = (next(), next(), next(), next());
-    let (one, two) = (flags & 1 != 0, flags & 2 != 0);
+    // The texts and flags by position; each question names them below.
+    let texts = [next(), next(), next(), next()];
+    let flags = (flags & 1 != 0, flags & 2 != 0);
     match question {
         0 => {
+            let [rules, cookie, dnt, model] = texts;
+            let gpc = flags.0;
             let mut out = String::new();
-            consentry_core::consent::push_decimal(&mut out, u64::from(start(a, b, c, one, now, d)));
+            consentry_core::consent::push_decimal(
+                &mut out,
+                u64::from(start(rules, cookie, dnt, gpc, now, model)),
+            );
             out
         }
-        1 => language(a, b),
+        1 => {
+            let [available, preferred, ..] = texts;
+            language(available, preferred)
+        }
         2 => state(),
-        3 => choose(a, b, now, one, two),
-        4 => reset(now, one),
-        5 => String::from(if allows(a, one, b, two) { "1" } else { "" }),
-        6 => refused_cookies(a),
+        3 => {
+            let [granted, consent_id, ..] = texts;
+            let (secure, opt_out) = flags;
+            choose(granted, consent_id, now, secure, opt_out)
+        }
+        4 => reset(now, flags.0),
+        5 => {
+            let [category, service, ..] = texts;
+            let (has_category, has_service) = flags;
+            String::from(if allows(category, has_category, service, has_service) { "1" } else { "" })
+        }
+        6 => refused_cookies(texts[0]),
         _ => String::new(),
     }
 }

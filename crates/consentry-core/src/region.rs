@@ -231,16 +231,20 @@ impl Location {
 pub const GROUPS: &[(&str, &[&str])] =
     &[("EU", EU), ("EEA", EEA), ("UK", &["GB"]), ("US-OPT-OUT", US_OPT_OUT)];
 
-const EU: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
-    "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GF", "GP", "MQ", "RE", "YT", "MF", "AX",
-];
+/// `EU` and `EEA` from one list of the Union's codes: the EEA is the EU
+/// plus the three states named after the `;`.
+macro_rules! eu_and_eea {
+    ($($eu:literal),+ ; $($efta:literal),+) => {
+        const EU: &[&str] = &[$($eu),+];
+        const EEA: &[&str] = &[$($eu,)+ $($efta),+];
+    };
+}
 
-const EEA: &[&str] = &[
+eu_and_eea!(
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
-    "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GF", "GP", "MQ", "RE", "YT", "MF", "AX",
-    "IS", "LI", "NO",
-];
+    "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GF", "GP", "MQ", "RE", "YT", "MF", "AX";
+    "IS", "LI", "NO"
+);
 
 const US_OPT_OUT: &[&str] = &[
     "US-CA", "US-VA", "US-CO", "US-CT", "US-UT", "US-TX", "US-OR", "US-MT", "US-IA", "US-DE", "US-NE",
