@@ -315,11 +315,11 @@ impl Exchange {
 /// did: UTF-8 when it was decoded from another encoding, the label spelled
 /// out when the header was ambiguous.
 fn canonical_content_type(headers: &mut http::HeaderMap, label: &'static encoding_rs::Encoding, xml: bool) {
-    let essence = if xml { "application/xhtml+xml" } else { "text/html" };
     if !label.is_ascii_compatible() {
         let ty = if xml { "application/xhtml+xml; charset=utf-8" } else { "text/html; charset=utf-8" };
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
     } else if headers::content_type_is_ambiguous(headers) {
+        let essence = if xml { "application/xhtml+xml" } else { "text/html" };
         if let Ok(v) = HeaderValue::from_str(&format!("{essence}; charset={}", label.name())) {
             headers.insert(header::CONTENT_TYPE, v);
         }

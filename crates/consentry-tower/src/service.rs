@@ -59,7 +59,6 @@ where
         self.inner.poll_ready(cx)
     }
 
-    #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         #[cfg(feature = "axum")]
         client_addr_from_axum(&mut req);
