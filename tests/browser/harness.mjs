@@ -78,6 +78,13 @@ export async function browser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // One renderer per test site rather than per origin and frame, and no
+      // features a test never uses: the browser tests are bound by the CPU
+      // on two cores, and most of it went to starting renderer processes.
+      "--disable-site-isolation-trials",
+      "--disable-features=site-per-process,IsolateOrigins,Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions",
+      "--disable-extensions",
+      "--mute-audio",
     ],
   });
 }
@@ -164,16 +171,17 @@ export function trackerLog(base) {
 }
 
 /**
- * For a test file: starts the demo and a browser before its tests and stops
- * both after them. The returned object is filled in by then: `base` (the
+ * For a test file: starts the demo (with `extra` arguments, e.g.
+ * `["--server", "actix"]`) and a browser before its tests and stops both
+ * after them. The returned object is filled in by then: `base` (the
  * demo's URL), `chrome`, `hits(site)` (the tracker paths the demo's stubs
  * recorded for a site) and `reset()` (clears that log).
  */
-export function useDemo() {
+export function useDemo(extra = []) {
   let demo;
   const env = { base: null, chrome: null, ...trackerLog(() => env.base) };
   before(async () => {
-    demo = await startDemo();
+    demo = await startDemo(extra);
     env.base = demo.base;
     env.chrome = await browser();
   });

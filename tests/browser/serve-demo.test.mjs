@@ -61,7 +61,10 @@ test("the bare demo really is bare: its pages carry live trackers and no banner"
 
 // Sites side by side, each behind its own proxy with its own tracker log;
 // one site's tests in turn.
-describe("the five sites behind consentry serve", { concurrency: PARALLEL }, () => {
+// All five sites at once, as in matrix.test.mjs (one at a time with
+// CONSENTRY_BROWSER_PARALLEL=1).
+const sites = PARALLEL > 1 ? Math.max(PARALLEL, Object.keys(SITES).length) : 1;
+describe("the five sites behind consentry serve", { concurrency: sites }, () => {
   for (const site of Object.keys(SITES)) {
     describe(site, { concurrency: 1 }, () => {
       test(`${site} behind consentry serve: no tracker request before consent, with and without JavaScript`, { timeout: 60000 }, async () => {

@@ -123,12 +123,63 @@ fn interleaved(label: &str, baseline: &str, candidate: &str) -> Result<(Load, Lo
 
 /// Builds a consentry-tower example in release mode; returns its binary.
 fn release_example(root: &Path, name: &str) -> Result<PathBuf, String> {
-    run::cargo(
-        root,
-        &["build", "--release", "--quiet", "--package", "consentry-tower", "--example", name],
-        &[],
-    )?;
+    release_example_of(root, "consentry-tower", name)
+}
+
+/// Builds an example of `package` in release mode; returns its binary.
+fn release_example_of(root: &Path, package: &str, name: &str) -> Result<PathBuf, String> {
+    run::cargo(root, &["build", "--release", "--quiet", "--package", package, "--example", name], &[])?;
     Ok(root.join("target").join("release").join("examples").join(name))
+}
+
+/// wrk against both adapters, each beside its own framework without the
+/// middleware, in one run: the same 50 KB page and small JSON.
+fn adapters_load(root: &Path, md: &mut String) -> Result<(), String> {
+    let servers = [
+        ("axum + consentry-tower", release_example(root, "bench_server")?),
+        ("actix-web + consentry-actix", release_example_of(root, "consentry-actix", "bench_actix")?),
+    ];
+    let mut rows = Vec::new();
+    for (name, bin) in &servers {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let mut server = std::process::Command::new("taskset");
+        server.args(["-c", "0"]).arg(bin).arg(&addr);
+        let pairs = while_serving(&mut server, &addr, || {
+            let mut pairs = Vec::new();
+            for what in ["page", "json"] {
+                let plain = format!("http://{addr}/plain/{what}");
+                let layer = format!("http://{addr}/layer/{what}");
+                pairs.push((what, interleaved(&format!("{name} {what}"), &plain, &layer)?));
+            }
+            Ok(pairs)
+        })?;
+        rows.extend(pairs.into_iter().map(|(what, (plain, layer))| (*name, what, plain, layer)));
+    }
+    let _ = writeln!(md, "\n## Both adapters: the same page and JSON, each against its own framework\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (section `adapters`) → `bench_server` (axum, 1 worker thread) and `bench_actix` \
+         (actix-web, 1 worker), each serving `/plain/…` bare and `/layer/…` behind its adapter, with the same 50 KB page and \
+         policy (`crates/consentry-engine/tests/shared/bench_page.rs`); `wrk -t1 -c32 -d8s --latency` on core 1, the server \
+         on core 0; 3 interleaved rounds after a 2 s warm-up, means.\n"
+    );
+    let _ =
+        writeln!(md, "| server | response | without | with | throughput ratio | p99 without | p99 with |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for (name, what, plain, layer) in rows {
+        let label =
+            if what == "page" { "50 KB HTML page (GA, Matomo gated)" } else { "small JSON (passed through)" };
+        let _ = writeln!(
+            md,
+            "| {name} | {label} | {:.0} req/s | {:.0} req/s | {:.3} | {:.2} ms | {:.2} ms |",
+            plain.rps,
+            layer.rps,
+            layer.rps / plain.rps,
+            plain.p99_ms,
+            layer.p99_ms
+        );
+    }
+    Ok(())
 }
 
 /// wrk against the same axum app with and without the layer, interleaved.
@@ -919,7 +970,7 @@ pub struct Section {
 }
 
 /// Every section, in the order of BENCHMARKS.md.
-pub const SECTIONS: [Section; 10] = [
+pub const SECTIONS: [Section; 11] = [
     Section {
         name: "core",
         title: "consentry-core: Cookie header (10 cookies) + decide, criterion",
@@ -943,6 +994,12 @@ pub const SECTIONS: [Section; 10] = [
         title: "consentry-tower: wrk with and without the layer",
         needs_dist: false,
         run: middleware_load,
+    },
+    Section {
+        name: "adapters",
+        title: "consentry-tower and consentry-actix: wrk, each against its own framework",
+        needs_dist: false,
+        run: adapters_load,
     },
     Section {
         name: "memory",

@@ -98,7 +98,7 @@ pub fn test() -> Result<(), String> {
 }
 
 /// The crates and the npm package as they would be published: Cargo
-/// packages core, tower and cli and builds each from its package alone
+/// packages core, engine, tower, actix and cli and builds each from its package alone
 /// (so a file left out of an `include` list, or a path outside the crate,
 /// fails here); npm must have nothing to correct or warn about. (What the
 /// npm tarball holds is checked by `tests/browser/package.test.mjs`.)
@@ -114,7 +114,7 @@ pub fn packages(root: &Path) -> Result<(), String> {
         &[("CARGO_PROFILE_DEV_DEBUG", "false")],
     )?;
     println!(
-        "  crates: consentry-core, consentry-engine, consentry-tower, consentry-cli package and build on their own"
+        "  crates: consentry-core, consentry-engine, consentry-tower, consentry-actix, consentry-cli package and build on their own"
     );
 
     let out = Command::new("npm")

@@ -1,13 +1,18 @@
 //! `consentry-demo`: the five seed sites behind `ConsentLayer`.
 //!
 //! ```text
-//! consentry-demo [--addr 127.0.0.1:8080] [--db PATH] [--assets DIR] [--no-layer]
+//! consentry-demo [--addr 127.0.0.1:8080] [--db PATH] [--assets DIR] [--no-layer] [--server axum|actix]
 //! ```
+//!
+//! With `--server actix` the same sites are served by actix-web behind
+//! `consentry-actix`'s middleware instead of axum behind `ConsentLayer`
+//! (`actix.rs`).
 //!
 //! With `--no-layer` the sites are served bare, tags and all, as a site that
 //! knows nothing of consent would serve them: put `consentry serve --upstream`
 //! in front of it, with one site's policy, to see the proxy gate them.
 
+mod actix;
 mod region;
 mod sites;
 mod trackers;
@@ -33,6 +38,7 @@ const USAGE: &str = "\
 consentry-demo: the five seed sites behind ConsentLayer
 
 usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--assets DIR] [--no-layer] [--leaky-tag]
+                      [--server axum|actix]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:8080)
   --db PATH          SQLite receipts database (default target/consentry-demo.db)
@@ -47,6 +53,9 @@ usage: consentry-demo [--addr HOST:PORT] [--db PATH | --postgres CONFIG] [--asse
   --leaky-tag        add to every page a tag no policy declares (a Facebook-pixel-like
                      inline script that sets the `_fbp` cookie and calls /_trackers/pixel/):
                      the layer does not know it, so it runs; `consentry audit` must catch it
+  --server NAME      the web server the sites and the middleware run in: `axum` (default;
+                     consentry-tower's ConsentLayer) or `actix` (actix-web; consentry-actix's
+                     Consent middleware). Same pages, same policies, same behaviour.
   --help             this text
 ";
 
@@ -57,6 +66,14 @@ struct Args {
     assets: PathBuf,
     no_layer: bool,
     leaky_tag: bool,
+    server: Server,
+}
+
+/// The web server the demo runs in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Axum,
+    Actix,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
         assets: PathBuf::from("www/dist"),
         no_layer: false,
         leaky_tag: false,
+        server: Server::Axum,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -82,6 +100,13 @@ fn parse_args() -> Result<Args, String> {
             "--assets" => args.assets = PathBuf::from(value("--assets")?),
             "--no-layer" => args.no_layer = true,
             "--leaky-tag" => args.leaky_tag = true,
+            "--server" => {
+                args.server = match value("--server")?.as_str() {
+                    "axum" => Server::Axum,
+                    "actix" => Server::Actix,
+                    other => return Err(format!("--server: `{other}` is not `axum` or `actix`")),
+                }
+            }
             "--help" | "-h" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -117,8 +142,7 @@ fn repo_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -126,15 +150,69 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let root = repo_root();
-    // Without the layer there is no banner to serve and no receipt to store.
-    let layered = if args.no_layer {
-        None
-    } else {
-        Some((banner_assets(&args, &root), open_receipts(&args, &root).await))
-    };
-    let state = HitLog::default();
+    if args.server == Server::Actix && args.no_layer {
+        eprintln!("consentry-demo: --no-layer serves the bare sites with axum; leave out --server actix");
+        std::process::exit(2);
+    }
+    match args.server {
+        Server::Actix => {
+            if let Err(e) = actix_web::rt::System::new().block_on(actix::run(args)) {
+                eprintln!("consentry-demo: server error: {e}");
+                std::process::exit(1);
+            }
+        }
+        Server::Axum => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("consentry-demo: cannot start the async runtime: {e}");
+                    std::process::exit(1);
+                }
+            };
+            runtime.block_on(run_axum(args));
+        }
+    }
+}
 
+/// Each site's policy, loaded once (exits with one line when one cannot be read).
+fn policies(root: &std::path::Path) -> Vec<(&'static str, Policy)> {
+    SITES
+        .iter()
+        .map(|site| match load_policy(root, site.slug) {
+            Ok(p) => (site.slug, p),
+            Err(e) => {
+                eprintln!("consentry-demo: {e}");
+                std::process::exit(1);
+            }
+        })
+        .collect()
+}
+
+/// The engine settings of one site's middleware, the same for both servers.
+fn site_settings(
+    slug: &str,
+    policy: Policy,
+    assets: &Assets,
+    receipts: &Arc<dyn ReceiptStore>,
+) -> consentry_tower::EngineBuilder {
+    consentry_tower::EngineBuilder::new(policy)
+        .prefix(format!("/{slug}/consentry/"))
+        .assets(assets.clone())
+        .receipts(Arc::clone(receipts))
+        .inject_services(false)
+        .secure_cookie(SecureCookie::Auto)
+        // As a site behind Cloudflare would; the picker plays Cloudflare.
+        .region_headers(RegionHeaders::cloudflare())
+}
+
+/// The demo's routes (sites, tracker stubs, inspector), each site behind
+/// `ConsentLayer` when `layered` gives its assets and receipts.
+fn routes(
+    root: &std::path::Path,
+    leak: bool,
+    layered: Option<&(Assets, Arc<dyn ReceiptStore>)>,
+    state: &HitLog,
+) -> Router {
     let mut app = Router::new()
         .route("/", get(index))
         .route("/_trackers/{*path}", get(trackers::serve).post(trackers::serve))
@@ -143,38 +221,34 @@ async fn main() {
         .route("/_demo/site.css", get(site_css))
         .route("/_demo/region", post(region::pick))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
-    let leak = args.leaky_tag;
-    for site in SITES {
-        let policy = match load_policy(&root, site.slug) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("consentry-demo: {e}");
-                std::process::exit(1);
-            }
-        };
-        let slug = site.slug;
+    for (slug, policy) in policies(root) {
         let mut site_router = Router::new()
             .route(&format!("/{slug}/"), get(move |d, h, s| page(slug, leak, d, h, s)))
             .route(&format!("/{slug}/privacy"), get(move || privacy(slug)))
             // Consentry's own routes live under the site's prefix; the layer answers them.
             .route(&format!("/{slug}/consentry/{{*rest}}"), any(|| async { StatusCode::NOT_FOUND }))
             .route(&format!("/{slug}/.well-known/gpc.json"), any(|| async { StatusCode::NOT_FOUND }));
-        if let Some((assets, receipts)) = &layered {
-            site_router = site_router.layer(
-                ConsentLayer::new(policy)
-                    .prefix(format!("/{slug}/consentry/"))
-                    .assets(assets.clone())
-                    .receipts(Arc::clone(receipts))
-                    .inject_services(false)
-                    .secure_cookie(SecureCookie::Auto)
-                    // As a site behind Cloudflare would; the picker plays Cloudflare.
-                    .region_headers(RegionHeaders::cloudflare()),
-            );
+        if let Some((assets, receipts)) = layered {
+            site_router =
+                site_router.layer(ConsentLayer::from(site_settings(slug, policy, assets, receipts)));
         }
         app = app.merge(site_router.with_state(state.clone()));
     }
+    app.with_state(state.clone())
+}
+
+async fn run_axum(args: Args) {
+    let root = repo_root();
+    // Without the layer there is no banner to serve and no receipt to store.
+    let layered = if args.no_layer {
+        None
+    } else {
+        Some((banner_assets(&args, &root), open_receipts(&args, &root).await))
+    };
+    let state = HitLog::default();
     // Outside every site's layer: plays the CDN that sets the region headers.
-    let app = app.with_state(state).layer(axum::middleware::map_request(region::simulate_cloudflare));
+    let app = routes(&root, args.leaky_tag, layered.as_ref(), &state)
+        .layer(axum::middleware::map_request(region::simulate_cloudflare));
 
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(l) => l,
@@ -188,14 +262,14 @@ async fn main() {
     };
     let addr = listener.local_addr().map_or(args.addr, |a| a);
     if layered.is_some() {
-        println!("consentry-demo: serving the five demo sites on http://{addr}/  (Ctrl-C to stop)");
+        announce(addr, "ConsentLayer (axum)");
     } else {
         println!(
             "consentry-demo: serving the five demo sites WITHOUT ConsentLayer on http://{addr}/ (every tag live; put `consentry serve --upstream http://{addr}` in front)"
         );
-    }
-    for s in SITES {
-        println!("  http://{addr}/{}/", s.slug);
+        for s in SITES {
+            println!("  http://{addr}/{}/", s.slug);
+        }
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -207,8 +281,18 @@ async fn main() {
     }
 }
 
+/// The line the harness and a reader wait for, and the five sites' addresses.
+fn announce(addr: SocketAddr, behind: &str) {
+    println!(
+        "consentry-demo: serving the five demo sites on http://{addr}/ behind {behind}  (Ctrl-C to stop)"
+    );
+    for s in SITES {
+        println!("  http://{addr}/{}/", s.slug);
+    }
+}
+
 /// The banner files, or the built-in server-rendered banner when they were not built.
-fn banner_assets(args: &Args, root: &std::path::Path) -> Assets {
+pub(crate) fn banner_assets(args: &Args, root: &std::path::Path) -> Assets {
     let assets_dir = if args.assets.is_absolute() { args.assets.clone() } else { root.join(&args.assets) };
     match Assets::from_dir(&assets_dir) {
         Ok(a) => a,
@@ -223,7 +307,7 @@ fn banner_assets(args: &Args, root: &std::path::Path) -> Assets {
 }
 
 /// The receipts store the flags ask for; exits with one line when it cannot be opened.
-async fn open_receipts(args: &Args, root: &std::path::Path) -> Arc<dyn ReceiptStore> {
+pub(crate) async fn open_receipts(args: &Args, root: &std::path::Path) -> Arc<dyn ReceiptStore> {
     match &args.postgres {
         Some(config) => match PostgresStore::connect(config, 16).await {
             Ok(s) => {

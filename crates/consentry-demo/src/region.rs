@@ -30,7 +30,12 @@ const COOKIE: &str = "demo_region";
 
 /// The simulated place of this request, from the picker's cookie.
 pub fn chosen(headers: &HeaderMap) -> &'static str {
-    let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    chosen_from_cookies(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
+}
+
+/// [`chosen`] from the request's `Cookie` header values, whatever the
+/// server's header types.
+pub fn chosen_from_cookies<'a>(cookies: impl Iterator<Item = &'a str>) -> &'static str {
     let value = cookies
         .flat_map(|h| h.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
@@ -45,14 +50,23 @@ pub async fn simulate_cloudflare(mut req: Request) -> Request {
     let headers = req.headers_mut();
     headers.remove("cf-ipcountry");
     headers.remove("cf-region-code");
-    if !place.is_empty() {
-        let (country, region) = place.split_once('-').unwrap_or((place, ""));
-        headers.insert("cf-ipcountry", HeaderValue::from_static(country));
-        if !region.is_empty() {
-            headers.insert("cf-region-code", HeaderValue::from_static(region));
-        }
+    for (name, value) in cloudflare_headers(place) {
+        headers.insert(name, HeaderValue::from_static(value));
     }
     req
+}
+
+/// The `CF-IPCountry` and `CF-Region-Code` Cloudflare would send for `place`.
+pub fn cloudflare_headers(place: &'static str) -> Vec<(&'static str, &'static str)> {
+    if place.is_empty() {
+        return Vec::new();
+    }
+    let (country, region) = place.split_once('-').unwrap_or((place, ""));
+    let mut headers = vec![("cf-ipcountry", country)];
+    if !region.is_empty() {
+        headers.push(("cf-region-code", region));
+    }
+    headers
 }
 
 /// `POST /_demo/region` (`region=US-CA&return_to=/redis/`): remembers the

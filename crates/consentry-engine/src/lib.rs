@@ -52,6 +52,7 @@
 //! assert!(String::from_utf8_lossy(&page).contains("consentry"));
 //! ```
 
+mod adapter;
 mod assets;
 mod config;
 mod engine;

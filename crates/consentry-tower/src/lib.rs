@@ -119,9 +119,9 @@ pub use service::ConsentService;
 pub use consentry_engine::GeoIp;
 pub use consentry_engine::{
     Assets, BUILTIN_CSS, BoxError, ClientAddr, CspNonce, DEFAULT_CONSENT_PER_MINUTE,
-    DEFAULT_MAX_DECODED_BODY, DNT, MAX_CONSENT_BODY, MemoryStore, NoReceipts, RECEIPT_STORE_UNAVAILABLE,
-    ReceiptError, ReceiptStore, RegionHeaders, RewriteError, SEC_GPC, SecureCookie, TK, UnreadableHtml,
-    receipts, safe_return,
+    DEFAULT_MAX_DECODED_BODY, DNT, Engine, EngineBuilder, MAX_CONSENT_BODY, MemoryStore, NoReceipts,
+    RECEIPT_STORE_UNAVAILABLE, ReceiptError, ReceiptStore, RegionHeaders, RewriteError, SEC_GPC,
+    SecureCookie, TK, UnreadableHtml, receipts, safe_return,
 };
 
 /// Internal: the fuzz targets' entry points. Not API.

@@ -18,4 +18,5 @@ mod regions;
 mod response_shapes;
 mod seed_sites;
 mod services;
+mod shared_cases;
 mod sqlite;
