@@ -560,3 +560,56 @@ test("user-posted HTML can neither activate javascript:, data: or srcdoc, nor re
   assert.deepEqual(dialogs, []);
   await context.close();
 });
+
+// Right to left: the banner and the dialog carry dir="rtl" from core's one
+// rule (texts::is_rtl, written by the renderer) on a left-to-right page,
+// and the stylesheet's logical properties mirror them; axe in both themes.
+for (const locale of ["ar", "he"]) {
+  for (const colorScheme of ["light", "dark"]) {
+    test(`right to left (${locale}, ${colorScheme}): banner and dialog mirrored, no axe violation`, { timeout: 60000 }, async () => {
+      const context = await chrome.newContext({ locale, colorScheme, viewport: { width: 1280, height: 720 } });
+      const page = await context.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(server.url + "/rtl.html", { waitUntil: "load" });
+      await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+      const banner = await page.$eval("#consentry-banner", (el) => ({
+        lang: el.lang,
+        dir: el.getAttribute("dir"),
+        direction: getComputedStyle(el).direction,
+        page: getComputedStyle(document.body).direction,
+      }));
+      assert.deepEqual(banner, { lang: locale, dir: "rtl", direction: "rtl", page: "ltr" });
+      fs.mkdirSync(path.join(root, "target", "e2e"), { recursive: true });
+      await page.screenshot({ path: path.join(root, "target", "e2e", `rtl-${locale}-${colorScheme}-banner.png`) });
+      assert.deepEqual(await axe(page, "#consentry-banner"), [], "banner");
+
+      await page.click("#consentry-banner [data-consentry-action='preferences']");
+      await page.waitForSelector("#consentry-preferences", { state: "visible" });
+      const dialog = await page.$eval("#consentry-preferences", (el) => {
+        const list = el.querySelector(".consentry-services");
+        const s = list && getComputedStyle(list);
+        return {
+          dir: el.getAttribute("dir"),
+          direction: getComputedStyle(el).direction,
+          // The services' rule is drawn on the inline-start side: the right.
+          border: s && [s.borderRightWidth, s.borderLeftWidth],
+        };
+      });
+      assert.deepEqual(dialog, { dir: "rtl", direction: "rtl", border: ["2px", "0px"] });
+      await page.screenshot({ path: path.join(root, "target", "e2e", `rtl-${locale}-${colorScheme}-dialog.png`) });
+      assert.deepEqual(await axe(page, "#consentry-preferences"), [], "dialog");
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+  }
+}
+
+test("a left-to-right language gets no dir attribute", { timeout: 60000 }, async () => {
+  const context = await chrome.newContext({ locale: "fr" });
+  const page = await context.newPage();
+  await page.goto(server.url + "/rtl.html", { waitUntil: "load" });
+  await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+  assert.deepEqual(await page.$eval("#consentry-banner", (el) => [el.lang, el.getAttribute("dir")]), ["fr", null]);
+  await context.close();
+});

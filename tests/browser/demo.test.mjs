@@ -265,6 +265,13 @@ for (const [width, height] of [[390, 844], [1280, 720]]) {
         assert.equal(buttons.length, 4, `${site}: four actions`);
         for (const b of buttons) assert.ok(b.visible, `${site} ${width}×${height}, list scrolled to the ${where}: "${b.label}" in view and not covered`);
       }
+      // Four actions in at most two rows, even on a phone ("Close" is an icon with a name).
+      const rows = await page.$$eval("#consentry-preferences .consentry-dialog__actions button", (bs) => new Set(bs.map((b) => Math.round(b.getBoundingClientRect().top))).size);
+      assert.ok(rows <= 2, `${site} ${width}×${height}: the footer takes ${rows} rows`);
+      const close = await page.$eval("#consentry-preferences [data-consentry-action='close']", (b) => [b.getAttribute("aria-label"), b.title]);
+      assert.ok(close[0] && close[0] === close[1], `${site}: the icon "Close" has a name: ${close}`);
+      fs.mkdirSync(path.join(root, "target", "e2e"), { recursive: true });
+      await page.screenshot({ path: path.join(root, "target", "e2e", `dialog-${site}-${width}x${height}.png`) });
       if (width === 390) {
         const scrolls = await page.$eval(panel, (p) => p.scrollHeight > p.clientHeight);
         assert.ok(scrolls, `${site}: on a phone the list is longer than the screen (what this test is about)`);

@@ -92,6 +92,9 @@ export interface PolicyTexts {
   cookie_provider?: string;
   cookie_purpose?: string;
   cookie_lifetime?: string;
+  description_own?: string;
+  optout_description_own?: string;
+  notice_description_own?: string;
   privacy_policy_url?: string;
   categories?: Record<string, { title?: string; description?: string }>;
 }

@@ -61,6 +61,15 @@ impl Html {
         push_escaped(&mut self.0, s);
         self
     }
+    /// ` lang="…"`, and ` dir="rtl"` for a language written right to left
+    /// ([`crate::texts::is_rtl`]): on every root the renderer writes.
+    fn lang(&mut self, lang: &str) -> &mut Self {
+        self.raw(" lang=\"").text(lang).raw("\"");
+        if crate::texts::is_rtl(lang) {
+            self.raw(" dir=\"rtl\"");
+        }
+        self
+    }
 }
 
 /// Who rendered a banner: the server into the page, or the browser.
@@ -118,10 +127,10 @@ pub fn banner_for(
         banner_id!(),
         "\" class=\"consentry consentry-banner\" role=\"region\" aria-labelledby=\"",
         banner_id!(),
-        "-title\" lang=\""
+        "-title\""
     ))
-    .text(t.lang())
-    .raw("\" data-consentry-rendered=\"")
+    .lang(t.lang())
+    .raw(" data-consentry-rendered=\"")
     .raw(match by {
         RenderedBy::Server => "server",
         RenderedBy::Client => "client",
@@ -141,18 +150,18 @@ pub fn banner_for(
         "-title\">"
     ))
     .text(t.get(heading))
-    .raw("</h2><p class=\"consentry-banner__text\">")
-    .text(t.get(text))
-    .raw("</p>");
-    let purposes: Vec<&str> =
-        policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
-    list_line(&mut h, t.get(Key::purposes), &purposes, "purposes");
+    .raw("</h2><p class=\"consentry-banner__text\">");
     let parties: Vec<&str> = policy
         .services()
         .iter()
         .filter(|s| policy.category(&s.category).is_some_and(|c| !c.required))
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
         .collect();
+    // No third party listed: a text that names none.
+    h.text(if parties.is_empty() { t.without_third_parties(text) } else { t.get(text) }).raw("</p>");
+    let purposes: Vec<&str> =
+        policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
+    list_line(&mut h, t.get(Key::purposes), &purposes, "purposes");
     list_line(&mut h, t.get(Key::third_parties), &parties, "third-parties");
     h.raw("<p class=\"consentry-banner__text\">");
     if model == Model::OptIn {
@@ -201,9 +210,9 @@ pub fn opt_out_link(t: &ResolvedTexts<'_>, consent_url: &str, return_to: Option<
     let mut h = Html(String::with_capacity(256));
     h.raw("<form class=\"consentry-optout\" method=\"post\" action=\"")
         .text(consent_url)
-        .raw("\" lang=\"")
-        .text(t.lang())
-        .raw("\">");
+        .raw("\"")
+        .lang(t.lang())
+        .raw(">");
     if let Some(r) = return_to {
         h.raw("<input type=\"hidden\" name=\"return_to\" value=\"").text(r).raw("\"/>");
     }
@@ -222,9 +231,9 @@ pub fn opt_out_link(t: &ResolvedTexts<'_>, consent_url: &str, return_to: Option<
 /// ([`Key::signal_optout_notice`]).
 pub fn status(t: &ResolvedTexts<'_>, key: Key) -> String {
     let mut h = Html(String::with_capacity(256));
-    h.raw("<p class=\"consentry consentry-status\" role=\"status\" lang=\"")
-        .text(t.lang())
-        .raw("\">")
+    h.raw("<p class=\"consentry consentry-status\" role=\"status\"")
+        .lang(t.lang())
+        .raw(">")
         .text(t.get(key))
         .raw("</p>");
     h.0
@@ -260,11 +269,11 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
         dialog_id!(),
         "\" class=\"consentry consentry-dialog\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"",
         dialog_id!(),
-        "-title\" lang=\""
+        "-title\""
     ))
-    .text(t.lang())
+    .lang(t.lang())
     .raw(concat!(
-        "\"><div class=\"consentry-dialog__panel\"><h2 class=\"consentry-dialog__title\" id=\"",
+        "><div class=\"consentry-dialog__panel\"><h2 class=\"consentry-dialog__title\" id=\"",
         dialog_id!(),
         "-title\">"
     ))
@@ -339,7 +348,6 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
         (Action::AcceptAll, Key::accept_all),
         (Action::RejectAll, Key::reject_all),
         (Action::Save, Key::save),
-        (Action::Close, Key::close),
     ] {
         h.raw(concat!("<button type=\"button\" class=\"consentry-btn\" ", action_attr!(), "=\""))
             .raw(action.as_str())
@@ -347,7 +355,19 @@ pub fn dialog(policy: &Policy, t: &ResolvedTexts<'_>) -> String {
             .text(t.get(key))
             .raw("</button>");
     }
-    h.raw("</div></div></div>");
+    // "Close" as an icon, named for assistive technology: on a phone the
+    // footer then takes two rows, not four.
+    h.raw(concat!(
+        "<button type=\"button\" class=\"consentry-btn consentry-btn--icon\" ",
+        action_attr!(),
+        "=\""
+    ))
+    .raw(Action::Close.as_str())
+    .raw("\" aria-label=\"")
+    .text(t.get(Key::close))
+    .raw("\" title=\"")
+    .text(t.get(Key::close))
+    .raw("\">\u{d7}</button></div></div></div>");
     h.0
 }
 
@@ -393,10 +413,10 @@ pub fn settings_button(t: &ResolvedTexts<'_>) -> String {
     h.raw(concat!(
         "<button type=\"button\" class=\"consentry-settings\" ",
         action_attr!(),
-        "=\"preferences\" lang=\""
+        "=\"preferences\""
     ))
-    .text(t.lang())
-    .raw("\">")
+    .lang(t.lang())
+    .raw(">")
     .text(t.get(Key::settings_link))
     .raw("</button>");
     h.0
@@ -407,7 +427,9 @@ pub fn settings_button(t: &ResolvedTexts<'_>) -> String {
 /// embed's category.
 pub fn placeholder(t: &ResolvedTexts<'_>) -> String {
     let mut h = Html(String::with_capacity(256));
-    h.raw("<div class=\"consentry consentry-placeholder\" data-consentry-placeholder=\"\"><div class=\"consentry-placeholder__inner\"><p>")
+    h.raw("<div class=\"consentry consentry-placeholder\" data-consentry-placeholder=\"\"")
+        .lang(t.lang())
+        .raw("><div class=\"consentry-placeholder__inner\"><p>")
         .text(t.get(Key::embed_notice))
         .raw("</p><button type=\"button\" class=\"consentry-btn\" data-consentry-load=\"\">")
         .text(t.get(Key::embed_load))

@@ -129,16 +129,43 @@ text_keys! {
     cookie_purpose,
     /// Column: how long it is kept.
     cookie_lifetime,
+    /// [`description`](Key::description) for a site with no third party
+    /// (the first layer lists none, so the text names none).
+    description_own,
+    /// [`optout_description`](Key::optout_description) for a site with no
+    /// third party.
+    optout_description_own,
+    /// [`notice_description`](Key::notice_description) for a site with no
+    /// third party.
+    notice_description_own,
 }
 
 impl Key {
-    /// Column headings of the cookie tables: a language without a built-in
-    /// pack may leave them out (English ones are used).
+    /// Keys a language without a built-in pack may leave out: the column
+    /// headings of the cookie tables (English ones are used) and the texts
+    /// for a site with no third party (the text with third parties is used).
     pub fn is_optional(self) -> bool {
         matches!(
             self,
-            Self::cookie_name | Self::cookie_provider | Self::cookie_purpose | Self::cookie_lifetime
+            Self::cookie_name
+                | Self::cookie_provider
+                | Self::cookie_purpose
+                | Self::cookie_lifetime
+                | Self::description_own
+                | Self::optout_description_own
+                | Self::notice_description_own
         )
+    }
+
+    /// The text to use instead of this one on the first layer of a site
+    /// with no third party, if there is one.
+    pub fn without_third_parties(self) -> Option<Key> {
+        match self {
+            Self::description => Some(Self::description_own),
+            Self::optout_description => Some(Self::optout_description_own),
+            Self::notice_description => Some(Self::notice_description_own),
+            _ => None,
+        }
     }
 
     /// Keys only the `opt-out` and `notice` models use: a language without a
@@ -149,11 +176,13 @@ impl Key {
             self,
             Self::optout_title
                 | Self::optout_description
+                | Self::optout_description_own
                 | Self::do_not_sell
                 | Self::optout_done
                 | Self::signal_optout_notice
                 | Self::notice_title
                 | Self::notice_description
+                | Self::notice_description_own
                 | Self::acknowledge
         )
     }
@@ -235,6 +264,29 @@ pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
 /// The registers a pack may be written in.
 pub const REGISTERS: &[&str] = &["formal", "informal"];
 
+/// Whether text in `lang` is written right to left: the script its primary
+/// subtag is written in (Arabic, Hebrew, Persian, Urdu, Pashto, Sindhi,
+/// Uyghur, Yiddish, Dhivehi, Central Kurdish), unless the tag names a
+/// left-to-right script (`-Latn`, `-Cyrl`). The one rule both halves follow:
+/// the renderer writes `dir="rtl"` on every root it renders in such a
+/// language, and the page layer inserts that markup as it is.
+///
+/// ```
+/// use consentry_core::texts::is_rtl;
+/// assert!(is_rtl("ar") && is_rtl("he-IL") && is_rtl("fa") && is_rtl("AR-eg"));
+/// assert!(!is_rtl("en") && !is_rtl("fr"));
+/// assert!(!is_rtl("ku-Latn") && !is_rtl("tr") && !is_rtl("arn"));
+/// ```
+pub fn is_rtl(lang: &str) -> bool {
+    const RTL: &[&str] = &["ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"];
+    let mut subtags = lang.split(['-', '_']);
+    let primary = subtags.next().unwrap_or("");
+    if !RTL.iter().any(|r| r.eq_ignore_ascii_case(primary)) {
+        return false;
+    }
+    !subtags.any(|s| s.eq_ignore_ascii_case("latn") || s.eq_ignore_ascii_case("cyrl"))
+}
+
 /// The register a pack states it is written in (`"formal"`: the polite
 /// form of address, `vous`, `Sie`, `Lei`; `"informal"`: `tu`, `du`, or a
 /// language's neutral singular). `None` when it states none or is not a pack.
@@ -314,6 +366,24 @@ impl<'p> ResolvedTexts<'p> {
             .or_else(|| self.pack.and_then(|t| t.get(key)))
             .or_else(|| self.english.and_then(|t| t.get(key)))
             .unwrap_or("")
+    }
+
+    /// The first layer's text `key` for a site whose first layer lists no
+    /// third party: the version that names none
+    /// ([`Key::without_third_parties`]) in this language, unless the policy
+    /// wrote `key` itself and not that version (its own wording wins), or
+    /// this language has no such version (a policy's own language without a
+    /// built-in pack).
+    pub fn without_third_parties(&self, key: Key) -> &'p str {
+        let Some(own_key) = key.without_third_parties() else { return self.get(key) };
+        let policy_has = |k: Key| self.own.and_then(|t| t.get(k)).is_some();
+        if policy_has(key) && !policy_has(own_key) {
+            return self.get(key);
+        }
+        self.own
+            .and_then(|t| t.get(own_key))
+            .or_else(|| self.pack.and_then(|t| t.get(own_key)))
+            .unwrap_or_else(|| self.get(key))
     }
 
     /// The privacy policy link for this language (or the policy's default language's, or the English one).

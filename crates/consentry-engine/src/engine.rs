@@ -430,6 +430,25 @@ mod tests {
     }
 
     #[test]
+    fn a_script_in_svg_is_judged_unseen_inert_before_consent() {
+        let (_, plan) = page_plan(&engine());
+        let BodyPlan::Rewrite(mut rewrite) = plan else { panic!("a page is rewritten") };
+        rewrite.give(Bytes::from_static(
+            b"<!doctype html><html><body><svg><script type=\"application/ecmascript\">gtag('config','G-AB12CD34')</script></svg></body></html>",
+        ));
+        let mut out = Vec::new();
+        while let Some(piece) = rewrite.next_piece().unwrap() {
+            out.extend_from_slice(&piece);
+        }
+        out.extend_from_slice(&rewrite.end().unwrap());
+        let page = String::from_utf8(out).unwrap();
+        assert!(
+            page.contains("<script type=\"text/plain\" data-type=\"application/ecmascript\" data-consentry=\"unchecked\">gtag("),
+            "{page}"
+        );
+    }
+
+    #[test]
     fn a_page_response_is_made_private_and_its_length_dropped() {
         let (head, plan) = page_plan(&engine());
         assert!(matches!(plan, BodyPlan::Rewrite(_)));

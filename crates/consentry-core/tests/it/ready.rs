@@ -255,3 +255,63 @@ fn first_visit_says_what_decide_says_for_a_visitor_without_cookie_or_signal() {
     let json: serde_json::Value = serde_json::from_str(&only_required.to_ready_json(&[])).unwrap();
     assert_eq!(json["first_visit"], serde_json::json!({"cookie": "site_consent", "asked": false}));
 }
+
+#[test]
+fn every_root_rendered_in_a_right_to_left_language_says_so_and_no_other_does() {
+    let p = preset("redis").with_consent_endpoint("/consentry/consent");
+    for (lang, rtl) in [("ar", true), ("he", true), ("en", false), ("fr", false), ("tr", false)] {
+        let t = p.texts_for(&[lang]);
+        assert_eq!(t.lang(), lang);
+        let roots = [
+            render::banner(&p, &t, "#", None, RenderedBy::Server),
+            render::dialog(&p, &t),
+            render::settings_button(&t),
+            render::placeholder(&t),
+            render::opt_out_link(&t, "/c", None),
+            render::status(&t, consentry_core::texts::Key::optout_done),
+        ];
+        for markup in roots {
+            let open = &markup[..markup.find('>').unwrap_or(markup.len())];
+            assert!(open.contains(&format!(" lang=\"{lang}\"")), "{open}");
+            assert_eq!(open.contains(" dir=\"rtl\""), rtl, "{lang}: {open}");
+        }
+        // The ready policy the browser inserts carries the same markup.
+        let ready = ready_of(&p, &[lang]);
+        let texts = ready.texts_for(&[lang]).expect("the language asked");
+        assert_eq!(texts.banner.contains(" dir=\"rtl\""), rtl, "{lang}: the ready banner");
+        assert_eq!(texts.dialog.contains(" dir=\"rtl\""), rtl, "{lang}: the ready dialog");
+    }
+}
+
+#[test]
+fn a_first_layer_with_no_third_party_names_none() {
+    let p = |json: &str| Policy::from_json(json).unwrap_or_else(|e| panic!("{e}"));
+    let own_only =
+        p(r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}]}"#);
+    let with_party = p(
+        r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+        "services": [{"id": "ga4", "kind": "ga4", "category": "analytics", "config": {"measurement_id": "G-AB12CD34"}}]}"#,
+    );
+    for lang in ["en", "fr", "de", "ar", "ja"] {
+        let pack = |key: consentry_core::texts::Key| own_only.texts_for(&[lang]).get(key).to_owned();
+        let own = render::banner(&own_only, &own_only.texts_for(&[lang]), "#", None, RenderedBy::Client);
+        assert!(
+            own.contains(&render::escape_html(&pack(consentry_core::texts::Key::description_own))),
+            "{lang}"
+        );
+        assert!(!own.contains("third-parties"), "{lang}: no empty list");
+        let listed =
+            render::banner(&with_party, &with_party.texts_for(&[lang]), "#", None, RenderedBy::Client);
+        assert!(
+            listed.contains(&render::escape_html(&pack(consentry_core::texts::Key::description))),
+            "{lang}"
+        );
+        assert!(listed.contains("data-consentry-list=\"third-parties\""), "{lang}");
+    }
+    // A site that wrote its own first-layer text keeps it.
+    let worded =
+        p(r#"{"revision": 1, "categories": [{"id": "essential", "required": true}, {"id": "analytics"}],
+        "texts": {"en": {"description": "Our own words."}}}"#);
+    let b = render::banner(&worded, &worded.texts_for(&["en"]), "#", None, RenderedBy::Client);
+    assert!(b.contains("Our own words."), "{b}");
+}

@@ -33,9 +33,33 @@ pub(super) fn on_inline_script(state: &Arc<Mutex<State>>, el: &mut Element<'_, '
     if !is_executable_type(attr(el, "type").as_deref()) {
         return Ok(());
     }
+    if el.namespace_uri() != HTML_NAMESPACE {
+        return judge_unseen(state, el);
+    }
     let attrs = hold_start_tag(state, el, on_inline_end);
     let mut st = lock(state)?;
     st.inline = Some(PendingInline { xml: st.xml, attrs, code: String::new(), flushed: false });
+    Ok(())
+}
+
+const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
+
+/// A script in SVG or MathML is not raw text: an ancestor's end tag can
+/// close it before its own, and a start tag held back for its end tag would
+/// be lost there (whether lol_html sees that ancestor also depends on what
+/// the pre-scan copied around it). Its code is not waited for: it is judged
+/// unseen, as a script too long to check is — inert, and marked
+/// `data-consentry="unchecked"`, unless every service may run.
+fn judge_unseen(state: &Mutex<State>, el: &mut Element<'_, '_>) -> HandlerResult {
+    let st = lock(state)?;
+    if st.plan.policy.services().iter().all(|s| st.decision.service_may_run(s)) {
+        return Ok(());
+    }
+    if let Some(ty) = attr(el, "type").filter(|t| !t.trim().is_empty()) {
+        el.set_attribute("data-type", &ty)?;
+    }
+    el.set_attribute("type", "text/plain")?;
+    el.set_attribute("data-consentry", "unchecked")?;
     Ok(())
 }
 

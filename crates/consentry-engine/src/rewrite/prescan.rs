@@ -783,3 +783,26 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod foreign_scripts {
+    /// Found by `prescan_matches_plain_lol_html`: an SVG script closed by an
+    /// ancestor's end tag that the pre-scan had copied around lol_html lost
+    /// its held-back start tag on the fast path only.
+    #[test]
+    fn a_script_in_svg_closed_by_an_ancestor_comes_out_the_same_both_ways() {
+        for html in [
+            "<body><div class=\"x\"><svg><script></div>",
+            "<body><div><svg><script>x</div>",
+            "<body><p><math><script>gtag('config','G-1')</p>",
+            "<body><svg><script>x",
+            "<p>a</p><svg><script>x</script>",
+        ] {
+            for consent in [false, true] {
+                if let Err(e) = super::differential(html.as_bytes(), &[], consent) {
+                    panic!("{html} (consent {consent}): {e}");
+                }
+            }
+        }
+    }
+}
