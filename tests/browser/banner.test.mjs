@@ -41,7 +41,7 @@ test("no text/plain script runs before consent, and the banner is shown", { time
   assert.equal(await page.evaluate(() => window.trackerFileRuns), undefined);
   assert.ok(!server.requests.slice(before).includes("/fake-tracker.js"), "the inert external script is not even fetched");
   assert.ok(!server.requests.slice(before).includes("/embed.html"), "the inert embed is not loaded");
-  assert.equal((await cookies(context))._ga, undefined);
+  assert.equal((await cookies(context, page))._ga, undefined);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -52,7 +52,7 @@ test("accept all activates each inert script exactly once, without a reload, and
   await page.waitForFunction(() => window.trackerFileRuns === 1);
   assert.equal(await page.evaluate(() => window.analyticsRuns), 1);
   assert.equal(await page.isVisible("#consentry-banner"), false);
-  const c = await cookies(context);
+  const c = await cookies(context, page);
   assert.match(c.consentry, /^v1\.1\.\d+\.advertising~analytics\.[A-Za-z0-9_-]{22}$/);
   assert.ok(c._ga, "the analytics script ran and set _ga");
   assert.equal(await page.getAttribute("iframe[title='Embedded video']", "src"), "/embed.html");
@@ -70,7 +70,7 @@ test("accept all activates each inert script exactly once, without a reload, and
 test("reject all runs nothing and sets a consent cookie granting nothing", { timeout: 60000 }, async () => {
   const { context, page } = await open();
   await page.click("#consentry-banner [data-consentry-action='reject-all']");
-  const c = await cookies(context);
+  const c = await cookies(context, page);
   assert.match(c.consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/);
   assert.equal(await page.evaluate(() => window.analyticsRuns), undefined);
   assert.equal(c._ga, undefined);
@@ -87,14 +87,14 @@ test("withdrawal through the dialog deletes _ga-style cookies; a later load find
   assert.equal(await page.isChecked("#consentry-toggle-analytics"), true);
   await page.uncheck("#consentry-toggle-analytics");
   await page.click("#consentry-preferences [data-consentry-action='save']");
-  let c = await cookies(context);
+  let c = await cookies(context, page);
   assert.equal(c._ga, undefined);
   assert.equal(c._ga_TEST, undefined);
   assert.match(c.consentry, /^v1\.1\.\d+\.advertising\./);
   await page.reload({ waitUntil: "load" });
   await page.waitForFunction(() => window.consentry.get() !== null);
   assert.equal(await page.evaluate(() => window.analyticsRuns), undefined);
-  c = await cookies(context);
+  c = await cookies(context, page);
   assert.equal(c._ga, undefined);
   await context.close();
 });
@@ -161,7 +161,7 @@ test("keyboard only: Tab to the banner and choose with Enter", { timeout: 60000 
   const { context, page } = await open();
   await page.focus("#consentry-banner [data-consentry-action='reject-all']");
   await page.keyboard.press("Enter");
-  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\./);
+  assert.match((await cookies(context, page)).consentry, /^v1\.1\.\d+\.\./);
   await context.close();
 });
 
@@ -224,7 +224,7 @@ test("the JS API: get, set, onChange with unsubscribe, errors for unknown catego
   assert.equal(await page.evaluate(() => window.analyticsRuns), 1, "ran once when granted; a script cannot be un-run");
   await page.evaluate(() => window.consentry.reset());
   assert.equal(await page.isVisible("#consentry-banner"), true);
-  assert.equal((await cookies(context))._ga, undefined);
+  assert.equal((await cookies(context, page))._ga, undefined);
   await context.close();
 });
 
@@ -289,7 +289,7 @@ test("a ready policy starts the banner without the policy builder, and the prelo
   assert.ok(!warnings.some((w) => /preload.*not used/i.test(w)), warnings.join("\n"));
   await page.click("#consentry-banner [data-consentry-action='accept-all']");
   await page.waitForFunction(() => window.analyticsRuns === 1);
-  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
+  assert.match((await cookies(context, page)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -321,11 +321,11 @@ test("the first layer shows before the wasm arrives, and a click on it meanwhile
   assert.equal(await page.evaluate(() => window.consentry.get()), null, "the rules module has not started");
   assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-hydrated"), null);
   await page.click("#consentry-banner [data-consentry-action='accept-all']");
-  assert.equal((await cookies(context)).consentry, undefined, "no cookie before the rules module decides");
+  assert.equal((await cookies(context, page)).consentry, undefined, "no cookie before the rules module decides");
   assert.equal(await page.evaluate(() => window.analyticsRuns), undefined, "nothing runs before it either");
   wasm.release();
   await page.waitForFunction(() => window.analyticsRuns === 1);
-  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
+  assert.match((await cookies(context, page)).consentry, /^v1\.1\.\d+\.advertising~analytics\./);
   assert.equal(await page.isVisible("#consentry-banner"), false);
   assert.equal(page.url(), server.url + "/ready.html", "the banner's form was not submitted");
   assert.deepEqual(errors, []);
@@ -498,10 +498,10 @@ test("the page's own buttons speak the banner's vocabulary: choices inside init(
   });
   await page.click("#stray-accept");
   await page.waitForTimeout(200);
-  assert.equal((await cookies(context)).consentry, undefined, "a choice from outside the site's containers records nothing");
+  assert.equal((await cookies(context, page)).consentry, undefined, "a choice from outside the site's containers records nothing");
   await page.click("#mine-reject");
   await page.waitForFunction(() => !window.consentry.get().needsBanner);
-  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/, "rejected from the page's own button");
+  assert.match((await cookies(context, page)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/, "rejected from the page's own button");
   await page.click("#mine-settings");
   await page.waitForSelector("#consentry-preferences");
   assert.equal(new URL(page.url()).hash, "", "the link's default action is prevented");
@@ -543,19 +543,19 @@ test("user-posted HTML can neither activate javascript:, data: or srcdoc, nor re
   // anywhere lands on it, and records nothing.
   await page.mouse.click(20, 20);
   await page.waitForTimeout(300);
-  assert.equal((await cookies(context)).consentry, undefined, "the overlay recorded no choice");
+  assert.equal((await cookies(context, page)).consentry, undefined, "the overlay recorded no choice");
   await page.evaluate(() => document.getElementById("overlay").remove());
   // A copy of the banner's markup, with a guessed token, and a fake
   // click-to-load notice: neither records anything.
   await page.evaluate(() => document.getElementById("fake-accept").click());
   await page.evaluate(() => document.getElementById("fake-load-button").click());
   await page.waitForTimeout(300);
-  assert.equal((await cookies(context)).consentry, undefined, "the fake banner and notice recorded no choice");
+  assert.equal((await cookies(context, page)).consentry, undefined, "the fake banner and notice recorded no choice");
   assert.equal(await page.evaluate(() => window.consentry.get().needsBanner), true);
   // The site's own button, in the container the script tag names, works.
   await page.evaluate(() => document.getElementById("site-reject").click());
   await page.waitForFunction(() => !window.consentry.get().needsBanner);
-  assert.match((await cookies(context)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/);
+  assert.match((await cookies(context, page)).consentry, /^v1\.1\.\d+\.\.[A-Za-z0-9_-]{22}$/);
   assert.equal(await page.evaluate(() => window.pwned ?? null), null);
   assert.deepEqual(dialogs, []);
   await context.close();
@@ -571,7 +571,7 @@ for (const locale of ["ar", "he"]) {
       const page = await context.newPage();
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
-      await page.goto(server.url + "/rtl.html", { waitUntil: "load" });
+      await page.goto(server.url + "/visitor-language.html", { waitUntil: "load" });
       await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
       const banner = await page.$eval("#consentry-banner", (el) => ({
         lang: el.lang,
@@ -608,8 +608,42 @@ for (const locale of ["ar", "he"]) {
 test("a left-to-right language gets no dir attribute", { timeout: 60000 }, async () => {
   const context = await chrome.newContext({ locale: "fr" });
   const page = await context.newPage();
-  await page.goto(server.url + "/rtl.html", { waitUntil: "load" });
+  await page.goto(server.url + "/visitor-language.html", { waitUntil: "load" });
   await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
   assert.deepEqual(await page.$eval("#consentry-banner", (el) => [el.lang, el.getAttribute("dir")]), ["fr", null]);
   await context.close();
 });
+
+// A compact first layer: on a 390×844 phone all it must say (purposes, third
+// parties, that refusing has no consequence, how to withdraw) and its three
+// equal choices fit in half the screen, in the languages whose texts run
+// longest; screenshots at both sizes in target/e2e.
+for (const locale of ["en", "fr", "de", "fi", "hu"]) {
+  test(`the first layer takes at most half of a 390×844 phone, choices of equal size (${locale})`, { timeout: 60000 }, async () => {
+    for (const [width, height] of [[390, 844], [1280, 720]]) {
+      const context = await chrome.newContext({ locale, viewport: { width, height } });
+      const page = await context.newPage();
+      await page.goto(server.url + "/visitor-language.html", { waitUntil: "load" });
+      await page.waitForFunction(() => window.consentry && window.consentry.get() !== null);
+      const banner = await page.$eval("#consentry-banner", (el) => ({
+        lang: el.lang,
+        height: Math.round(el.getBoundingClientRect().height),
+        lists: [...el.querySelectorAll("[data-consentry-list]")].map((l) => l.dataset.consentryList),
+        buttons: [...el.querySelectorAll(".consentry-banner__actions .consentry-btn")].map((b) => {
+          const r = b.getBoundingClientRect();
+          return `${Math.round(r.width)}×${Math.round(r.height)}`;
+        }),
+      }));
+      assert.equal(banner.lang, locale);
+      assert.deepEqual(banner.lists, ["purposes", "third-parties"], "the required elements stay on the first layer");
+      assert.equal(banner.buttons.length, 3);
+      if (width === 390) {
+        assert.ok(banner.height <= height / 2, `${locale}: the first layer is ${banner.height} px of ${height}`);
+        assert.equal(new Set(banner.buttons).size, 1, `${locale}: the choices differ in size: ${banner.buttons}`);
+      }
+      fs.mkdirSync(path.join(root, "target", "e2e"), { recursive: true });
+      await page.screenshot({ path: path.join(root, "target", "e2e", `first-layer-${locale}-${width}x${height}.png`) });
+      await context.close();
+    }
+  });
+}

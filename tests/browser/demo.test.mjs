@@ -50,7 +50,7 @@ test("redis: the server-rendered banner is hydrated, reject sets the cookie and 
   const post = page.waitForResponse((r) => r.url().endsWith("/redis/consentry/consent"));
   await page.click("[data-consentry-action='reject-all']");
   assert.equal((await post).status(), 200);
-  const c = await cookies(context);
+  const c = await cookies(context, page);
   assert.match(c.consentry, /^v1\.3\.\d+\.\.[A-Za-z0-9_-]{22}$/);
   const id = c.consentry.split(".").pop();
   const receipt = await page.evaluate(async (id) => (await fetch(`/redis/consentry/receipt/${id}`)).json(), id);
@@ -72,7 +72,7 @@ test("redis: accept all switches GA, GTM, ads and the video on at once, without 
   await page.waitForFunction(() => document.querySelector("iframe[title]").getAttribute("src"));
   const paths = new Set(trackerRequests.map((p) => p.split("/").slice(0, 3).join("/")));
   for (const t of ["/_trackers/gtag", "/_trackers/gtm.js", "/_trackers/ads", "/_trackers/video"]) assert.ok(paths.has(t), `${t} in ${[...paths]}`);
-  assert.ok((await cookies(context))._ga, "GA set its cookie");
+  assert.ok((await cookies(context, page))._ga, "GA set its cookie");
   await context.close();
 });
 
@@ -93,7 +93,7 @@ test("without JavaScript the banner's form records the choice and comes back", {
   const { context, page, trackerRequests } = await visit("alkaes", { js: false });
   await page.click("[data-consentry-action='accept-all']");
   await page.waitForURL(`${demo.base}/alkaes/`);
-  assert.match((await cookies(context)).consentry, /\.analytics\./);
+  assert.match((await cookies(context, page)).consentry, /\.analytics\./);
   assert.equal(await page.$("#consentry-banner"), null);
   assert.equal(await page.$$eval("script[src*='/_trackers/gtag/js']:not([type])", (s) => s.length), 1, "GA is now emitted live");
   await context.close();
@@ -302,7 +302,7 @@ test("redis: one service of a category from the keyboard: the category shows mix
   await page.click("#consentry-preferences [data-consentry-action='save']");
   const body = JSON.parse((await post).request().postData());
   assert.deepEqual(body, { granted: ["ga4"] });
-  assert.match((await cookies(context)).consentry, /^v1\.3\.\d+\.ga4\.[A-Za-z0-9_-]{22}$/);
+  assert.match((await cookies(context, page)).consentry, /^v1\.3\.\d+\.ga4\.[A-Za-z0-9_-]{22}$/);
   await page.waitForFunction(() => window.gtagLoaded);
   await page.waitForTimeout(300);
   assert.ok(trackerRequests.some((p) => p.startsWith("/_trackers/gtag/")), "GA runs");
@@ -360,11 +360,11 @@ test("redis: a consent POST answered 503 is tried again and its receipt stored; 
     document.addEventListener("consentry:receipt", (e) => window.receipts.push(e.detail));
   });
   await page.click("[data-consentry-action='reject-all']");
-  assert.match((await cookies(context)).consentry, /^v1\.3\.\d+\.\./, "the choice is kept at once");
+  assert.match((await cookies(context, page)).consentry, /^v1\.3\.\d+\.\./, "the choice is kept at once");
   await page.waitForFunction(() => window.receipts.length > 0, null, { timeout: 15000 });
   const [outcome] = await page.evaluate(() => window.receipts);
   assert.equal(outcome.stored, true, JSON.stringify(outcome));
-  const id = (await cookies(context)).consentry.split(".").pop();
+  const id = (await cookies(context, page)).consentry.split(".").pop();
   assert.equal(outcome.id, id, "the server's cookie, with the stored receipt's id");
   const receipt = await page.evaluate(async (id) => (await fetch(`/redis/consentry/receipt/${id}`)).json(), id);
   assert.equal(receipt.method, "reject-all");

@@ -100,8 +100,24 @@ export async function axe(page, selector) {
   }, selector);
 }
 
-export async function cookies(context) {
-  return Object.fromEntries((await context.cookies()).map((c) => [c.name, c.value]));
+/**
+ * The browser's cookies (the store a reload sends from), as { name: value }.
+ * With `page`, first waits (up to 2 s) until the store agrees with the
+ * page's own `document.cookie`: a script's cookie write reaches the store a
+ * moment after the page sees it, longer on a loaded machine.
+ */
+export async function cookies(context, page) {
+  const read = async () => Object.fromEntries((await context.cookies()).map((c) => [c.name, c.value]));
+  if (!page || page.isClosed()) return read();
+  for (let i = 0; i < 40; i++) {
+    const seen = await page.evaluate(() => document.cookie);
+    const inPage = Object.fromEntries(seen.split("; ").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    const store = Object.fromEntries((await context.cookies(page.url())).filter((c) => !c.httpOnly).map((c) => [c.name, c.value]));
+    const same = Object.keys(inPage).length === Object.keys(store).length && Object.keys(inPage).every((k) => store[k] === inPage[k]);
+    if (same) break;
+    await page.waitForTimeout(50);
+  }
+  return read();
 }
 
 async function freePort() {

@@ -43,7 +43,7 @@ test("California: a notice with the Do Not Sell link; the trackers run; OK keeps
   const ok = page.waitForResponse((r) => r.url().endsWith("/redis/consentry/consent"));
   await page.click("#consentry-banner [data-consentry-action='accept-all']");
   assert.equal((await ok).status(), 200);
-  assert.match((await cookies(context)).consentry, /^v2\.3\.\d+\.advertising~analytics~third-party\.[A-Za-z0-9_-]{22}\.o$/);
+  assert.match((await cookies(context, page)).consentry, /^v2\.3\.\d+\.advertising~analytics~third-party\.[A-Za-z0-9_-]{22}\.o$/);
   assert.equal(await page.$("#consentry-banner"), null);
   const link = page.locator(".consentry-optout [data-consentry-action='opt-out']");
   assert.ok(await link.isVisible(), "the persistent link");
@@ -59,7 +59,7 @@ test("California: a notice with the Do Not Sell link; the trackers run; OK keeps
   assert.match(await page.textContent(".consentry-status"), /Demande d’opposition prise en compte/);
   assert.deepEqual(await axe(page, ".consentry-status"), [], "the confirmation passes axe");
   assert.equal(await page.$(".consentry-optout"), null, "nothing left to opt out of");
-  const c = await cookies(context);
+  const c = await cookies(context, page);
   assert.match(c.consentry, /^v2\.3\.\d+\.analytics\.[A-Za-z0-9_-]{22}\.o$/);
   const receipt = await page.evaluate(async (id) => (await fetch(`/redis/consentry/receipt/${id}`)).json(), c.consentry.split(".")[4]);
   assert.equal(receipt.method, "opt-out");
@@ -107,11 +107,11 @@ test("California without JavaScript: OK and the Do Not Sell link are forms; the 
   const { context, page } = await visit("US-CA", { js: false });
   assert.equal(await page.getAttribute("#consentry-banner", "data-consentry-model"), "opt-out");
   await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#consentry-banner [data-consentry-action='accept-all']")]);
-  assert.match((await cookies(context)).consentry, /^v2\.3\.\d+\.advertising~analytics~third-party\.[A-Za-z0-9_-]{22}\.o$/);
+  assert.match((await cookies(context, page)).consentry, /^v2\.3\.\d+\.advertising~analytics~third-party\.[A-Za-z0-9_-]{22}\.o$/);
   assert.equal(await page.$("#consentry-banner"), null);
   await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click(".consentry-optout button")]);
   assert.equal(new URL(page.url()).pathname, "/redis/");
-  assert.match((await cookies(context)).consentry, /^v2\.3\.\d+\.analytics\.[A-Za-z0-9_-]{22}\.o$/);
+  assert.match((await cookies(context, page)).consentry, /^v2\.3\.\d+\.analytics\.[A-Za-z0-9_-]{22}\.o$/);
   assert.equal(await page.$(".consentry-optout"), null);
   assert.equal(await page.textContent("#model"), "opt-out");
   await context.close();

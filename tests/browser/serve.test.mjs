@@ -85,7 +85,7 @@ test("consentry serve in front of a Node site: nothing tracks before consent, Ac
   await page.waitForFunction(() => !document.getElementById("consentry-banner") || document.getElementById("consentry-banner").hidden);
   await page.waitForTimeout(300);
   assert.ok(trackers.some((u) => u.startsWith("https://www.googletagmanager.com/gtag/js")), `GA switched on: ${trackers}`);
-  assert.match((await cookies(context)).consentry || "", /analytics/);
+  assert.match((await cookies(context, page)).consentry || "", /analytics/);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -47,7 +47,7 @@ test("a Vite app importing the npm package builds and shows the banner", { timeo
     await page.click("[data-consentry-action='accept-all']");
     assert.equal(await page.textContent("#state"), "analytics on");
     assert.equal(await page.evaluate(() => window.viteAnalytics), 1);
-    assert.match((await cookies(context)).consentry, /\.analytics\./);
+    assert.match((await cookies(context, page)).consentry, /\.analytics\./);
     assert.deepEqual(errors, []);
   } finally {
     await chrome.close();

@@ -161,8 +161,9 @@ pub fn banner_for(
     h.text(if parties.is_empty() { t.without_third_parties(text) } else { t.get(text) }).raw("</p>");
     let purposes: Vec<&str> =
         policy.categories().iter().filter(|c| !c.required).map(|c| t.category_title(&c.id)).collect();
-    list_line(&mut h, t.get(Key::purposes), &purposes, "purposes");
-    list_line(&mut h, t.get(Key::third_parties), &parties, "third-parties");
+    let sep = crate::texts::list_separator(t.lang());
+    list_line(&mut h, t.get(Key::purposes), &purposes, "purposes", sep);
+    list_line(&mut h, t.get(Key::third_parties), &parties, "third-parties", sep);
     h.raw("<p class=\"consentry-banner__text\">");
     if model == Model::OptIn {
         h.text(t.get(Key::refuse_notice)).raw(" ").text(t.get(Key::withdraw_notice));
@@ -239,8 +240,9 @@ pub fn status(t: &ResolvedTexts<'_>, key: Key) -> String {
     h.0
 }
 
-/// `<p><span>Label</span> a, b</p>`, or nothing for an empty list.
-fn list_line(h: &mut Html, label: &str, items: &[&str], kind: &str) {
+/// `<p><span>Label</span> a, b</p>` (the language's separator), or nothing
+/// for an empty list.
+fn list_line(h: &mut Html, label: &str, items: &[&str], kind: &str, sep: &str) {
     if items.is_empty() {
         return;
     }
@@ -251,7 +253,7 @@ fn list_line(h: &mut Html, label: &str, items: &[&str], kind: &str) {
         .raw("</span> ");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            h.raw(", ");
+            h.raw(sep);
         }
         h.text(item);
     }

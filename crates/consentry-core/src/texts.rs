@@ -264,6 +264,27 @@ pub fn parse_pack(json: &str) -> Result<Texts, PolicyError> {
 /// The registers a pack may be written in.
 pub const REGISTERS: &[&str] = &["formal", "informal"];
 
+/// What separates the items of a list written in `lang`: the Arabic comma
+/// in Arabic, Persian and Urdu, the ideographic comma in Chinese and
+/// Japanese, else a comma and a space.
+///
+/// ```
+/// use consentry_core::texts::list_separator;
+/// assert_eq!(list_separator("ar"), "\u{60c} ");
+/// assert_eq!(list_separator("zh-Hans"), "\u{3001}");
+/// assert_eq!(list_separator("fr"), ", ");
+/// ```
+pub fn list_separator(lang: &str) -> &'static str {
+    let primary = lang.split(['-', '_']).next().unwrap_or("");
+    if ["ar", "fa", "ur"].iter().any(|p| p.eq_ignore_ascii_case(primary)) {
+        "\u{60c} "
+    } else if ["ja", "zh"].iter().any(|p| p.eq_ignore_ascii_case(primary)) {
+        "\u{3001}"
+    } else {
+        ", "
+    }
+}
+
 /// Whether text in `lang` is written right to left: the script its primary
 /// subtag is written in (Arabic, Hebrew, Persian, Urdu, Pashto, Sindhi,
 /// Uyghur, Yiddish, Dhivehi, Central Kurdish), unless the tag names a

@@ -275,6 +275,12 @@ fn every_root_rendered_in_a_right_to_left_language_says_so_and_no_other_does() {
             assert!(open.contains(&format!(" lang=\"{lang}\"")), "{open}");
             assert_eq!(open.contains(" dir=\"rtl\""), rtl, "{lang}: {open}");
         }
+        let banner = render::banner(&p, &t, "#", None, RenderedBy::Client);
+        assert_eq!(
+            banner.contains("\u{60c} "),
+            lang == "ar",
+            "{lang}: lists joined with the Arabic comma in Arabic only"
+        );
         // The ready policy the browser inserts carries the same markup.
         let ready = ready_of(&p, &[lang]);
         let texts = ready.texts_for(&[lang]).expect("the language asked");
