@@ -42,7 +42,12 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Runs `consentry audit` and resolves with its exit code, output and JSON report. */
+/**
+ * Runs `consentry audit` and resolves with its exit code, output and JSON
+ * report. An audit still running after 170 s is stopped and resolves with
+ * what it printed, so a stall fails the test with the audit's own account
+ * of where it was rather than a bare time-out.
+ */
 function audit(url, name, extra = []) {
   const out = path.join(tmp, name);
   const args = ["audit", url, "--out", out, "--chrome", CHROMIUM, ...extra];
@@ -50,10 +55,15 @@ function audit(url, name, extra = []) {
     const child = spawn(bin, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    const timer = setTimeout(() => {
+      stderr += "\n[test] the audit was still running after 170 s: stopped\n";
+      child.kill("SIGKILL");
+    }, 170000);
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => {
+      clearTimeout(timer);
       const json = path.join(out, "audit.json");
       const report = fs.existsSync(json) ? JSON.parse(fs.readFileSync(json, "utf8")) : null;
       resolve({ code, stdout, stderr, report, out });
@@ -72,7 +82,7 @@ function valid(report) {
 // phases' quiet periods.
 describe("the five demo sites", { concurrency: 2 }, () => {
   for (const site of ["rackslab", "redis", "mailjet", "alkaes", "kisslabs"]) {
-    test(`${site}: the demo site passes the audit`, { timeout: 120000 }, async () => {
+    test(`${site}: the demo site passes the audit`, { timeout: 180000 }, async () => {
       const policy = path.join(root, "www", "policies", `${site}.json`);
       // (Consentry's own banner: the other tools' rule set is not needed here.)
       const { code, stdout, stderr, report } = await audit(`${demo.base}/${site}/`, site, ["--policy", policy, "--no-autoconsent"]);
@@ -116,7 +126,7 @@ test("the demo without its layer fails: no banner, trackers before any choice, G
   assert.equal(report.rules.find((v) => v.rule === "gpc-well-known").severity, "notice");
 });
 
-test("a tag the policy does not know fails the audit, and the evidence names its cookie", { timeout: 120000 }, async () => {
+test("a tag the policy does not know fails the audit, and the evidence names its cookie", { timeout: 180000 }, async () => {
   const policy = path.join(root, "www", "policies", "redis.json");
   const { code, report } = await audit(`${leaky.base}/redis/`, "leaky", ["--policy", policy, "--no-autoconsent"]);
   valid(report);
@@ -136,7 +146,7 @@ test("a tag the policy does not know fails the audit, and the evidence names its
   assert.doesNotMatch(evidence(report, "no-tracking-before-choice"), /gtag|_ga\b/);
 });
 
-test("the HTML report opens offline with no console error and shows every phase's screenshot", { timeout: 120000 }, async () => {
+test("the HTML report opens offline with no console error and shows every phase's screenshot", { timeout: 180000 }, async () => {
   const { report, out } = await audit(`${demo.base}/redis/`, "html", ["--policy", path.join(root, "www", "policies", "redis.json")]);
   const context = await chrome.newContext({ offline: true });
   const page = await context.newPage();
@@ -223,10 +233,11 @@ CookieConsent.run({
   }
 });
 
-test("a static site with only the script tag: the audit reads the policy the banner loads (data-policy)", { timeout: 120000 }, async () => {
+test("a static site with only the script tag: the audit reads the policy the banner loads (data-policy)", { timeout: 180000 }, async () => {
   const site = await staticServer();
   try {
-    const { code, stderr, report } = await audit(`${site.url}/`, "static", ["--only", "first-visit,accept-all,withdraw"]);
+    const { code, stdout, stderr, report } = await audit(`${site.url}/`, "static", ["--only", "first-visit,accept-all,withdraw"]);
+    assert.ok(report, `a report was written:\n${stdout}\n${stderr}`);
     valid(report);
     assert.equal(code, 0, stderr);
     assert.equal(report.consent_tool, "consentry");

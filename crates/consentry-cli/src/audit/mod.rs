@@ -241,7 +241,7 @@ async fn audit(
     let mut tool = None;
     for (i, &id) in o.only.iter().enumerate() {
         eprintln!("consentry audit: phase {}/{}: {} …", i + 1, o.only.len(), id.title());
-        let (phase, extras) = browser::run_phase(id, &opts).await?;
+        let (phase, extras) = run_phase_once_more_if_stalled(id, &opts).await?;
         eprintln!(
             "  {} requests, {} cookies, {} storage keys, banner: {}{} ({:.1} s)",
             phase.requests.len(),
@@ -333,6 +333,41 @@ fn classify_phase(phase: &mut model::Phase, c: &classify::Classifier) {
     for s in &mut phase.storage {
         s.class = c.cookie(&s.key);
     }
+}
+
+/// The longest a phase may take before its browser is taken for stalled:
+/// well past the sum of its own waits (a navigation, a reload, the quiet
+/// periods) on a slow site, and 45 s more per extra page crawled.
+fn phase_limit(opts: &browser::PhaseOptions<'_>) -> Duration {
+    let per_page = Duration::from_secs(45) + opts.settle;
+    Duration::from_secs(90) + per_page * u32::try_from(opts.pages).unwrap_or(u32::MAX)
+}
+
+/// Runs a phase; if its browser stops answering (Chromium can crash, and
+/// its driver then waits for an answer that never comes), runs it once
+/// more in a fresh browser, saying so, and gives up with one clear error
+/// if that one stalls too.
+async fn run_phase_once_more_if_stalled(
+    id: PhaseId,
+    opts: &browser::PhaseOptions<'_>,
+) -> Result<(model::Phase, browser::PhaseExtras), String> {
+    let limit = phase_limit(opts);
+    for attempt in 1..=2 {
+        match tokio::time::timeout(limit, browser::run_phase(id, opts)).await {
+            Ok(done) => return done,
+            Err(_) if attempt == 1 => eprintln!(
+                "consentry audit: phase {}: the browser stopped answering after {} s; running the phase again in a fresh browser",
+                id.title(),
+                limit.as_secs()
+            ),
+            Err(_) => break,
+        }
+    }
+    Err(format!(
+        "phase {}: the browser stopped answering twice (after {} s each); is Chromium working? (`--chrome PATH` chooses another)",
+        id.title(),
+        limit.as_secs()
+    ))
 }
 
 #[cfg(test)]
